@@ -1,0 +1,1 @@
+"""Compliance: clients and KYC, AML, the audit trail, surveillance and regulatory exports."""

@@ -1,0 +1,8 @@
+"""App configuration for compliance."""
+
+from django.apps import AppConfig
+
+
+class ComplianceConfig(AppConfig):
+    name = "compliance"
+    verbose_name = "Compliance"

@@ -1,0 +1,1 @@
+"""Market data: instruments, trading calendar, quotes and bars, providers and the price cache."""

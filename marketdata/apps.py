@@ -1,0 +1,8 @@
+"""App configuration for marketdata."""
+
+from django.apps import AppConfig
+
+
+class MarketDataConfig(AppConfig):
+    name = "marketdata"
+    verbose_name = "Market data"

@@ -1,0 +1,1 @@
+"""Operations: health and metrics, roles, API access, schedules and secrets."""

@@ -1,0 +1,57 @@
+"""Run the whole embedded demo: migrate, collect static files, seed, then web + worker + beat."""
+
+import os
+import sys
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = (
+        "Migrate, seed demo data and run web, Celery worker and beat together (Ctrl-C stops all)."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--bind", default="127.0.0.1:8000", help="host:port for the web server")
+        parser.add_argument(
+            "--prepare-only", action="store_true", help="Migrate and seed, but start nothing."
+        )
+
+    def handle(self, *args, bind: str, prepare_only: bool, **options) -> None:
+        call_command("migrate", interactive=False, verbosity=1)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        call_command("demo_seed")
+        if prepare_only:
+            return
+        self.stdout.write(
+            f"\nTradingSite demo on http://{bind}/  (profile: {settings.TRADINGSITE_ENV})\n"
+            f"  admin      http://{bind}/admin/\n"
+            f"  API docs   http://{bind}/api/docs/\n"
+            f"  readiness  http://{bind}/ready\n"
+        )
+        self.stdout.flush()
+        procfile = settings.BASE_DIR / "deploy" / "Procfile.demo"
+        bin_dir = str(Path(sys.executable).parent)  # gunicorn and celery of this environment
+        env = {
+            **os.environ,
+            "TRADINGSITE_BIND": bind,
+            "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}",
+        }
+        # honcho runs the three processes and stops them all on Ctrl-C or when one exits.
+        os.execvpe(  # noqa: S606 - replaces this process with honcho, by design
+            sys.executable,
+            [
+                sys.executable,
+                "-m",
+                "honcho",
+                "start",
+                "-f",
+                str(procfile),
+                "-d",
+                str(settings.BASE_DIR),
+            ],
+            env,
+        )

@@ -1,0 +1,21 @@
+"""Seed the demo data of every app, idempotently: running it twice changes nothing."""
+
+from django.core.management.base import BaseCommand
+from django.utils.module_loading import import_string
+
+#: Each app's seeder, in dependency order; later apps append theirs. A seeder is a
+#: function ``seed(*, stdout, reset_passwords)`` that creates only what is missing.
+SEEDERS = ["ops.demo.seed"]
+
+
+class Command(BaseCommand):
+    help = "Seed demo data (users of every role, then each app's data). Safe to run again."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--reset-passwords", action="store_true", help="Issue new passwords to the demo users."
+        )
+
+    def handle(self, *args, reset_passwords: bool = False, **options) -> None:
+        for path in SEEDERS:
+            import_string(path)(stdout=self.stdout, reset_passwords=reset_passwords)

@@ -1,0 +1,71 @@
+"""The embedded demo from nothing: web, worker and beat come up and the admin login works."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from conftest import BASE_DIR, free_port
+from tradingsite.tests.browser import offline_page, screenshot
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+
+def get_json(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback only
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+    except OSError:
+        return 0, {}
+
+
+def test_demo_runs_web_worker_and_beat(tmp_path, chromium):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {"PATH": os.environ["PATH"], "TRADINGSITE_DATA_DIR": str(tmp_path), "HOME": str(tmp_path)}
+    demo = subprocess.Popen(
+        [sys.executable, "manage.py", "demo", "--bind", f"127.0.0.1:{port}"],
+        cwd=BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(demo.stdout), daemon=True).start()
+    try:
+        deadline = time.monotonic() + 180
+        body: dict = {}
+        while time.monotonic() < deadline and demo.poll() is None:
+            status, body = get_json(f"{base}/ready")
+            if status == 200 and body.get("worker", {}).get("last_heartbeat"):
+                break
+            time.sleep(1)
+        assert body.get("status") == "ready", "".join(lines[-40:])
+        assert body["checks"]["broker"]["backend"] == "filesystem"
+        assert body["checks"]["database"]["backend"] == "sqlite"
+        # The heartbeat was scheduled by beat and executed by the worker.
+        assert body["worker"]["age_s"] < 120
+
+        admin_row = next(line for line in lines if line.strip().startswith("admin "))
+        password = admin_row.split()[-1]
+        with offline_page(chromium, base) as (page, blocked):
+            page.goto(f"{base}/admin/")
+            page.fill("#id_username", "admin")
+            page.fill("#id_password", password)
+            page.click("input[type=submit]")
+            page.get_by_role("heading", name="Back office").wait_for(timeout=20000)
+            assert "Periodic tasks" in page.content()
+            screenshot(page, "demo-admin")
+            assert blocked == []
+    finally:
+        os.killpg(demo.pid, signal.SIGTERM)
+        try:
+            demo.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(demo.pid, signal.SIGKILL)

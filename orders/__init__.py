@@ -1,0 +1,1 @@
+"""Order management: accounts, cash ledger, orders, fills, positions, holdings, execution."""

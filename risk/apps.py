@@ -1,0 +1,8 @@
+"""App configuration for risk."""
+
+from django.apps import AppConfig
+
+
+class RiskConfig(AppConfig):
+    name = "risk"
+    verbose_name = "Risk"

@@ -1,0 +1,1 @@
+"""Strategies: the strategy catalogue, deployments on accounts, signals and backtests."""

@@ -1,0 +1,8 @@
+"""App configuration for strategies."""
+
+from django.apps import AppConfig
+
+
+class StrategiesConfig(AppConfig):
+    name = "strategies"
+    verbose_name = "Strategies"

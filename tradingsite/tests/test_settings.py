@@ -1,0 +1,106 @@
+"""The two profiles: embedded with no environment, production with loud failures."""
+
+import json
+
+import pytest
+
+from conftest import run_manage
+
+PRODUCTION = {
+    "TRADINGSITE_ENV": "production",
+    "SECRET_KEY": "p" * 20 + "-production-secret-key-for-the-deploy-check-0123456789",
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/tradingsite",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+}
+
+SHOW = (
+    "from django.conf import settings as s; import json; print(json.dumps({"
+    "'db': s.DATABASES['default']['ENGINE'], 'cache': s.CACHES['default']['BACKEND'],"
+    "'broker': s.CELERY_BROKER_URL, 'tz': s.TIME_ZONE, 'use_tz': s.USE_TZ,"
+    "'debug': s.DEBUG, 'data': str(s.DATA_DIR)}))"
+)
+
+
+def show_settings(env: dict[str, str]) -> dict:
+    done = run_manage("shell", "--no-imports", "-c", SHOW, env=env)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_embedded_profile_needs_no_server(tmp_path):
+    seen = show_settings({"TRADINGSITE_DATA_DIR": str(tmp_path)})
+    assert seen["db"] == "django.db.backends.sqlite3"
+    assert seen["cache"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert seen["broker"] == "filesystem://"
+    assert seen["tz"] == "Asia/Kolkata"
+    assert seen["use_tz"] is True
+    assert seen["debug"] is False
+    assert (tmp_path / "celery-broker" / "queue").is_dir()
+    key = tmp_path / "secret_key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert len(key.read_text()) >= 50
+
+
+def test_embedded_secret_key_is_kept_between_starts(tmp_path):
+    show_settings({"TRADINGSITE_DATA_DIR": str(tmp_path)})
+    first = (tmp_path / "secret_key").read_text()
+    show_settings({"TRADINGSITE_DATA_DIR": str(tmp_path)})
+    assert (tmp_path / "secret_key").read_text() == first
+
+
+def test_production_profile_uses_postgres_and_redis(tmp_path):
+    seen = show_settings({**PRODUCTION, "TRADINGSITE_DATA_DIR": str(tmp_path)})
+    assert seen["db"] == "django.db.backends.postgresql"
+    assert seen["cache"] == "django_redis.cache.RedisCache"
+    assert seen["broker"] == PRODUCTION["REDIS_URL"]
+
+
+@pytest.mark.parametrize("missing", [["SECRET_KEY"], ["DATABASE_URL", "REDIS_URL"], ["REDIS_URL"]])
+def test_production_names_every_missing_variable(tmp_path, missing):
+    env = {k: v for k, v in PRODUCTION.items() if k not in missing}
+    done = run_manage("check", env={**env, "TRADINGSITE_DATA_DIR": str(tmp_path)})
+    assert done.returncode != 0
+    assert (
+        "TRADINGSITE_ENV=production requires these environment variables: " + ", ".join(missing)
+        in done.stderr
+    )
+
+
+def test_production_refuses_debug(tmp_path):
+    done = run_manage(
+        "check", env={**PRODUCTION, "DEBUG": "true", "TRADINGSITE_DATA_DIR": str(tmp_path)}
+    )
+    assert done.returncode != 0
+    assert "DEBUG must be off" in done.stderr
+
+
+def test_unknown_profile_is_refused(tmp_path):
+    done = run_manage(
+        "check", env={"TRADINGSITE_ENV": "staging", "TRADINGSITE_DATA_DIR": str(tmp_path)}
+    )
+    assert done.returncode != 0
+    assert "TRADINGSITE_ENV must be 'embedded' or 'production', not 'staging'" in done.stderr
+
+
+def test_production_passes_the_deploy_check(tmp_path):
+    done = run_manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        env={**PRODUCTION, "TRADINGSITE_DATA_DIR": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "no issues" in done.stdout
+
+
+def test_env_example_lists_every_variable_the_settings_read():
+    import re
+
+    from django.conf import settings
+
+    source = (settings.BASE_DIR / "tradingsite" / "settings.py").read_text()
+    read = set(re.findall(r'env(?:\.\w+)?\("([A-Z_]+)"', source))
+    example = (settings.BASE_DIR / ".env.example").read_text()
+    listed = set(re.findall(r"^#?\s*([A-Z_]+)=", example, flags=re.M))
+    assert read - listed == set(), "add these to .env.example"
