@@ -32,6 +32,7 @@ def test_trader_is_refused(api_client, user_in_role, finished_task):
     api_client.force_authenticate(user_in_role("Trader"))
     response = api_client.get("/api/v1/tasks/3f1c-job")
     assert response.status_code == 403
+    assert response["Content-Type"] == "application/problem+json"
     assert "ops.view_task_results" in response.json()["detail"]
 
 

@@ -8,6 +8,7 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from tradingsite.errors import Conflict, Unprocessable
+from tradingsite.pagination import StandardPagination
 
 
 class LegInput(serializers.Serializer):
@@ -63,6 +64,15 @@ class Throttled(APIView):
         return Response({})
 
 
+class Numbers(APIView):
+    permission_classes = [AllowAny]
+
+    def get(self, request):
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(list(range(1, 1201)), request, view=self)
+        return paginator.get_paginated_response(page)
+
+
 class Crash(APIView):
     permission_classes = [AllowAny]
 
@@ -77,6 +87,7 @@ test_api = (
         path("mismatch", Mismatch.as_view()),
         path("throttled", Throttled.as_view()),
         path("crash", Crash.as_view()),
+        path("numbers", Numbers.as_view()),
     ],
     "test",
 )
@@ -85,5 +96,4 @@ urlpatterns = [
     path("api/test/", include(test_api)),
     path("", include("tradingsite.urls")),
 ]
-handler404 = "tradingsite.errors.page_not_found"
-handler500 = "tradingsite.errors.server_error"
+from tradingsite.urls import handler400, handler403, handler404, handler500  # noqa: E402, F401

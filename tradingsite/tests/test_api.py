@@ -33,6 +33,13 @@ def test_basic_auth_works_for_scripts(api_client, user_in_role):
     assert api_client.get("/api/v1/me").json()["username"] == "trader"
 
 
+def test_disallowed_host_is_problem_400(client):
+    response = client.get("/api/v1/", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert "evil.example" in response.json()["detail"]
+
+
 def test_schema_validates_without_warnings(tmp_path):
     out = tmp_path / "schema.yaml"
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))

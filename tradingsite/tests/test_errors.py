@@ -111,6 +111,18 @@ def test_wrong_password_is_401_authentication_failed(client):
     problem(response, 401, "authentication-failed")
 
 
+def test_bad_page_is_problem_404(client):
+    body = problem(client.get("/api/test/numbers?page=999"), 404, "not-found")
+    assert "Invalid page" in body["detail"]
+
+
+def test_pagination_defaults_and_cap(client):
+    default = client.get("/api/test/numbers").json()
+    assert (default["count"], len(default["results"])) == (1200, 50)
+    capped = client.get("/api/test/numbers?page_size=100000").json()
+    assert len(capped["results"]) == 500
+
+
 def test_problem_types_are_documented(client):
     listing = client.get("/api/problems/").json()["problem_types"]
     assert {p["slug"] for p in listing} == set(PROBLEM_TYPES)

@@ -31,7 +31,7 @@ def test_embedded_profile_needs_no_server(tmp_path):
     seen = show_settings({"TRADINGSITE_DATA_DIR": str(tmp_path)})
     assert seen["db"] == "django.db.backends.sqlite3"
     assert seen["cache"] == "django.core.cache.backends.locmem.LocMemCache"
-    assert seen["broker"] == "filesystem://"
+    assert seen["broker"] == "filesystem://localhost/"
     assert seen["tz"] == "Asia/Kolkata"
     assert seen["use_tz"] is True
     assert seen["debug"] is False
