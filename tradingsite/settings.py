@@ -6,6 +6,7 @@ broker live in a data folder, the cache is in-process, and nothing needs a serve
 missing secret fail loudly at start-up. `.env.example` lists every variable.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -46,8 +47,17 @@ def _embedded_secret_key() -> str:
 
     key_file = DATA_DIR / "secret_key"
     if not key_file.exists():
-        key_file.touch(mode=0o600)
-        key_file.write_text(get_random_secret_key())
+        # Web, worker and beat may start together: write aside, then link, which fails
+        # if another process got there first, so every process ends up with one key.
+        draft = key_file.with_name(f"secret_key.{os.getpid()}")
+        with os.fdopen(os.open(draft, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600), "w") as out:
+            out.write(get_random_secret_key())
+        try:
+            os.link(draft, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return key_file.read_text().strip()
 
 
