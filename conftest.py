@@ -57,6 +57,29 @@ def _plain_static_storage(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def _isolated_market_data(settings):
+    # Each test gets an empty in-process quotes cache and fresh instrument specs;
+    # access sampling (which writes to the database) is off unless a test turns it on.
+    from django.core.cache import caches
+
+    from marketdata.selectors import instrument_specs_cache
+
+    settings.CACHES = {
+        **settings.CACHES,
+        "quotes": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "test-quotes",
+        },
+    }
+    settings.MARKETDATA_ACCESS_SAMPLE_RATE = 0.0
+    settings.MARKETDATA_DEMO_HISTORY_SESSIONS = 1
+    caches["quotes"].clear()
+    instrument_specs_cache.clear()
+    yield
+    instrument_specs_cache.clear()
+
+
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()

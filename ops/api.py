@@ -6,17 +6,11 @@ from django.shortcuts import get_object_or_404
 from django_celery_results.models import TaskResult
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-
-class HasTaskResultAccess(BasePermission):
-    message = "Reading background job results needs the ops.view_task_results permission."
-
-    def has_permission(self, request, view) -> bool:
-        return request.user.has_perm("ops.view_task_results")
+from tradingsite.permissions import holds
 
 
 class TaskResultOutput(serializers.Serializer):
@@ -33,7 +27,7 @@ class TaskResultOutput(serializers.Serializer):
 class TaskResultView(APIView):
     """State and result of one background job, as recorded by its worker."""
 
-    permission_classes = [HasTaskResultAccess]
+    permission_classes = [holds("ops.view_task_results")]
 
     @extend_schema(operation_id="task_result", responses=TaskResultOutput)
     def get(self, request: Request, task_id: str) -> Response:

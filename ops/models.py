@@ -22,3 +22,40 @@ class OpsAccess(models.Model):  # noqa: DJ008 - it has no rows to show
             ("view_task_results", "Can see background job results"),
             ("view_system_health", "Can see readiness details and metrics"),
         ]
+
+
+class JobRun(models.Model):
+    """One run of a long job (import, generation, warming, export) and how far it got.
+
+    Written outside the job's own transactions, so the admin sees progress live and a
+    failed run keeps its error message.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=64, db_index=True, help_text="e.g. marketdata.import_bars")
+    description = models.CharField(max_length=255)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    total = models.BigIntegerField(null=True, blank=True)
+    done = models.BigIntegerField(default=0)
+    unit = models.CharField(max_length=16, default="rows")
+    message = models.TextField(blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.status})"
+
+    @property
+    def percent(self) -> float | None:
+        if not self.total:
+            return None
+        return round(100 * self.done / self.total, 1)

@@ -32,6 +32,25 @@ DEFAULT_SCHEDULES = [
         crontab="0 4 * * *",
         description="Deletes task results older than CELERY_RESULT_EXPIRES.",
     ),
+    DefaultSchedule(
+        name="Warm the price cache at the open",
+        task="marketdata.tasks.warm_price_cache",
+        crontab="15 9 * * 1-5",
+        # Not earlier: a quote lives 60 s, so a pre-open warm would expire before the open.
+        description="NIFTY 50 plus the most-accessed instruments, at 09:15 IST on weekdays.",
+    ),
+    DefaultSchedule(
+        name="Prefetch predicted quotes",
+        task="marketdata.tasks.prefetch",
+        every_seconds=60,
+        description="Fetches what the access-log predictors expect next (only in session).",
+    ),
+    DefaultSchedule(
+        name="Prune old access samples",
+        task="marketdata.tasks.prune_access_samples",
+        crontab="30 2 * * *",
+        description="Keeps ten days of sampled quote lookups for the prefetch predictors.",
+    ),
 ]
 
 

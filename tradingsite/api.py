@@ -13,6 +13,9 @@ API_VERSION = "v1"
 #: URL names shown as links on the API root; an app adds its entry points here.
 ROOT_LINKS = {
     "me": "api:me",
+    "instruments": "api:instruments",
+    "quotes": "api:quotes",
+    "market_status": "api:market-status",
     "schema": "schema",
     "docs": "swagger-ui",
     "redoc": "redoc",

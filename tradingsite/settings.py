@@ -170,6 +170,18 @@ else:
             "OPTIONS": {"MAX_ENTRIES": env.int("LOCAL_CACHE_MAX_ENTRIES", default=10000)},
         }
     }
+# Quotes get their own alias with their own TTL. The feed, web and workers are separate
+# processes, so on the embedded profile quotes go to files in the data folder (shared by
+# every process, bounded in size), not to process memory.
+if REDIS_URL:
+    CACHES["quotes"] = {**CACHES["default"], "KEY_PREFIX": "ts:q"}
+else:
+    CACHES["quotes"] = {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(DATA_DIR / "cache" / "quotes"),
+        "OPTIONS": {"MAX_ENTRIES": env.int("MARKETDATA_CACHE_MAX_ENTRIES", default=5000)},
+    }
+CACHES["quotes"]["TIMEOUT"] = env.int("MARKETDATA_QUOTE_TTL", default=60)
 
 # --- Auth -------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -296,6 +308,15 @@ SPECTACULAR_SETTINGS = {
         "tradingsite.errors.add_problem_responses",
     ],
 }
+
+# --- Market data ----------------------------------------------------------------------------
+MARKETDATA_PROVIDER = env.str("MARKETDATA_PROVIDER", default="synthetic")
+MARKETDATA_SYNTHETIC_SEED = env.int("MARKETDATA_SYNTHETIC_SEED", default=20260101)
+MARKETDATA_ALWAYS_OPEN = env.bool("MARKETDATA_ALWAYS_OPEN", default=False)
+MARKETDATA_UPSTREAM_RATE = env.int("MARKETDATA_UPSTREAM_RATE", default=3)  # calls per second
+MARKETDATA_PREFETCH_RATE = env.int("MARKETDATA_PREFETCH_RATE", default=100)  # keys per minute
+MARKETDATA_ACCESS_SAMPLE_RATE = env.float("MARKETDATA_ACCESS_SAMPLE_RATE", default=0.1)
+MARKETDATA_DEMO_HISTORY_SESSIONS = env.int("MARKETDATA_DEMO_HISTORY_SESSIONS", default=5)
 
 # --- Celery -------------------------------------------------------------------------------
 CELERY_BROKER_URL = (

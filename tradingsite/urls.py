@@ -27,6 +27,7 @@ api_v1 = (
         path("", ApiRootView.as_view(), name="root"),
         path("me", MeView.as_view(), name="me"),
         path("tasks/<str:task_id>", TaskResultView.as_view(), name="task-result"),
+        path("", include("marketdata.urls")),
     ],
     "api",
 )

@@ -26,11 +26,15 @@ class Command(BaseCommand):
         call_command("demo_seed")
         if prepare_only:
             return
+        always_open = os.environ.setdefault("MARKETDATA_ALWAYS_OPEN", "true")
         self.stdout.write(
             f"\nTradingSite demo on http://{bind}/  (profile: {settings.TRADINGSITE_ENV})\n"
-            f"  admin      http://{bind}/admin/\n"
-            f"  API docs   http://{bind}/api/docs/\n"
-            f"  readiness  http://{bind}/ready\n"
+            f"  admin         http://{bind}/admin/\n"
+            f"  market watch  http://{bind}/admin/marketdata/instrument/watch/\n"
+            f"  API docs      http://{bind}/api/docs/\n"
+            f"  readiness     http://{bind}/ready\n"
+            f"Demo clock: MARKETDATA_ALWAYS_OPEN={always_open}: every minute is treated as market "
+            "hours, so quotes move at night and on holidays. Set it to false for NSE hours.\n"
         )
         self.stdout.flush()
         procfile = settings.BASE_DIR / "deploy" / "Procfile.demo"

@@ -1,0 +1,37 @@
+"""Generate N sessions of synthetic 1-minute bars (and 5m, 15m, 1h, 1d) for instruments."""
+
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+
+from marketdata.selectors import normalise_keys
+from marketdata.services import history_generate
+from ops.progress import job_progress
+
+
+class Command(BaseCommand):
+    help = (
+        "Generate synthetic history for active instruments (or --symbols) up to the last session."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--days", type=int, default=5, help="Number of sessions (1-3660)")
+        parser.add_argument(
+            "--symbols", nargs="*", help="Keys such as NSE:INFY (default: all active)"
+        )
+        parser.add_argument("--end", type=date.fromisoformat, help="Last session, YYYY-MM-DD")
+
+    def handle(self, *args, days, symbols=None, end=None, **options):
+        keys = normalise_keys(symbols) if symbols else None
+        try:
+            with job_progress(
+                "marketdata.generate_history",
+                f"{days} sessions",
+                stream=self.stderr,
+                unit="instrument-days",
+            ) as job:
+                report = history_generate(days=days, end=end, keys=keys, job=job)
+                job.finish(result=report)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(self.style.SUCCESS(f"Synthetic history: {report}"))
