@@ -90,8 +90,12 @@ def user_in_role(django_user_model):
     """Make a user holding one of the roles in ops.roles, e.g. ``user_in_role("Trader")``."""
 
     def make(role: str, username: str | None = None):
+        from ops.roles import ROLES
+
         user = django_user_model.objects.create_user(
-            username=username or role.lower().replace(" ", "_"), password="not-a-real-password-1"
+            username=username or role.lower().replace(" ", "_"),
+            password="not-a-real-password-1",
+            is_staff=ROLES[role]["staff"],
         )
         user.groups.add(Group.objects.get(name=role))
         return user

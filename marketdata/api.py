@@ -174,7 +174,7 @@ class QuotesView(APIView):
     )
     def get(self, request: Request) -> Response:
         params = QuotesInput(
-            data={"i": request.query_params.getlist("i"), **request.query_params.dict()}
+            data={**request.query_params.dict(), "i": request.query_params.getlist("i")}
         )
         params.is_valid(raise_exception=True)
         keys = list(params.validated_data.get("i", []))

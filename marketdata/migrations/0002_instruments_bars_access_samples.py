@@ -8,78 +8,236 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('marketdata', '0001_initial'),
+        ("marketdata", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AccessSample',
+            name="AccessSample",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(db_index=True)),
-                ('keys', models.JSONField()),
-                ('client', models.CharField(blank=True, max_length=64)),
-                ('prefetch_hits', models.PositiveSmallIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(db_index=True)),
+                ("keys", models.JSONField()),
+                ("client", models.CharField(blank=True, max_length=64)),
+                ("prefetch_hits", models.PositiveSmallIntegerField(default=0)),
             ],
             options={
-                'ordering': ['at'],
+                "ordering": ["at"],
             },
         ),
         migrations.CreateModel(
-            name='Instrument',
+            name="Instrument",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('exchange', models.CharField(choices=[('NSE', 'National Stock Exchange'), ('BSE', 'BSE')], default='NSE', max_length=8)),
-                ('tradingsymbol', models.CharField(max_length=20, validators=[django.core.validators.RegexValidator('^[A-Z0-9&-]+$', 'Use NSE symbol characters.')])),
-                ('isin', models.CharField(blank=True, max_length=12, validators=[marketdata.models.validate_isin])),
-                ('name', models.CharField(max_length=200)),
-                ('sector', models.CharField(blank=True, help_text='NSE industry classification', max_length=100)),
-                ('series', models.CharField(default='EQ', max_length=4)),
-                ('lot_size', models.PositiveIntegerField(default=1, validators=[django.core.validators.MinValueValidator(1)])),
-                ('tick_size', models.DecimalField(decimal_places=4, default=Decimal('0.05'), max_digits=8, validators=[django.core.validators.MinValueValidator(Decimal('0.01'))])),
-                ('price_band_pct', models.DecimalField(blank=True, decimal_places=2, help_text='Daily price band in percent (2, 5, 10 or 20); empty: dynamic bands only.', max_digits=5, null=True)),
-                ('freeze_quantity', models.PositiveIntegerField(blank=True, help_text='Largest quantity one order may carry; empty means no cap.', null=True)),
-                ('face_value', models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True)),
-                ('listing_date', models.DateField(blank=True, null=True)),
-                ('is_active', models.BooleanField(default=True)),
-                ('asm_stage', models.CharField(blank=True, choices=[('', 'Not in ASM'), ('LT-ASM-I', 'Long-term ASM stage I'), ('LT-ASM-II', 'Long-term ASM stage II'), ('LT-ASM-III', 'Long-term ASM stage III'), ('LT-ASM-IV', 'Long-term ASM stage IV'), ('ST-ASM-I', 'Short-term ASM stage I'), ('ST-ASM-II', 'Short-term ASM stage II')], default='', max_length=12)),
-                ('gsm_stage', models.CharField(blank=True, choices=[('', 'Not in GSM'), ('0', 'GSM stage 0'), ('I', 'GSM stage I'), ('II', 'GSM stage II'), ('III', 'GSM stage III'), ('IV', 'GSM stage IV')], default='', max_length=4)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "exchange",
+                    models.CharField(
+                        choices=[("NSE", "National Stock Exchange"), ("BSE", "BSE")],
+                        default="NSE",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "tradingsymbol",
+                    models.CharField(
+                        max_length=20,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z0-9&-]+$", "Use NSE symbol characters."
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "isin",
+                    models.CharField(
+                        blank=True, max_length=12, validators=[marketdata.models.validate_isin]
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "sector",
+                    models.CharField(
+                        blank=True, help_text="NSE industry classification", max_length=100
+                    ),
+                ),
+                ("series", models.CharField(default="EQ", max_length=4)),
+                (
+                    "lot_size",
+                    models.PositiveIntegerField(
+                        default=1, validators=[django.core.validators.MinValueValidator(1)]
+                    ),
+                ),
+                (
+                    "tick_size",
+                    models.DecimalField(
+                        decimal_places=4,
+                        default=Decimal("0.05"),
+                        max_digits=8,
+                        validators=[django.core.validators.MinValueValidator(Decimal("0.01"))],
+                    ),
+                ),
+                (
+                    "price_band_pct",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        help_text="Daily price band in percent (2, 5, 10 or 20); empty: dynamic bands only.",
+                        max_digits=5,
+                        null=True,
+                    ),
+                ),
+                (
+                    "freeze_quantity",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="Largest quantity one order may carry; empty means no cap.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "face_value",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True),
+                ),
+                ("listing_date", models.DateField(blank=True, null=True)),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "asm_stage",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "Not in ASM"),
+                            ("LT-ASM-I", "Long-term ASM stage I"),
+                            ("LT-ASM-II", "Long-term ASM stage II"),
+                            ("LT-ASM-III", "Long-term ASM stage III"),
+                            ("LT-ASM-IV", "Long-term ASM stage IV"),
+                            ("ST-ASM-I", "Short-term ASM stage I"),
+                            ("ST-ASM-II", "Short-term ASM stage II"),
+                        ],
+                        default="",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "gsm_stage",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "Not in GSM"),
+                            ("0", "GSM stage 0"),
+                            ("I", "GSM stage I"),
+                            ("II", "GSM stage II"),
+                            ("III", "GSM stage III"),
+                            ("IV", "GSM stage IV"),
+                        ],
+                        default="",
+                        max_length=4,
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['exchange', 'tradingsymbol'],
-                'indexes': [models.Index(fields=['isin'], name='marketdata__isin_362a2b_idx'), models.Index(fields=['sector'], name='marketdata__sector_4ab614_idx')],
-                'constraints': [models.UniqueConstraint(fields=('exchange', 'tradingsymbol'), name='instrument_unique_symbol')],
+                "ordering": ["exchange", "tradingsymbol"],
+                "indexes": [
+                    models.Index(fields=["isin"], name="marketdata__isin_362a2b_idx"),
+                    models.Index(fields=["sector"], name="marketdata__sector_4ab614_idx"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("exchange", "tradingsymbol"), name="instrument_unique_symbol"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Bar',
+            name="Bar",
             fields=[
-                ('pk', models.CompositePrimaryKey('instrument', 'interval', 'start', blank=True, editable=False, primary_key=True, serialize=False)),
-                ('interval', models.CharField(choices=[('1m', '1 minute'), ('5m', '5 minutes'), ('15m', '15 minutes'), ('1h', '1 hour'), ('1d', '1 day')], max_length=3)),
-                ('start', models.DateTimeField()),
-                ('open', models.DecimalField(decimal_places=2, max_digits=12)),
-                ('high', models.DecimalField(decimal_places=2, max_digits=12)),
-                ('low', models.DecimalField(decimal_places=2, max_digits=12)),
-                ('close', models.DecimalField(decimal_places=2, max_digits=12)),
-                ('volume', models.BigIntegerField(validators=[django.core.validators.MinValueValidator(0)])),
-                ('instrument', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='marketdata.instrument')),
+                (
+                    "pk",
+                    models.CompositePrimaryKey(
+                        "instrument",
+                        "interval",
+                        "start",
+                        blank=True,
+                        editable=False,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                (
+                    "interval",
+                    models.CharField(
+                        choices=[
+                            ("1m", "1 minute"),
+                            ("5m", "5 minutes"),
+                            ("15m", "15 minutes"),
+                            ("1h", "1 hour"),
+                            ("1d", "1 day"),
+                        ],
+                        max_length=3,
+                    ),
+                ),
+                ("start", models.DateTimeField()),
+                ("open", models.DecimalField(decimal_places=2, max_digits=12)),
+                ("high", models.DecimalField(decimal_places=2, max_digits=12)),
+                ("low", models.DecimalField(decimal_places=2, max_digits=12)),
+                ("close", models.DecimalField(decimal_places=2, max_digits=12)),
+                (
+                    "volume",
+                    models.BigIntegerField(
+                        validators=[django.core.validators.MinValueValidator(0)]
+                    ),
+                ),
+                (
+                    "instrument",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="marketdata.instrument",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['instrument', 'interval', 'start'],
+                "ordering": ["instrument", "interval", "start"],
             },
         ),
         migrations.CreateModel(
-            name='IndexMembership',
+            name="IndexMembership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('index', models.CharField(db_index=True, max_length=40)),
-                ('instrument', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='indices', to='marketdata.instrument')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("index", models.CharField(db_index=True, max_length=40)),
+                (
+                    "instrument",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="indices",
+                        to="marketdata.instrument",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('index', 'instrument'), name='index_membership_unique')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("index", "instrument"), name="index_membership_unique"
+                    )
+                ],
             },
         ),
     ]
