@@ -219,3 +219,17 @@ def test_instrument_import_by_upload(api_client, user_in_role):
 def test_traders_cannot_import(trader, instruments):
     body = problem(upload(trader, "/api/v1/marketdata/imports/bars", BHAVCOPY), 403)
     assert "marketdata.import_market_data" in body["detail"]
+
+
+def test_instrument_admin_links_to_the_market_watch(client, user_in_role, instruments):
+    client.force_login(user_in_role("Risk Manager"))
+    page = client.get("/admin/marketdata/instrument/").content.decode()
+    assert 'href="/admin/marketdata/instrument/watch/"' in page
+    watch = client.get("/admin/marketdata/instrument/watch/")
+    assert watch.status_code == 200
+    assert "marketdata/watch.js" in watch.content.decode()
+
+
+def test_market_watch_needs_market_data_permission(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("staffer", is_staff=True))
+    assert client.get("/admin/marketdata/instrument/watch/").status_code == 403

@@ -1,4 +1,5 @@
-"""The embedded demo from nothing: web, worker and beat come up and the admin login works."""
+"""The embedded demo from nothing: web, worker, beat and feed come up, the admin login works,
+and the market watch shows NIFTY 50 quotes moving."""
 
 import json
 import os
@@ -62,6 +63,15 @@ def test_demo_runs_web_worker_and_beat(tmp_path, chromium):
             page.get_by_role("heading", name="Back office").wait_for(timeout=20000)
             assert "Periodic tasks" in page.content()
             screenshot(page, "demo-admin")
+            # The feed process publishes through the shared cache; the page shows it moving.
+            page.goto(f"{base}/admin/marketdata/instrument/watch/")
+            prices = page.locator("#market-watch tbody td.ltp")
+            prices.nth(49).wait_for(timeout=20000)
+            first = prices.all_inner_texts()
+            page.wait_for_timeout(4000)
+            later = prices.all_inner_texts()
+            assert sum(a != b for a, b in zip(first, later, strict=True)) >= 10
+            screenshot(page, "demo-market-watch")
             assert blocked == []
     finally:
         os.killpg(demo.pid, signal.SIGTERM)

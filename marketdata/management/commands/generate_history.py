@@ -27,7 +27,6 @@ class Command(BaseCommand):
             with job_progress(
                 "marketdata.generate_history",
                 f"{days} sessions",
-                stream=self.stderr,
                 unit="instrument-days",
             ) as job:
                 report = history_generate(days=days, end=end, keys=keys, job=job)

@@ -37,9 +37,7 @@ class Command(BaseCommand):
                 self.stderr.write(f"{name}: {error}")
             raise CommandError(f"{name}: {len(parsed.errors)} bad row(s); nothing was imported.")
         try:
-            with job_progress(
-                "marketdata.import_bars", name, stream=self.stderr, unit="bars"
-            ) as job:
+            with job_progress("marketdata.import_bars", name, unit="bars") as job:
                 report = bars_import(
                     rows=parsed.rows, interval=interval, skip_unknown=skip_unknown, job=job
                 )

@@ -48,7 +48,6 @@ class Command(BaseCommand):
             "marketdata.import_instruments",
             Path(file).name,
             total=len(parsed.rows),
-            stream=self.stderr,
         ) as job:
             report = instruments_import(rows=parsed.rows, index=index)
             job.advance(len(parsed.rows))

@@ -17,9 +17,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, symbols=None, top=50, **options):
-        with job_progress(
-            "marketdata.warm_cache", "price cache", stream=self.stderr, unit="quotes"
-        ) as job:
+        with job_progress("marketdata.warm_cache", "price cache", unit="quotes") as job:
             report = cache_warm(keys=normalise_keys(symbols) if symbols else None, top_accessed=top)
             job.advance(report["warmed"])
             job.finish(result=report)
