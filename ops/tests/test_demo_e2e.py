@@ -4,6 +4,7 @@ and the market watch shows NIFTY 50 quotes moving."""
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -52,6 +53,14 @@ def test_demo_runs_web_worker_and_beat(tmp_path, chromium):
         assert body["checks"]["database"]["backend"] == "sqlite"
         # The heartbeat was scheduled by beat and executed by the worker.
         assert body["worker"]["age_s"] < 120
+        # The worker warmed the price cache when it started.
+        with sqlite3.connect(tmp_path / "tradingsite.sqlite3") as db:
+            warmed = db.execute(
+                "SELECT result FROM django_celery_results_taskresult "
+                "WHERE task_name = 'marketdata.tasks.warm_price_cache' AND status = 'SUCCESS'"
+            ).fetchone()
+        assert warmed is not None
+        assert json.loads(warmed[0])["warmed"] == 50
 
         admin_row = next(line for line in lines if line.strip().startswith("admin "))
         password = admin_row.split()[-1]
