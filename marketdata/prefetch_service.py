@@ -65,9 +65,9 @@ def access_record(keys: Sequence[str], *, client: str = "") -> None:
     """Sample one lookup; a sampled lookup also checks which of its keys were prefetched."""
     if random.random() >= settings.MARKETDATA_ACCESS_SAMPLE_RATE:  # noqa: S311 - sampling, not security
         return
-    from marketdata.pricecache import _cache
+    from marketdata.pricecache import quote_cache
 
-    cache = _cache()
+    cache = quote_cache()
     marks = cache.get_many([MARK_PREFIX + key for key in keys])
     if marks:
         cache.delete_many(list(marks))
@@ -159,7 +159,7 @@ def _budget(per_minute: int) -> Limiter:
 
 def prefetch_run(*, k: int | None = None) -> dict:
     """Predict and fetch what will be asked next; returns what it did, for the task result."""
-    from marketdata.pricecache import _cache, quotes_cached, upstream_quotes
+    from marketdata.pricecache import quote_cache, quotes_cached, upstream_quotes
     from marketdata.selectors import instrument_specs
 
     access_flush()
@@ -177,7 +177,7 @@ def prefetch_run(*, k: int | None = None) -> dict:
     allowed = [key for key in cold if budget.try_acquire("prefetch", blocking=False)]
     fetched = upstream_quotes(allowed, reason="prefetch") if allowed else {}
     if fetched:
-        _cache().set_many({MARK_PREFIX + key: 1 for key in fetched})
+        quote_cache().set_many({MARK_PREFIX + key: 1 for key in fetched})
         PREFETCHED.inc(len(fetched))
     return {
         "predicted": len(wanted),

@@ -53,12 +53,12 @@ UPSTREAM_WAIT = Histogram(
 )
 
 
-def _cache():
+def quote_cache():
     return caches[ALIAS]
 
 
 def _uses_redis() -> bool:
-    return type(_cache()).__module__.startswith("django_redis")
+    return type(quote_cache()).__module__.startswith("django_redis")
 
 
 def _cache_key(key: str) -> str:
@@ -68,13 +68,13 @@ def _cache_key(key: str) -> str:
 def quotes_publish(quotes: Mapping[str, Quote]) -> None:
     """Store fresh quotes (from the feed, warming, prefetching or a miss)."""
     if quotes:
-        _cache().set_many({_cache_key(key): quote for key, quote in quotes.items()})
+        quote_cache().set_many({_cache_key(key): quote for key, quote in quotes.items()})
 
 
 def quotes_cached(keys: Iterable[str]) -> dict[str, Quote]:
     """Whatever the cache holds for ``keys``; one round-trip, no upstream call."""
     keys = list(keys)
-    found = _cache().get_many([_cache_key(key) for key in keys])
+    found = quote_cache().get_many([_cache_key(key) for key in keys])
     return {key: found[_cache_key(key)] for key in keys if _cache_key(key) in found}
 
 

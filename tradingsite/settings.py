@@ -6,6 +6,7 @@ broker live in a data folder, the cache is in-process, and nothing needs a serve
 missing secret fail loudly at start-up. `.env.example` lists every variable.
 """
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -52,12 +53,9 @@ def _embedded_secret_key() -> str:
         draft = key_file.with_name(f"secret_key.{os.getpid()}")
         with os.fdopen(os.open(draft, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600), "w") as out:
             out.write(get_random_secret_key())
-        try:
+        with contextlib.suppress(FileExistsError):
             os.link(draft, key_file)
-        except FileExistsError:
-            pass
-        finally:
-            draft.unlink()
+        draft.unlink()
     return key_file.read_text().strip()
 
 

@@ -45,7 +45,7 @@ class Fixed:
         self._scores = scores
 
     def fit(self, log):
-        pass
+        """Fixed scores: there is nothing to learn."""
 
     def scores(self, now, recent):
         return dict(self._scores)
