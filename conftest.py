@@ -80,6 +80,16 @@ def _isolated_market_data(settings):
     instrument_specs_cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _tasks_run_inline():
+    # Unit tests run Celery tasks in-process; the integration tests start real workers.
+    from tradingsite.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()

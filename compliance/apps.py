@@ -1,4 +1,4 @@
-"""App configuration for compliance."""
+"""App configuration for compliance: connects the audit-trail receivers."""
 
 from django.apps import AppConfig
 
@@ -6,3 +6,19 @@ from django.apps import AppConfig
 class ComplianceConfig(AppConfig):
     name = "compliance"
     verbose_name = "Compliance"
+
+    def ready(self) -> None:
+        from django.contrib.admin.models import LogEntry
+        from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+        from django.db.models.signals import post_save
+
+        from compliance import signals
+
+        user_logged_in.connect(signals.on_logged_in, dispatch_uid="compliance.audit.login")
+        user_logged_out.connect(signals.on_logged_out, dispatch_uid="compliance.audit.logout")
+        user_login_failed.connect(
+            signals.on_login_failed, dispatch_uid="compliance.audit.login_failed"
+        )
+        post_save.connect(
+            signals.on_admin_log_entry, sender=LogEntry, dispatch_uid="compliance.audit.admin"
+        )

@@ -1,4 +1,9 @@
-"""Models of the compliance app: clients and their KYC status (the audit trail follows)."""
+"""Models of the compliance app: clients and their KYC status, and the SEBI audit trail.
+
+The audit trail is append-only and hash-chained: see ``compliance.chain`` for the hash,
+``compliance.services.audit_record`` for the only writer and ``compliance.verify`` for
+the verifier. On PostgreSQL the database itself refuses UPDATE and DELETE on it.
+"""
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -67,3 +72,115 @@ class Client(models.Model):
     @property
     def can_trade(self) -> bool:
         return self.kyc_status == self.KycStatus.VERIFIED
+
+
+# --- Audit trail -------------------------------------------------------------------------------
+
+GENESIS_HASH = "0" * 64
+
+
+class AppendOnlyError(RuntimeError):
+    """Raised when code tries to change or delete a row of the audit trail."""
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """A queryset that refuses bulk UPDATE and DELETE, so no code path rewrites history."""
+
+    def update(self, **kwargs):
+        raise AppendOnlyError(f"{self.model._meta.db_table} is append-only: update refused")
+
+    def delete(self):
+        raise AppendOnlyError(f"{self.model._meta.db_table} is append-only: delete refused")
+
+
+class AppendOnlyModel(models.Model):
+    """A row that is inserted once and never saved again nor deleted."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError(f"{self._meta.db_table} is append-only: update refused")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(f"{self._meta.db_table} is append-only: delete refused")
+
+
+class AuditEvent(AppendOnlyModel):
+    """One link of the hash chain: who did what to which object, when and from where.
+
+    ``hash`` is sha256(prev_hash + canonical JSON of every other field); see
+    ``compliance.chain``. ``actor_id`` is no foreign key, so deleting a user never
+    touches the trail; ``actor_username`` is the name at the time.
+    """
+
+    seq = models.BigIntegerField(unique=True, editable=False, help_text="Position in the chain")
+    occurred_at = models.DateTimeField(editable=False)
+    action = models.CharField(max_length=64, editable=False, help_text="e.g. order.accepted")
+    object_type = models.CharField(
+        max_length=100, blank=True, editable=False, help_text="app_label.model_name"
+    )
+    object_id = models.CharField(max_length=64, blank=True, editable=False)
+    actor_id = models.IntegerField(null=True, blank=True, editable=False)
+    actor_username = models.CharField(max_length=150, editable=False)
+    source_ip = models.GenericIPAddressField(null=True, blank=True, editable=False)
+    request_id = models.CharField(max_length=100, blank=True, editable=False)
+    before = models.JSONField(null=True, blank=True, editable=False)
+    after = models.JSONField(null=True, blank=True, editable=False)
+    prev_hash = models.CharField(max_length=64, editable=False)
+    hash = models.CharField(max_length=64, editable=False)
+
+    class Meta:
+        ordering = ["seq"]
+        default_permissions = ("view",)
+        indexes = [
+            models.Index(fields=["occurred_at"], name="compliance_audit_at_idx"),
+            models.Index(fields=["action", "seq"], name="compliance_audit_action_idx"),
+            models.Index(
+                fields=["object_type", "object_id", "seq"], name="compliance_audit_object_idx"
+            ),
+            models.Index(fields=["actor_username", "seq"], name="compliance_audit_actor_idx"),
+        ]
+
+    def __str__(self) -> str:
+        target = f" {self.object_type}:{self.object_id}" if self.object_type else ""
+        return f"#{self.seq} {self.action}{target} by {self.actor_username}"
+
+
+class AuditChainHead(models.Model):
+    """The single row naming the chain's last link; writers lock it to append in turn."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    seq = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="compliance_audit_head_single")
+        ]
+
+    def __str__(self) -> str:
+        return f"Audit chain head at seq {self.seq}"
+
+
+class AuditCheckpoint(AppendOnlyModel):
+    """The chain's head at one moment (daily): later verifications may start from it."""
+
+    seq = models.BigIntegerField(editable=False)
+    hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-seq", "-id"]
+        default_permissions = ("view",)
+        get_latest_by = ["seq", "id"]
+
+    def __str__(self) -> str:
+        return f"Checkpoint at seq {self.seq}"

@@ -51,6 +51,12 @@ DEFAULT_SCHEDULES = [
         crontab="30 2 * * *",
         description="Keeps ten days of sampled quote lookups for the prefetch predictors.",
     ),
+    DefaultSchedule(
+        name="Checkpoint the audit trail",
+        task="compliance.tasks.audit_checkpoint",
+        crontab="55 23 * * *",
+        description="Verifies the audit chain since the last checkpoint, then checkpoints it.",
+    ),
 ]
 
 

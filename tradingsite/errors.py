@@ -97,6 +97,30 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
             "The request conflicts with the current state, e.g. a duplicate still in flight.",
         ),
         ProblemType(
+            "order-in-flight",
+            "Order already in flight",
+            409,
+            "An order with this client_order_id is being placed right now; retry shortly.",
+        ),
+        ProblemType(
+            "order-not-working",
+            "Order not working",
+            409,
+            "The order is filled, cancelled, rejected or expired, so it cannot be changed.",
+        ),
+        ProblemType(
+            "idempotency-mismatch",
+            "Idempotency key reused",
+            422,
+            "This client_order_id was used before with a different payload; `order_id` names it.",
+        ),
+        ProblemType(
+            "order-rejected",
+            "Order rejected",
+            422,
+            "The order was recorded as REJECTED; `rejections` lists every reason with its limit.",
+        ),
+        ProblemType(
             "unsupported-media-type",
             "Unsupported media type",
             415,

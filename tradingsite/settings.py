@@ -8,6 +8,7 @@ missing secret fail loudly at start-up. `.env.example` lists every variable.
 
 import contextlib
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -100,6 +101,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "compliance.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -315,6 +317,13 @@ MARKETDATA_UPSTREAM_RATE = env.int("MARKETDATA_UPSTREAM_RATE", default=3)  # cal
 MARKETDATA_PREFETCH_RATE = env.int("MARKETDATA_PREFETCH_RATE", default=100)  # keys per minute
 MARKETDATA_ACCESS_SAMPLE_RATE = env.float("MARKETDATA_ACCESS_SAMPLE_RATE", default=0.1)
 MARKETDATA_DEMO_HISTORY_SESSIONS = env.int("MARKETDATA_DEMO_HISTORY_SESSIONS", default=5)
+
+# --- Orders and execution ---------------------------------------------------------------------
+#: Pre-trade checks called inside order placement with the account locked (the risk pipeline).
+ORDERS_PRE_TRADE_CHECKS: list[str] = []
+PAPER_SLIPPAGE_BPS = Decimal(env.str("PAPER_SLIPPAGE_BPS", default="5"))
+PAPER_SEED = env.int("PAPER_SEED", default=7)
+PAPER_LATENCY_MS = env.int("PAPER_LATENCY_MS", default=0)
 
 # --- Celery -------------------------------------------------------------------------------
 CELERY_BROKER_URL = (

@@ -28,6 +28,8 @@ api_v1 = (
         path("me", MeView.as_view(), name="me"),
         path("tasks/<str:task_id>", TaskResultView.as_view(), name="task-result"),
         path("", include("marketdata.urls")),
+        path("", include("compliance.urls")),
+        path("", include("orders.urls")),
     ],
     "api",
 )

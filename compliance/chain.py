@@ -1,0 +1,88 @@
+"""The audit trail's hash: one canonical JSON form of an event, used to write and to verify.
+
+An event's hash is ``sha256(prev_hash + canonical_json(fields))`` where ``fields`` are
+every column but ``id`` and ``hash``. The canonical form must come out the same from
+the values being written and from the values read back from any database, so:
+
+- keys are sorted, separators are tight, text stays UTF-8 (no ``\\uXXXX`` escapes);
+- datetimes are ISO 8601 in UTC with microseconds, dates and times ISO 8601;
+- Decimals, UUIDs and IP addresses are strings; so are floats (``repr``), because
+  PostgreSQL's jsonb rewrites numbers such as ``1e+16`` and the hash would not survive.
+
+``before`` and ``after`` are stored already in this plain form (see :func:`plain`).
+"""
+
+import datetime as dt
+import hashlib
+import ipaddress
+import json
+import uuid
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.utils.functional import Promise
+
+from compliance.models import GENESIS_HASH
+
+__all__ = ["GENESIS_HASH", "HASHED_FIELDS", "canonical_json", "event_hash", "plain"]
+
+#: The columns covered by an event's hash, in no particular order (keys are sorted).
+HASHED_FIELDS = (
+    "seq",
+    "occurred_at",
+    "action",
+    "object_type",
+    "object_id",
+    "actor_id",
+    "actor_username",
+    "source_ip",
+    "request_id",
+    "before",
+    "after",
+    "prev_hash",
+)
+
+
+def _utc_iso(moment: dt.datetime) -> str:
+    if moment.tzinfo is None:  # only nested values can be naive; kept as given
+        return moment.isoformat(timespec="microseconds")
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def plain(value: Any) -> Any:
+    """``value`` as plain JSON types (dict, list, str, int, bool, None) in canonical form."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, Mapping):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        return _utc_iso(value)
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, Decimal | uuid.UUID | ipaddress.IPv4Address | ipaddress.IPv6Address):
+        return str(value)
+    if isinstance(value, Promise):
+        return str(value)
+    raise TypeError(f"An audit event cannot hold a {type(value).__name__}: {value!r}")
+
+
+def canonical_json(fields: Mapping[str, Any]) -> str:
+    """The canonical JSON text of an event's hashed fields (other keys are ignored)."""
+    return json.dumps(
+        plain({name: fields[name] for name in HASHED_FIELDS}),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+    )
+
+
+def event_hash(fields: Mapping[str, Any]) -> str:
+    """The hex sha256 that links an event (given as its field values) into the chain."""
+    text = fields["prev_hash"] + canonical_json(fields)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

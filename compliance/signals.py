@@ -1,0 +1,65 @@
+"""Receivers that put logins, logouts, failed logins and admin changes on the audit trail.
+
+Connected in ``ComplianceConfig.ready()``.
+"""
+
+from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
+from django.contrib.auth import get_user_model
+from django.http import HttpRequest
+
+from compliance.context import client_ip
+from compliance.services import audit_record
+
+ADMIN_ACTIONS = {ADDITION: "admin.add", CHANGE: "admin.change", DELETION: "admin.delete"}
+
+
+def _ip(request: HttpRequest | None) -> str | None:
+    return client_ip(request) if request is not None else None
+
+
+def _user_type() -> str:
+    return get_user_model()._meta.label_lower
+
+
+def on_logged_in(sender, request: HttpRequest | None, user, **kwargs) -> None:
+    audit_record(action="auth.login", obj=user, actor=user, source_ip=_ip(request))
+
+
+def on_logged_out(sender, request: HttpRequest | None, user, **kwargs) -> None:
+    if user is None:  # logging out when not logged in
+        return
+    audit_record(action="auth.logout", obj=user, actor=user, source_ip=_ip(request))
+
+
+def on_login_failed(
+    sender, credentials: dict, request: HttpRequest | None = None, **kwargs
+) -> None:
+    """Record the username tried, never the password (Django has masked it anyway)."""
+    field = get_user_model().USERNAME_FIELD
+    attempted = credentials.get(field, credentials.get("username", ""))
+    audit_record(
+        action="auth.login_failed",
+        object_type=_user_type(),
+        source_ip=_ip(request),
+        after={"username": str(attempted)[:150]},
+    )
+
+
+def on_admin_log_entry(
+    sender, instance: LogEntry, created: bool, raw: bool = False, **kwargs
+) -> None:
+    """Record each admin addition, change and deletion the admin logs."""
+    if not created or raw:
+        return
+    content_type = instance.content_type
+    audit_record(
+        action=ADMIN_ACTIONS.get(instance.action_flag, "admin.other"),
+        object_type=f"{content_type.app_label}.{content_type.model}" if content_type else "",
+        object_id="" if instance.object_id is None else str(instance.object_id)[:64],
+        actor=instance.user,
+        after={
+            "object_repr": instance.object_repr,
+            "change_message": instance.get_change_message(),
+            "log_entry_id": instance.pk,
+        },
+    )

@@ -1,0 +1,65 @@
+"""Fixtures of the compliance tests: audit events, and a way to tamper with them.
+
+Tampering goes around the application (raw SQL). On PostgreSQL the append-only
+trigger is disabled for the one statement and enabled again, as an intruder with
+owner rights would do.
+"""
+
+from collections.abc import Callable
+
+import pytest
+from django.db import connection
+
+from compliance.models import AuditEvent
+from compliance.services import audit_record
+
+EVENTS = "compliance_auditevent"
+
+
+def run_sql_around_trigger(sql: str, params: list | tuple = (), table: str = EVENTS) -> None:
+    """Run ``sql`` with the table's append-only trigger disabled (PostgreSQL) for its length."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only")
+        try:
+            cursor.execute(sql, params)
+        finally:
+            if connection.vendor == "postgresql":
+                cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {table}_append_only")
+
+
+@pytest.fixture
+def tamper() -> Callable[..., None]:
+    """``tamper(seq, column=value, ...)`` rewrites columns of one event behind the app's back."""
+
+    def rewrite(seq: int, **columns) -> None:
+        assignments = ", ".join(f"{name} = %s" for name in columns)
+        run_sql_around_trigger(
+            f"UPDATE {EVENTS} SET {assignments} WHERE seq = %s",  # noqa: S608 - test-only names
+            [*columns.values(), seq],
+        )
+
+    return rewrite
+
+
+@pytest.fixture
+def remove() -> Callable[[int], None]:
+    """``remove(seq)`` deletes one event behind the app's back."""
+
+    def delete(seq: int) -> None:
+        run_sql_around_trigger(f"DELETE FROM {EVENTS} WHERE seq = %s", [seq])  # noqa: S608
+
+    return delete
+
+
+@pytest.fixture
+def record_events(db) -> Callable[[int], list[AuditEvent]]:
+    """``record_events(n)`` appends n events ("test.event", object ids 1..n)."""
+
+    def record(n: int, action: str = "test.event") -> list[AuditEvent]:
+        return [
+            audit_record(action=action, object_type="tests.thing", object_id=str(i), after={"i": i})
+            for i in range(1, n + 1)
+        ]
+
+    return record

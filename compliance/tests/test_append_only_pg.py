@@ -1,0 +1,137 @@
+"""On PostgreSQL the database refuses UPDATE and DELETE on the trail, and tampering is found."""
+
+import threading
+
+import pytest
+from django.core.management import execute_from_command_line
+from django.db import DatabaseError, connection, transaction
+
+from compliance.models import AuditChainHead, AuditCheckpoint, AuditEvent
+from compliance.services import audit_checkpoint, audit_record
+from compliance.verify import audit_verify
+from conftest import require
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(autouse=True)
+def _postgresql(db):
+    require(connection.vendor == "postgresql", "PostgreSQL")
+
+
+def raw(sql: str, params: list | tuple = ()) -> None:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        (
+            "UPDATE compliance_auditevent SET action = 'order.cancelled' WHERE seq = 2",
+            "compliance_auditevent is append-only: UPDATE refused",
+        ),
+        (
+            "DELETE FROM compliance_auditevent WHERE seq = 2",
+            "compliance_auditevent is append-only: DELETE refused",
+        ),
+        (
+            "UPDATE compliance_auditcheckpoint SET seq = 1",
+            "compliance_auditcheckpoint is append-only: UPDATE refused",
+        ),
+        (
+            "DELETE FROM compliance_auditcheckpoint",
+            "compliance_auditcheckpoint is append-only: DELETE refused",
+        ),
+    ],
+)
+def test_the_database_refuses_updates_and_deletes(record_events, sql, message):
+    record_events(3)
+    audit_checkpoint()
+
+    with pytest.raises(DatabaseError, match=message):
+        raw(sql)
+
+    assert list(AuditEvent.objects.values_list("action", flat=True)) == ["test.event"] * 3
+    assert AuditCheckpoint.objects.get().seq == 3
+
+
+def test_a_row_altered_with_the_trigger_disabled_is_found(record_events):
+    record_events(5)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "ALTER TABLE compliance_auditevent DISABLE TRIGGER compliance_auditevent_append_only"
+        )
+        try:
+            cursor.execute("UPDATE compliance_auditevent SET after = '{\"i\": 99}' WHERE seq = 4")
+        finally:
+            cursor.execute(
+                "ALTER TABLE compliance_auditevent ENABLE TRIGGER compliance_auditevent_append_only"
+            )
+
+    result = audit_verify()
+
+    assert not result.ok
+    assert (result.broken_seq, result.reason) == (4, "hash does not match the event's contents")
+    assert result.checked == 3
+    with pytest.raises(DatabaseError, match="append-only"):  # the trigger is back
+        raw("DELETE FROM compliance_auditevent WHERE seq = 4")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_command_exits_non_zero_and_names_the_seq(record_events, capsys):
+    record_events(3)
+    execute_from_command_line(["manage.py", "audit_verify"])  # returns: exit status 0
+    assert "Audit chain intact: 3 events checked (seq 1-3)" in capsys.readouterr().out
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "ALTER TABLE compliance_auditevent DISABLE TRIGGER compliance_auditevent_append_only"
+        )
+        cursor.execute("UPDATE compliance_auditevent SET actor_username = 'mallory' WHERE seq = 2")
+        cursor.execute(
+            "ALTER TABLE compliance_auditevent ENABLE TRIGGER compliance_auditevent_append_only"
+        )
+
+    with pytest.raises(SystemExit) as broken:
+        execute_from_command_line(["manage.py", "audit_verify"])
+
+    assert broken.value.code == 1
+    err = capsys.readouterr().err
+    assert "BROKEN at seq 2: hash does not match the event's contents" in err
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_never_fork_the_chain():
+    start = AuditChainHead.objects.filter(pk=1).values_list("seq", flat=True).first() or 0
+    threads, per_thread = 8, 25
+    barrier = threading.Barrier(threads)
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            for i in range(per_thread):
+                audit_record(action="test.concurrent", object_id=f"{n}-{i}")
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=write, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+
+    assert errors == []
+    total = threads * per_thread
+    seqs = list(AuditEvent.objects.order_by("seq").values_list("seq", flat=True))
+    assert seqs == list(range(start + 1, start + total + 1))
+    assert (
+        AuditEvent.objects.filter(action="test.concurrent").values("object_id").distinct().count()
+        == total
+    )
+    result = audit_verify()
+    assert result.ok, str(result)
+    assert result.checked == start + total

@@ -1,0 +1,121 @@
+"""Admin of the orders app: accounts, and read-only orders, fills, ledger, positions, holdings.
+
+Nothing here writes trading records directly: the one action, cancelling orders, goes
+through ``order_cancel`` like every other cancellation.
+"""
+
+from django.contrib import admin, messages
+
+from orders.models import Fill, Holding, LedgerEntry, Order, Position, TradingAccount
+from orders.services import IllegalTransition, order_cancel
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(TradingAccount)
+class TradingAccountAdmin(admin.ModelAdmin):
+    list_display = [
+        "code",
+        "client",
+        "status",
+        "brokerage_plan",
+        "broker",
+        "cash_balance",
+        "blocked",
+    ]
+    list_filter = ["status", "brokerage_plan", "broker"]
+    search_fields = ["code", "client__name", "client__pan"]
+    filter_horizontal = ["users"]
+    readonly_fields = ["cash_balance", "blocked", "created_at"]
+
+
+@admin.action(description="Cancel the selected working orders", permissions=["cancel"])
+def cancel_orders(modeladmin, request, queryset) -> None:
+    cancelled, refused = 0, []
+    for order in queryset:
+        try:
+            order_cancel(order=order, actor=request.user, reason="cancelled in the admin")
+            cancelled += 1
+        except IllegalTransition as exc:
+            refused.append(str(exc))
+    if cancelled:
+        modeladmin.message_user(request, f"Cancelled {cancelled} order(s).", messages.SUCCESS)
+    for reason in refused:
+        modeladmin.message_user(request, reason, messages.WARNING)
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "account",
+        "tradingsymbol",
+        "transaction_type",
+        "order_type",
+        "product",
+        "quantity",
+        "price",
+        "status",
+        "filled_quantity",
+        "average_price",
+        "created_at",
+    ]
+    list_filter = ["status", "product", "order_type", "transaction_type", "session_date"]
+    search_fields = ["tradingsymbol", "account__code", "client_order_id", "broker_order_id"]
+    actions = [cancel_orders]
+
+    def has_cancel_permission(self, request) -> bool:
+        return request.user.has_perm("orders.cancel_any_order")
+
+
+@admin.register(Fill)
+class FillAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "order",
+        "account",
+        "quantity",
+        "price",
+        "charges_total",
+        "trade_date",
+        "filled_at",
+    ]
+    list_filter = ["trade_date"]
+    search_fields = ["order__tradingsymbol", "account__code", "broker_fill_id"]
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdmin):
+    list_display = ["id", "account", "kind", "amount", "order", "posted_by", "posted_at"]
+    list_filter = ["kind"]
+    search_fields = ["account__code", "memo"]
+
+
+@admin.register(Position)
+class PositionAdmin(ReadOnlyAdmin):
+    list_display = [
+        "account",
+        "instrument",
+        "product",
+        "quantity",
+        "average_price",
+        "realized_pnl",
+        "updated_at",
+    ]
+    list_filter = ["product"]
+    search_fields = ["account__code", "instrument__tradingsymbol"]
+
+
+@admin.register(Holding)
+class HoldingAdmin(ReadOnlyAdmin):
+    list_display = ["account", "instrument", "quantity", "average_price", "updated_at"]
+    search_fields = ["account__code", "instrument__tradingsymbol"]

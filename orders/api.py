@@ -1,0 +1,438 @@
+"""Orders API: accounts and funds, orders (place, list, detail, modify, cancel, history),
+trades, positions, holdings and the ledger.
+
+A user sees the accounts linked to them (or all, with orders.view_all_accounts) and acts
+only on accounts linked to them. Views are thin: they validate, call one service, shape.
+"""
+
+from decimal import Decimal
+
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django_guid import get_guid
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from compliance.selectors import audit_events
+from orders import selectors
+from orders.choices import OrderType, Product, TransactionType, Validity
+from orders.models import Fill, Holding, LedgerEntry, Order, Position, TradingAccount
+from orders.services import (
+    IdempotencyMismatch,
+    IllegalTransition,
+    OrderInFlight,
+    OrderInputError,
+    order_cancel,
+    order_modify,
+    order_place,
+)
+from orders.validation import OrderRequest
+from tradingsite.errors import Conflict, ProblemError, Unprocessable
+from tradingsite.permissions import holds
+
+PAISA = Decimal("0.01")
+PRICE_FIELD = {
+    "max_digits": 12,
+    "decimal_places": 2,
+    "min_value": 0,
+    "required": False,
+    "allow_null": True,
+}
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know, so nobody can set status or algo_id by sending them."""
+
+    def validate(self, attrs):
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(
+                {name: ["is not a field you can set"] for name in unknown}
+            )
+        return attrs
+
+
+def _account_for(request: Request, code: str, *, acting: bool) -> TradingAccount:
+    account = get_object_or_404(selectors.accounts_for(request.user), code=code)
+    if acting and not selectors.account_acts_for(request.user, account):
+        raise ProblemError(
+            f"You are not linked to account {code}, so you cannot act on it.",
+            problem_type="permission-denied",
+        )
+    return account
+
+
+def _order_for(request: Request, pk: int) -> Order:
+    return get_object_or_404(selectors.orders_for(request.user), pk=pk)
+
+
+def _input_problem(exc: OrderInputError) -> serializers.ValidationError:
+    return serializers.ValidationError(exc.errors)
+
+
+# --- Accounts ----------------------------------------------------------------------------------
+
+
+class FundsOutput(serializers.Serializer):
+    cash = serializers.DecimalField(max_digits=16, decimal_places=2)
+    blocked = serializers.DecimalField(max_digits=16, decimal_places=2)
+    margin_used = serializers.DecimalField(max_digits=16, decimal_places=2)
+    available = serializers.DecimalField(max_digits=16, decimal_places=2)
+
+
+class AccountOutput(serializers.ModelSerializer):
+    client = serializers.CharField(source="client.name")
+    funds = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TradingAccount
+        fields = ["code", "client", "status", "brokerage_plan", "broker", "funds"]
+
+    @extend_schema(responses=FundsOutput)
+    def get_funds(self, account: TradingAccount) -> dict:
+        return FundsOutput(selectors.funds_of(account, on=timezone.localdate())).data
+
+
+class AccountList(generics.ListAPIView):
+    serializer_class = AccountOutput
+    filter_backends = []
+
+    def get_queryset(self):
+        return selectors.accounts_for(self.request.user).order_by("code")
+
+
+class AccountDetail(APIView):
+    @extend_schema(operation_id="account_detail", responses=AccountOutput)
+    def get(self, request: Request, code: str) -> Response:
+        return Response(AccountOutput(_account_for(request, code, acting=False)).data)
+
+
+class LedgerOutput(serializers.ModelSerializer):
+    class Meta:
+        model = LedgerEntry
+        fields = ["id", "kind", "amount", "order", "fill", "memo", "posted_by", "posted_at"]
+
+
+class AccountLedger(generics.ListAPIView):
+    """The account's cash ledger, newest first; its sum is the account's cash."""
+
+    serializer_class = LedgerOutput
+    filter_backends = []
+
+    def get_queryset(self):
+        account = _account_for(self.request, self.kwargs["code"], acting=False)
+        return LedgerEntry.objects.filter(account=account).order_by("-posted_at", "-id")
+
+
+# --- Orders ------------------------------------------------------------------------------------
+
+
+class OrderInput(StrictSerializer):
+    account = serializers.CharField(max_length=16)
+    exchange = serializers.ChoiceField(choices=["NSE", "BSE"], default="NSE")
+    tradingsymbol = serializers.CharField(max_length=20)
+    transaction_type = serializers.ChoiceField(choices=TransactionType.choices)
+    order_type = serializers.ChoiceField(choices=OrderType.choices)
+    product = serializers.ChoiceField(choices=Product.choices)
+    validity = serializers.ChoiceField(choices=Validity.choices, default=Validity.DAY)
+    quantity = serializers.IntegerField(min_value=1, max_value=10_000_000)
+    price = serializers.DecimalField(**PRICE_FIELD)
+    trigger_price = serializers.DecimalField(**PRICE_FIELD)
+    tag = serializers.CharField(max_length=20, required=False, default="", allow_blank=True)
+    client_order_id = serializers.RegexField(
+        r"^[A-Za-z0-9_.:-]{1,64}$", required=False, allow_null=True
+    )
+
+
+class OrderOutput(serializers.ModelSerializer):
+    order_id = serializers.IntegerField(source="pk")
+    account = serializers.CharField(source="account.code")
+    pending_quantity = serializers.IntegerField()
+
+    class Meta:
+        model = Order
+        fields = [
+            "order_id",
+            "account",
+            "exchange",
+            "tradingsymbol",
+            "transaction_type",
+            "order_type",
+            "product",
+            "validity",
+            "quantity",
+            "price",
+            "trigger_price",
+            "tag",
+            "client_order_id",
+            "algo_id",
+            "status",
+            "filled_quantity",
+            "pending_quantity",
+            "average_price",
+            "rejection_reasons",
+            "broker_order_id",
+            "blocked_amount",
+            "session_date",
+            "created_at",
+            "updated_at",
+        ]
+
+
+def _source_ip(request: Request) -> str | None:
+    return request.META.get("REMOTE_ADDR")
+
+
+class OrderListCreate(generics.ListAPIView):
+    """List the orders you may see, or place one. Rejected orders answer 422 with every reason."""
+
+    queryset = Order.objects.none()  # for the schema; get_queryset scopes to the user
+    serializer_class = OrderOutput
+    filterset_fields = ["status", "product", "transaction_type", "tradingsymbol", "session_date"]
+    ordering_fields = ["created_at"]
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [holds("orders.place_order")()]
+        return super().get_permissions()
+
+    def get_queryset(self):
+        orders = selectors.orders_for(self.request.user)
+        if account := self.request.query_params.get("account"):
+            orders = orders.filter(account__code=account)
+        return orders
+
+    @extend_schema(
+        operation_id="order_place",
+        request=OrderInput,
+        responses={200: OrderOutput, 201: OrderOutput},
+    )
+    def post(self, request: Request) -> Response:
+        data = OrderInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        account = _account_for(request, fields.pop("account"), acting=True)
+        try:
+            result = order_place(
+                account=account,
+                request=OrderRequest(**fields),
+                actor=request.user,
+                source_ip=_source_ip(request),
+                request_id=get_guid() or "",
+            )
+        except OrderInputError as exc:
+            raise _input_problem(exc) from exc
+        except IdempotencyMismatch as exc:
+            raise Unprocessable(
+                str(exc), problem_type="idempotency-mismatch", extra={"order_id": exc.order.pk}
+            ) from exc
+        except OrderInFlight as exc:
+            raise Conflict(str(exc), problem_type="order-in-flight") from exc
+        order = result.order
+        if order.status == "REJECTED":
+            raise Unprocessable(
+                "The order was rejected: "
+                + " ".join(r["message"] for r in order.rejection_reasons),
+                problem_type="order-rejected",
+                extra={"order_id": order.pk, "rejections": order.rejection_reasons},
+            )
+        return Response(
+            OrderOutput(order).data,
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )
+
+
+class OrderModifyInput(StrictSerializer):
+    quantity = serializers.IntegerField(min_value=1, max_value=10_000_000, required=False)
+    price = serializers.DecimalField(**PRICE_FIELD)
+    trigger_price = serializers.DecimalField(**PRICE_FIELD)
+
+
+class OrderDetail(APIView):
+    """One order; PATCH modifies it, DELETE cancels its unfilled rest."""
+
+    @extend_schema(operation_id="order_detail", responses=OrderOutput)
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(OrderOutput(_order_for(request, pk)).data)
+
+    @extend_schema(operation_id="order_modify", request=OrderModifyInput, responses=OrderOutput)
+    def patch(self, request: Request, pk: int) -> Response:
+        if not request.user.has_perm("orders.modify_order"):
+            raise ProblemError(
+                "This needs the orders.modify_order permission.", problem_type="permission-denied"
+            )
+        order = _order_for(request, pk)
+        _account_for(request, order.account.code, acting=True)
+        data = OrderModifyInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            order = order_modify(order=order, actor=request.user, **data.validated_data)
+        except OrderInputError as exc:
+            raise _input_problem(exc) from exc
+        except IllegalTransition as exc:
+            raise Conflict(str(exc), problem_type="order-not-working") from exc
+        return Response(OrderOutput(order).data)
+
+    @extend_schema(operation_id="order_cancel", responses=OrderOutput)
+    def delete(self, request: Request, pk: int) -> Response:
+        order = _order_for(request, pk)
+        may_cancel_any = request.user.has_perm("orders.cancel_any_order")
+        if not may_cancel_any:
+            if not request.user.has_perm("orders.cancel_order"):
+                raise ProblemError(
+                    "This needs the orders.cancel_order permission.",
+                    problem_type="permission-denied",
+                )
+            _account_for(request, order.account.code, acting=True)
+        try:
+            order = order_cancel(order=order, actor=request.user)
+        except IllegalTransition as exc:
+            raise Conflict(str(exc), problem_type="order-not-working") from exc
+        return Response(OrderOutput(order).data)
+
+
+class HistoryOutput(serializers.Serializer):
+    seq = serializers.IntegerField()
+    occurred_at = serializers.DateTimeField()
+    action = serializers.CharField()
+    actor_username = serializers.CharField()
+    before = serializers.JSONField(allow_null=True)
+    after = serializers.JSONField(allow_null=True)
+
+
+class OrderHistory(APIView):
+    """Every state change of the order, from the audit trail."""
+
+    @extend_schema(operation_id="order_history", responses=HistoryOutput(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        order = _order_for(request, pk)
+        events = audit_events(object_type="orders.order", object_id=str(order.pk)).order_by("seq")
+        return Response(HistoryOutput(events, many=True).data)
+
+
+# --- Trades, positions, holdings -------------------------------------------------------------
+
+
+class FillOutput(serializers.ModelSerializer):
+    order_id = serializers.IntegerField(source="order.pk")
+    account = serializers.CharField(source="account.code")
+    tradingsymbol = serializers.CharField(source="order.tradingsymbol")
+    transaction_type = serializers.CharField(source="order.transaction_type")
+    product = serializers.CharField(source="order.product")
+
+    class Meta:
+        model = Fill
+        fields = [
+            "id",
+            "order_id",
+            "account",
+            "tradingsymbol",
+            "transaction_type",
+            "product",
+            "broker_fill_id",
+            "quantity",
+            "price",
+            "charges",
+            "charges_total",
+            "trade_date",
+            "filled_at",
+        ]
+
+
+class TradeList(generics.ListAPIView):
+    """Fills, with their charge breakdown (a contract note's lines)."""
+
+    queryset = Fill.objects.none()  # for the schema; get_queryset scopes to the user
+    serializer_class = FillOutput
+    filterset_fields = ["trade_date", "order"]
+
+    def get_queryset(self):
+        fills = selectors.fills_for(self.request.user).order_by("-filled_at", "-id")
+        if account := self.request.query_params.get("account"):
+            fills = fills.filter(account__code=account)
+        return fills
+
+
+class PositionOutput(serializers.ModelSerializer):
+    account = serializers.CharField(source="account.code")
+    instrument = serializers.CharField(source="instrument.key")
+    last_price = serializers.SerializerMethodField()
+    unrealized_pnl = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Position
+        fields = [
+            "account",
+            "instrument",
+            "product",
+            "quantity",
+            "average_price",
+            "last_price",
+            "realized_pnl",
+            "unrealized_pnl",
+            "day_buy_quantity",
+            "day_sell_quantity",
+        ]
+
+    def _ltp(self, position):
+        return self.context["prices"].get(position.instrument.key)
+
+    def get_last_price(self, position) -> str | None:
+        ltp = self._ltp(position)
+        return str(ltp) if ltp is not None else None
+
+    def get_unrealized_pnl(self, position) -> str | None:
+        ltp = self._ltp(position)
+        if ltp is None or not position.quantity:
+            return "0.00"
+        return str(((ltp - position.average_price) * position.quantity).quantize(PAISA))
+
+
+def _prices(rows) -> dict:
+    from marketdata.pricecache import quote_get_many
+
+    keys = sorted({row.instrument.key for row in rows})
+    return {k: q.last_price for k, q in quote_get_many(keys).items()} if keys else {}
+
+
+class PositionList(generics.ListAPIView):
+    """Positions with average cost, realized P&L and unrealized P&L at the last price."""
+
+    serializer_class = PositionOutput
+    pagination_class = None
+    filter_backends = []
+
+    @extend_schema(parameters=[OpenApiParameter("account", str)])
+    def get(self, request, *args, **kwargs):
+        rows = list(self.get_queryset())
+        return Response(PositionOutput(rows, many=True, context={"prices": _prices(rows)}).data)
+
+    def get_queryset(self):
+        positions = selectors.positions_for(self.request.user).exclude(quantity=0, realized_pnl=0)
+        if account := self.request.query_params.get("account"):
+            positions = positions.filter(account__code=account)
+        return positions
+
+
+class HoldingOutput(serializers.ModelSerializer):
+    account = serializers.CharField(source="account.code")
+    instrument = serializers.CharField(source="instrument.key")
+
+    class Meta:
+        model = Holding
+        fields = ["account", "instrument", "quantity", "average_price", "updated_at"]
+
+
+class HoldingList(generics.ListAPIView):
+    serializer_class = HoldingOutput
+    pagination_class = None
+    filter_backends = []
+
+    def get_queryset(self):
+        holdings = selectors.holdings_for(self.request.user).exclude(quantity=0)
+        if account := self.request.query_params.get("account"):
+            holdings = holdings.filter(account__code=account)
+        return holdings

@@ -1,0 +1,596 @@
+"""Writes of the orders app: place, modify and cancel orders, apply fills, post to the ledger.
+
+Every write is one transaction that locks the trading account row first (then the order),
+records its audit events in that transaction, and leaves side effects, such as
+submitting to the broker, to ``on_commit``. Status moves go through ``order_transition``
+and the table in ``orders.choices.TRANSITIONS``; nothing else changes an order's status.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_EVEN, ROUND_UP, Decimal
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from compliance.services import audit_record
+from marketdata import calendar
+from marketdata.models import Instrument
+from marketdata.pricecache import quote_get
+from marketdata.quotes import Quote
+from orders.charges import charges_for_fill
+from orders.choices import TRANSITIONS, WORKING, LedgerKind, OrderStatus
+from orders.margins import margin_fraction
+from orders.models import Fill, Holding, LedgerEntry, Order, OrderOutbox, Position, TradingAccount
+from orders.positions import PositionState, position_after_fill
+from orders.rates import brokerage_plans, charge_rates
+from orders.selectors import funds_of
+from orders.validation import OrderRequest, Rejection, business_rejections, request_errors
+
+PAISA = Decimal("0.01")
+IN_FLIGHT_SECONDS = 30
+
+
+class OrderInputError(ValueError):
+    """The request cannot be an order at all; nothing was written."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {', '.join(v)}" for k, v in errors.items()))
+
+
+class IdempotencyMismatch(ValueError):
+    """The client_order_id was used before with a different payload."""
+
+    def __init__(self, order: Order) -> None:
+        self.order = order
+        super().__init__(
+            f"client_order_id {order.client_order_id!r} was already used for order {order.pk} "
+            "with a different payload."
+        )
+
+
+class OrderInFlight(RuntimeError):
+    """Another request with the same client_order_id is being placed right now."""
+
+
+class IllegalTransition(ValueError):
+    def __init__(self, order: Order, to: str) -> None:
+        self.order, self.to = order, to
+        super().__init__(f"Order {order.pk} is {order.status}; it cannot become {to}.")
+
+
+@dataclass(frozen=True)
+class PlaceResult:
+    order: Order
+    created: bool
+
+
+# --- State machine ------------------------------------------------------------------------
+
+
+def order_transition(order: Order, to: str, *, actor=None, reason: str = "", **detail) -> None:
+    """Move ``order`` to ``to`` if the state machine allows it; audit the move."""
+    if to not in TRANSITIONS[order.status]:
+        raise IllegalTransition(order, to)
+    before = order.status
+    order.status = to
+    order.save(
+        update_fields=["status", "filled_quantity", "average_price", "blocked_amount", "updated_at"]
+    )
+    audit_record(
+        action=f"order.{to.lower()}",
+        obj=order,
+        actor=actor,
+        before={"status": before},
+        after={"status": to, "filled_quantity": order.filled_quantity, "reason": reason, **detail},
+    )
+
+
+# --- Ledger and funds ------------------------------------------------------------------------
+
+
+def ledger_post(
+    *,
+    account: TradingAccount,
+    kind: str,
+    amount: Decimal,
+    order=None,
+    fill=None,
+    memo: str = "",
+    actor=None,
+) -> LedgerEntry:
+    """Post one entry; the caller holds the account row lock. The balance moves with it."""
+    entry = LedgerEntry.objects.create(
+        account=account,
+        kind=kind,
+        amount=amount,
+        order=order,
+        fill=fill,
+        memo=memo[:200],
+        posted_by=getattr(actor, "username", "system"),
+    )
+    account.cash_balance += amount
+    account.save(update_fields=["cash_balance"])
+    audit_record(
+        action="ledger.posted",
+        obj=entry,
+        actor=actor,
+        after={
+            "account": account.code,
+            "kind": kind,
+            "amount": str(amount),
+            "balance": str(account.cash_balance),
+        },
+    )
+    return entry
+
+
+@transaction.atomic
+def funds_move(
+    *, account: TradingAccount, kind: str, amount: Decimal, actor=None, memo: str = ""
+) -> LedgerEntry:
+    """A deposit, withdrawal or adjustment. Withdrawals cannot take more than is available."""
+    if kind not in (LedgerKind.DEPOSIT, LedgerKind.WITHDRAWAL, LedgerKind.ADJUSTMENT):
+        raise ValueError(f"{kind} is posted by trading, not by hand")
+    if amount <= 0 and kind != LedgerKind.ADJUSTMENT:
+        raise ValueError("amount must be positive")
+    account = TradingAccount.objects.select_for_update().get(pk=account.pk)
+    signed = -amount if kind == LedgerKind.WITHDRAWAL else amount
+    available = funds_of(account, on=timezone.localdate())["available"]
+    if kind == LedgerKind.WITHDRAWAL and amount > available:
+        raise ValueError(f"only {available} is available to withdraw")
+    return ledger_post(account=account, kind=kind, amount=signed, memo=memo, actor=actor)
+
+
+def _block(account: TradingAccount, order: Order, amount: Decimal) -> None:
+    """Set the funds ``order`` holds to ``amount``, keeping the account's total in step."""
+    account.blocked += amount - order.blocked_amount
+    order.blocked_amount = amount
+    account.save(update_fields=["blocked"])
+
+
+def required_funds(
+    *, instrument: Instrument, request: OrderRequest, quote: Quote, on, intraday_position: int = 0
+) -> Decimal:
+    """Funds to block: full value for delivery buys, the margin share for intraday (none for the
+    part that closes an open intraday position), none for delivery sells."""
+    if request.product != "MIS" and request.transaction_type == "SELL":
+        return Decimal("0.00")
+    quantity = request.quantity
+    if request.product == "MIS" and intraday_position:
+        closes = (intraday_position > 0) == (request.transaction_type == "SELL")
+        if closes:
+            quantity -= min(abs(intraday_position), quantity)
+    if quantity == 0:
+        return Decimal("0.00")
+    if request.order_type == "MARKET" or (request.order_type == "SL-M"):
+        reference = request.trigger_price or (
+            quote.ask if request.transaction_type == "BUY" else quote.bid
+        )
+    else:
+        reference = request.price
+    fraction = margin_fraction(symbol=instrument.tradingsymbol, product=request.product, on=on)
+    return (quantity * reference * fraction).quantize(PAISA, ROUND_UP)
+
+
+def sellable_quantity(account: TradingAccount, instrument: Instrument) -> int:
+    """Delivery shares the account may still sell: holdings, plus today's net delivery buys,
+    less the unfilled part of delivery sells already working."""
+    held = (
+        Holding.objects.filter(account=account, instrument=instrument)
+        .values_list("quantity", flat=True)
+        .first()
+    )
+    today = (
+        Position.objects.filter(account=account, instrument=instrument, product="CNC")
+        .values_list("quantity", flat=True)
+        .first()
+    )
+    pending = Order.objects.filter(
+        account=account,
+        instrument=instrument,
+        product="CNC",
+        transaction_type="SELL",
+        status__in=WORKING,
+    ).values_list("quantity", "filled_quantity")
+    return (held or 0) + (today or 0) - sum(q - f for q, f in pending)
+
+
+# --- Placing --------------------------------------------------------------------------------
+
+
+def instrument_for(request: OrderRequest) -> Instrument:
+    try:
+        return Instrument.objects.get(
+            exchange=request.exchange, tradingsymbol=request.tradingsymbol
+        )
+    except Instrument.DoesNotExist:
+        raise OrderInputError({"tradingsymbol": [f"unknown instrument {request.key}"]}) from None
+
+
+def _same_order(account: TradingAccount, request: OrderRequest, payload: str) -> Order | None:
+    order = Order.objects.filter(account=account, client_order_id=request.client_order_id).first()
+    if order is not None and order.payload_hash != payload:
+        raise IdempotencyMismatch(order)
+    return order
+
+
+def _pre_trade_checks(**context) -> list[Rejection]:
+    """The risk pipeline's hook (ORDERS_PRE_TRADE_CHECKS), called with the account locked."""
+    found: list[Rejection] = []
+    for path in settings.ORDERS_PRE_TRADE_CHECKS:
+        found += import_string(path)(**context)
+    return found
+
+
+def order_place(
+    *, account: TradingAccount, request: OrderRequest, actor=None, source_ip: str | None = None,
+    request_id: str = "",
+) -> PlaceResult:  # fmt: skip
+    """Validate, run the checks, and record the order as ACCEPTED, AMO or REJECTED, all at once.
+
+    The same client_order_id with the same payload returns the original order; with
+    another payload it raises IdempotencyMismatch; while the first is in flight, OrderInFlight.
+    """
+    instrument = instrument_for(request)
+    errors = request_errors(request, instrument)
+    if errors:
+        raise OrderInputError(errors)
+    payload = request.payload_hash()
+    in_flight_key = ""
+    if request.client_order_id:
+        existing = _same_order(account, request, payload)
+        if existing:
+            return PlaceResult(existing, created=False)
+        in_flight_key = f"orders:in-flight:{account.pk}:{request.client_order_id}"
+        if not cache.add(in_flight_key, 1, timeout=IN_FLIGHT_SECONDS):
+            raise OrderInFlight(
+                f"An order with client_order_id {request.client_order_id!r} is being placed."
+            )
+    quote = quote_get(instrument.key)  # before taking the lock: it may go upstream
+    try:
+        return _place_locked(
+            account, instrument, request, quote, payload, actor, source_ip, request_id
+        )
+    finally:
+        if in_flight_key:
+            cache.delete(in_flight_key)
+
+
+@transaction.atomic
+def _place_locked(
+    account, instrument, request, quote, payload, actor, source_ip, request_id
+) -> PlaceResult:
+    account = TradingAccount.objects.select_for_update().select_related("client").get(pk=account.pk)
+    if request.client_order_id:
+        existing = _same_order(account, request, payload)
+        if existing:
+            return PlaceResult(existing, created=False)
+    now = timezone.now()
+    market_open = calendar.is_open(now)
+    today = timezone.localtime(now, calendar.IST).date()
+    session_date = today if market_open else calendar.next_open(now).astimezone(calendar.IST).date()
+    intraday = (
+        Position.objects.filter(account=account, instrument=instrument, product="MIS")
+        .values_list("quantity", flat=True)
+        .first()
+    )
+    required = required_funds(
+        instrument=instrument,
+        request=request,
+        quote=quote,
+        on=today,
+        intraday_position=intraday or 0,
+    )
+    sellable = sellable_quantity(account, instrument) if request.transaction_type == "SELL" else 0
+    rejections = business_rejections(
+        account=account,
+        instrument=instrument,
+        request=request,
+        quote=quote,
+        market_open=market_open,
+        sellable=sellable,
+        available_funds=funds_of(account, on=today)["available"],
+        required_funds=required,
+    )
+    rejections += _pre_trade_checks(
+        account=account, instrument=instrument, request=request, quote=quote
+    )
+    status = (
+        OrderStatus.REJECTED
+        if rejections
+        else OrderStatus.ACCEPTED
+        if market_open
+        else OrderStatus.AMO
+    )
+    order = Order.objects.create(
+        account=account,
+        instrument=instrument,
+        exchange=instrument.exchange,
+        tradingsymbol=instrument.tradingsymbol,
+        transaction_type=request.transaction_type,
+        order_type=request.order_type,
+        product=request.product,
+        validity=request.validity,
+        quantity=request.quantity,
+        price=request.price,
+        trigger_price=request.trigger_price,
+        tag=request.tag,
+        client_order_id=request.client_order_id,
+        algo_id=request.algo_id,
+        status=status,
+        rejection_reasons=[r.as_dict() for r in rejections],
+        session_date=session_date,
+        payload_hash=payload,
+        placed_by=actor if getattr(actor, "pk", None) else None,
+        placed_from_ip=source_ip,
+        request_id=request_id,
+    )
+    snapshot = {
+        "status": status,
+        "quantity": order.quantity,
+        "price": str(order.price or ""),
+        "instrument": instrument.key,
+        "side": order.transaction_type,
+        "product": order.product,
+        "order_type": order.order_type,
+        "algo_id": order.algo_id,
+    }
+    if rejections:
+        audit_record(
+            action="order.rejected",
+            obj=order,
+            actor=actor,
+            after={**snapshot, "reasons": order.rejection_reasons},
+        )
+        return PlaceResult(order, created=True)
+    _block(account, order, required)
+    order.save(update_fields=["blocked_amount"])
+    OrderOutbox.objects.create(
+        order=order, not_before=now if market_open else calendar.next_open(now)
+    )
+    audit_record(
+        action=f"order.{status.lower()}",
+        obj=order,
+        actor=actor,
+        after={**snapshot, "blocked": str(required)},
+    )
+    if market_open:
+        from orders.tasks import submit_order
+
+        transaction.on_commit(lambda: submit_order.delay(order.pk))
+    return PlaceResult(order, created=True)
+
+
+# --- Modifying and cancelling --------------------------------------------------------------------
+
+
+def _locked(order: Order) -> tuple[TradingAccount, Order]:
+    account = TradingAccount.objects.select_for_update().get(pk=order.account_id)
+    return account, Order.objects.select_for_update().select_related("instrument").get(pk=order.pk)
+
+
+@transaction.atomic
+def order_cancel(*, order: Order, actor=None, reason: str = "cancelled by request") -> Order:
+    """Cancel the unfilled rest of a working order and release its funds."""
+    account, order = _locked(order)
+    if order.status not in WORKING:
+        raise IllegalTransition(order, OrderStatus.CANCELLED)
+    if order.broker_order_id:
+        from orders.execution import adapter_for
+
+        adapter_for(account).cancel(order)
+    _block(account, order, Decimal("0.00"))
+    order_transition(order, OrderStatus.CANCELLED, actor=actor, reason=reason)
+    return order
+
+
+@transaction.atomic
+def order_modify(
+    *, order: Order, actor=None, quantity: int | None = None, price: Decimal | None = None,
+    trigger_price: Decimal | None = None,
+) -> Order:  # fmt: skip
+    """Change the quantity, price or trigger of a working order; funds are re-blocked to match."""
+    account, order = _locked(order)
+    if order.status not in WORKING:
+        raise IllegalTransition(order, order.status)
+    changed = OrderRequest(
+        exchange=order.exchange,
+        tradingsymbol=order.tradingsymbol,
+        transaction_type=order.transaction_type,
+        order_type=order.order_type,
+        product=order.product,
+        validity=order.validity,
+        quantity=quantity if quantity is not None else order.quantity,
+        price=price if price is not None else order.price,
+        trigger_price=trigger_price if trigger_price is not None else order.trigger_price,
+    )
+    errors = request_errors(changed, order.instrument)
+    if changed.quantity <= order.filled_quantity:
+        errors.setdefault("quantity", []).append(
+            f"must be more than the {order.filled_quantity} already filled"
+        )
+    if errors:
+        raise OrderInputError(errors)
+    quote = quote_get(order.instrument.key)
+    today = timezone.localtime(timezone.now(), calendar.IST).date()
+    remaining = OrderRequest(
+        **{**changed.__dict__, "quantity": changed.quantity - order.filled_quantity}
+    )
+    needed = required_funds(instrument=order.instrument, request=remaining, quote=quote, on=today)
+    available = funds_of(account, on=today)["available"] + order.blocked_amount
+    if needed > available:
+        raise OrderInputError({"quantity": [f"needs {needed} of funds; {available} is available"]})
+    before = {
+        "quantity": order.quantity,
+        "price": str(order.price or ""),
+        "trigger_price": str(order.trigger_price or ""),
+    }
+    order.quantity, order.price, order.trigger_price = (
+        changed.quantity,
+        changed.price,
+        changed.trigger_price,
+    )
+    _block(account, order, needed)
+    order.save(update_fields=["quantity", "price", "trigger_price", "blocked_amount", "updated_at"])
+    if order.broker_order_id:
+        from orders.execution import adapter_for
+
+        adapter_for(account).modify(order)
+    audit_record(
+        action="order.modified",
+        obj=order,
+        actor=actor,
+        before=before,
+        after={
+            "quantity": order.quantity,
+            "price": str(order.price or ""),
+            "trigger_price": str(order.trigger_price or ""),
+        },
+    )
+    return order
+
+
+# --- Fills -------------------------------------------------------------------------------------
+
+
+class FillRejected(ValueError):
+    """A fill that cannot belong to its order (too large, or the order is no longer working)."""
+
+
+@transaction.atomic
+def fill_apply(
+    *,
+    order: Order,
+    broker_fill_id: str,
+    quantity: int,
+    price: Decimal,
+    filled_at: datetime | None = None,
+) -> Fill:
+    """Record one execution: the fill, the order's progress, the position, the ledger, the audit.
+
+    Idempotent per broker fill id: the same fill applied twice is recorded once.
+    """
+    account, order = _locked(order)
+    existing = Fill.objects.filter(order=order, broker_fill_id=broker_fill_id).first()
+    if existing:
+        return existing
+    if order.status not in WORKING:
+        raise FillRejected(
+            f"order {order.pk} is {order.status}; fill {broker_fill_id} does not apply"
+        )
+    if quantity <= 0 or quantity > order.pending_quantity:
+        raise FillRejected(
+            f"fill of {quantity} on order {order.pk} with {order.pending_quantity} pending"
+        )
+    filled_at = filled_at or timezone.now()
+    trade_date = timezone.localtime(filled_at, calendar.IST).date()
+    brokerage_so_far = sum((Decimal(f.charges["brokerage"]) for f in order.fills.all()), Decimal(0))
+    breakdown = charges_for_fill(
+        rates=charge_rates(),
+        plans=brokerage_plans(),
+        plan_code=account.brokerage_plan,
+        trade_date=trade_date,
+        exchange=order.exchange,
+        product=order.product,
+        side=order.transaction_type,
+        quantity=quantity,
+        price=price,
+        brokerage_already_charged=brokerage_so_far,
+    )
+    fill = Fill.objects.create(
+        order=order,
+        account=account,
+        broker_fill_id=broker_fill_id,
+        quantity=quantity,
+        price=price,
+        charges=breakdown.as_dict(),
+        charges_total=breakdown.total,
+        trade_date=trade_date,
+        filled_at=filled_at,
+    )
+
+    pending_before = order.pending_quantity
+    total_filled = order.filled_quantity + quantity
+    order.average_price = (
+        (order.average_price * order.filled_quantity + price * quantity) / total_filled
+    ).quantize(Decimal("0.0001"), ROUND_HALF_EVEN)
+    order.filled_quantity = total_filled
+    _block(
+        account,
+        order,
+        (order.blocked_amount * order.pending_quantity / pending_before).quantize(PAISA, ROUND_UP),
+    )
+    order.save(update_fields=["blocked_amount"])
+    complete = order.filled_quantity == order.quantity
+    order_transition(
+        order, OrderStatus.COMPLETE if complete else OrderStatus.PARTIALLY_FILLED, fill_id=fill.pk
+    )
+
+    realized = _position_apply(account, order, quantity, price)
+    value = (price * quantity).quantize(PAISA)
+    if order.product == "MIS":
+        if realized:
+            ledger_post(
+                account=account,
+                kind=LedgerKind.REALIZED_PNL,
+                amount=realized,
+                order=order,
+                fill=fill,
+            )
+    elif order.transaction_type == "BUY":
+        ledger_post(
+            account=account, kind=LedgerKind.TRADE_DEBIT, amount=-value, order=order, fill=fill
+        )
+    else:
+        ledger_post(
+            account=account, kind=LedgerKind.TRADE_CREDIT, amount=value, order=order, fill=fill
+        )
+    for kind, amount in breakdown.as_dict().items():
+        if kind != "total" and Decimal(amount):
+            ledger_post(account=account, kind=kind, amount=-Decimal(amount), order=order, fill=fill)
+    audit_record(
+        action="fill.applied",
+        obj=fill,
+        after={
+            "order": order.pk,
+            "quantity": quantity,
+            "price": str(price),
+            "charges": breakdown.as_dict(),
+        },
+    )
+    return fill
+
+
+def _position_apply(
+    account: TradingAccount, order: Order, quantity: int, price: Decimal
+) -> Decimal:
+    """Update the position of the fill's product; return the P&L it realized.
+
+    A delivery position is the day's net delivery trades: a sale beyond the day's buys shows
+    as a negative quantity and is settled against holdings at T+1 (``holdings_settle``).
+    """
+    position, _ = Position.objects.select_for_update().get_or_create(
+        account=account, instrument=order.instrument, product=order.product
+    )
+    state = PositionState(position.quantity, position.average_price, position.realized_pnl)
+    after = position_after_fill(state, side=order.transaction_type, quantity=quantity, price=price)
+    realized = after.realized_pnl - position.realized_pnl
+    position.quantity, position.average_price = after.quantity, after.average_price
+    position.realized_pnl = after.realized_pnl
+    if order.transaction_type == "BUY":
+        position.day_buy_quantity += quantity
+    else:
+        position.day_sell_quantity += quantity
+    position.save()
+    return realized
+
+
+def cash_from_ledger(account: TradingAccount) -> Decimal:
+    """The account's cash recomputed from its ledger (the stored balance must always equal it)."""
+    return account.ledger.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
