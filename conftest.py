@@ -81,11 +81,11 @@ def _isolated_market_data(settings):
 
 
 @pytest.fixture(autouse=True)
-def _tasks_run_inline():
-    # Unit tests run Celery tasks in-process; the integration tests start real workers.
+def _tasks_run_inline(request):
+    # Unit tests run Celery tasks in-process; integration tests send them to real workers.
     from tradingsite.celery import app
 
-    app.conf.task_always_eager = True
+    app.conf.task_always_eager = request.node.get_closest_marker("integration") is None
     yield
     app.conf.task_always_eager = False
 
