@@ -108,7 +108,7 @@ def price_band(instrument: Instrument, prev_close: Decimal) -> tuple[Decimal, De
     width = prev_close * instrument.price_band_pct / 100
     low = ((prev_close - width) / tick).to_integral_value(rounding="ROUND_CEILING") * tick
     high = ((prev_close + width) / tick).to_integral_value(rounding="ROUND_FLOOR") * tick
-    return low, high
+    return low.quantize(Decimal("0.01")), high.quantize(Decimal("0.01"))
 
 
 def business_rejections(

@@ -1,0 +1,109 @@
+"""Fixtures of the order tests: instruments, a funded account, quotes the test controls."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from django.db.models import Sum
+from django.utils import timezone
+
+from compliance.models import Client
+from marketdata.models import Instrument
+from marketdata.pricecache import quotes_publish
+from marketdata.quotes import Quote
+from orders.choices import WORKING, LedgerKind
+from orders.models import Fill, Order, Position, TradingAccount
+from orders.services import funds_move
+from orders.validation import OrderRequest
+
+
+@pytest.fixture
+def market(db, settings):
+    """INFY (no band), SMALLCAP (5 % band, freeze 500) and an open market."""
+    settings.MARKETDATA_ALWAYS_OPEN = True
+    settings.PAPER_SLIPPAGE_BPS = Decimal("0")
+    return {
+        "INFY": Instrument.objects.create(
+            tradingsymbol="INFY", name="Infosys Ltd.", sector="Information Technology", isin="INE009A01021"
+        ),
+        "SMALLCAP": Instrument.objects.create(
+            tradingsymbol="SMALLCAP", name="Small Cap Ltd.", sector="Capital Goods",
+            price_band_pct=Decimal("5"), freeze_quantity=500,
+        ),
+    }  # fmt: skip
+
+
+def quote(
+    symbol="INFY",
+    *,
+    bid="1500.00",
+    ask="1500.05",
+    bid_qty=10_000,
+    ask_qty=10_000,
+    last=None,
+    prev="1490.00",
+):
+    """Publish a quote the paper exchange and the order checks will use; returns it."""
+    q = Quote(
+        instrument=f"NSE:{symbol}", last_price=Decimal(last or bid), bid=Decimal(bid), bid_quantity=bid_qty,
+        ask=Decimal(ask), ask_quantity=ask_qty, open=Decimal(prev), high=Decimal(ask), low=Decimal(bid),
+        prev_close=Decimal(prev), volume=1000, timestamp=timezone.now().astimezone(UTC),
+    )  # fmt: skip
+    quotes_publish({q.instrument: q})
+    return q
+
+
+@pytest.fixture
+def account(market, django_user_model) -> TradingAccount:
+    client = Client.objects.create(
+        name="Asha Rao", pan="ABCPR1234K", kyc_status=Client.KycStatus.VERIFIED
+    )
+    account = TradingAccount.objects.create(code="TS0001", client=client)
+    account.users.add(django_user_model.objects.create_user("asha"))
+    funds_move(account=account, kind=LedgerKind.DEPOSIT, amount=Decimal("1000000.00"))
+    account.refresh_from_db()
+    quote("INFY")
+    quote("SMALLCAP", bid="100.00", ask="100.05", prev="100.00")
+    return account
+
+
+def request(
+    symbol="INFY", side="BUY", order_type="MARKET", product="CNC", quantity=10, **extra
+) -> OrderRequest:
+    return OrderRequest(
+        exchange="NSE", tradingsymbol=symbol, transaction_type=side, order_type=order_type,
+        product=product, quantity=quantity, **extra,
+    )  # fmt: skip
+
+
+def assert_invariants(account: TradingAccount) -> None:
+    """The conservation invariants of DESIGN.md, for one account."""
+    account.refresh_from_db()
+    ledger = account.ledger.aggregate(total=Sum("amount"))["total"] or Decimal("0")
+    assert account.cash_balance == ledger, "cash must equal the sum of the ledger"
+    open_blocks = Order.objects.filter(account=account, status__in=WORKING).aggregate(
+        t=Sum("blocked_amount")
+    )["t"]
+    assert account.blocked == (open_blocks or Decimal("0")), (
+        "blocked funds must equal the open orders' blocks"
+    )
+    for order in Order.objects.filter(account=account):
+        fills = order.fills.aggregate(q=Sum("quantity"))["q"] or 0
+        assert order.filled_quantity == fills <= order.quantity
+        if order.status not in WORKING:
+            assert order.blocked_amount == 0
+    for position in Position.objects.filter(account=account):
+        signed = sum(
+            q if side == "BUY" else -q
+            for q, side in Fill.objects.filter(
+                account=account,
+                order__instrument=position.instrument,
+                order__product=position.product,
+            ).values_list("quantity", "order__transaction_type")
+        )
+        assert position.quantity == signed, "a position equals the signed sum of its fills"
+
+
+@pytest.fixture
+def now() -> datetime:
+    return timezone.now()
