@@ -57,6 +57,30 @@ DEFAULT_SCHEDULES = [
         crontab="55 23 * * *",
         description="Verifies the audit chain since the last checkpoint, then checkpoints it.",
     ),
+    DefaultSchedule(
+        name="Relay unsent orders",
+        task="orders.tasks.outbox_relay",
+        every_seconds=15,
+        description="Re-sends orders whose submission was lost; releases AMOs at the open.",
+    ),
+    DefaultSchedule(
+        name="Square off intraday positions",
+        task="orders.tasks.square_off_intraday",
+        crontab="20 15 * * 1-5",
+        description="MIS positions are closed with market orders at 15:20 IST.",
+    ),
+    DefaultSchedule(
+        name="Expire DAY orders",
+        task="orders.tasks.expire_day_orders",
+        crontab="35 15 * * 1-5",
+        description="Working DAY orders expire after the 15:30 close; their funds are released.",
+    ),
+    DefaultSchedule(
+        name="Settle delivery trades (T+1)",
+        task="orders.tasks.settle_delivery",
+        crontab="30 8 * * 1-5",
+        description="The last session's delivery trades move into holdings before the open.",
+    ),
 ]
 
 

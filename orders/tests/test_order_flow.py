@@ -390,3 +390,40 @@ def test_every_step_is_in_a_chain_that_verifies(account):
     ):
         assert expected in actions
     assert audit_verify().ok
+
+
+def test_reconciliation_finds_and_repairs_differences(account):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    lost = place(account, order_type="LIMIT", price=Decimal("1400.00"))
+    gone = place(account, order_type="LIMIT", price=Decimal("1401.00"))
+    PaperOrder.objects.filter(order=lost).delete()  # the broker never got it
+    PaperOrder.objects.filter(order=gone).update(status="cancelled")  # cancelled at the broker
+    out = StringIO()
+    call_command("reconcile", stdout=out)
+    assert "2 difference(s)" in out.getvalue()
+    assert PaperOrder.objects.filter(order=lost).count() == 0
+    call_command("reconcile", "--repair", stdout=StringIO())
+    assert PaperOrder.objects.filter(order=lost).count() == 1
+    gone.refresh_from_db()
+    assert gone.status == "CANCELLED"
+    out = StringIO()
+    call_command("reconcile", stdout=out)
+    assert "0 difference(s)" in out.getvalue()
+    assert_invariants(account)
+
+
+def test_admin_cancel_action_goes_through_the_service(account, client, user_in_role):
+    order = place(account, order_type="LIMIT", price=Decimal("1400.00"))
+    client.force_login(user_in_role("Risk Manager"))
+    response = client.post(
+        "/admin/orders/order/",
+        {"action": "cancel_orders", "_selected_action": [order.pk]},
+        follow=True,
+    )
+    assert "Cancelled 1 order(s)." in response.content.decode()
+    order.refresh_from_db()
+    assert order.status == "CANCELLED"
+    assert AuditEvent.objects.filter(action="order.cancelled", object_id=str(order.pk)).exists()
