@@ -1,6 +1,7 @@
 """The embedded demo from nothing: web, worker, beat and feed come up, the admin login works,
 and the market watch shows NIFTY 50 quotes moving."""
 
+import base64
 import json
 import os
 import signal
@@ -27,6 +28,25 @@ def get_json(url: str) -> tuple[int, dict]:
         return error.code, json.load(error)
     except OSError:
         return 0, {}
+
+
+def _authorized(
+    url: str, user: str, password: str, body: dict | None = None
+) -> urllib.request.Request:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    data = json.dumps(body).encode() if body is not None else None
+    headers = {"Authorization": f"Basic {token}", "Content-Type": "application/json"}
+    return urllib.request.Request(url, data=data, headers=headers)  # noqa: S310 - loopback only
+
+
+def post_json(url: str, body: dict, *, user: str, password: str) -> dict:
+    with urllib.request.urlopen(_authorized(url, user, password, body), timeout=30) as response:  # noqa: S310
+        return json.load(response)
+
+
+def get_json_as(url: str, user: str, password: str) -> dict:
+    with urllib.request.urlopen(_authorized(url, user, password), timeout=30) as response:  # noqa: S310
+        return json.load(response)
 
 
 def test_demo_runs_web_worker_and_beat(tmp_path, chromium):
@@ -61,6 +81,26 @@ def test_demo_runs_web_worker_and_beat(tmp_path, chromium):
             ).fetchone()
         assert warmed is not None
         assert json.loads(warmed[0])["warmed"] == 50
+
+        # A trader places a market order through the API; the worker submits it and the
+        # paper exchange fills it against the feed's quote.
+        trader_row = next(line for line in lines if line.strip().startswith("trader "))
+        placed = post_json(
+            f"{base}/api/v1/orders",
+            {"account": "TS0001", "tradingsymbol": "INFY", "transaction_type": "BUY",
+             "order_type": "MARKET", "product": "CNC", "quantity": 5},
+            user="trader", password=trader_row.split()[-1],
+        )  # fmt: skip
+        assert placed["status"] == "ACCEPTED", placed
+        order = {}
+        for _ in range(60):
+            order = get_json_as(
+                f"{base}/api/v1/orders/{placed['order_id']}", "trader", trader_row.split()[-1]
+            )
+            if order["status"] == "COMPLETE":
+                break
+            time.sleep(0.5)
+        assert (order["status"], order["filled_quantity"]) == ("COMPLETE", 5), order
 
         admin_row = next(line for line in lines if line.strip().startswith("admin "))
         password = admin_row.split()[-1]
