@@ -46,7 +46,10 @@ def square_off_intraday() -> int:
 
 @shared_task(name="orders.tasks.settle_delivery")
 def settle_delivery() -> int:
-    """Before the open of a trading day, settle the previous session's delivery trades (T+1)."""
+    """Before the open of a trading day, settle the previous session's delivery trades (T+1).
+    On a holiday nothing settles: T+1 counts trading days."""
+    if not calendar.is_trading_day(timezone.localdate()):
+        return 0
     from orders.eod import holdings_settle
 
     return holdings_settle()

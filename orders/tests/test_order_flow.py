@@ -427,3 +427,37 @@ def test_admin_cancel_action_goes_through_the_service(account, client, user_in_r
     order.refresh_from_db()
     assert order.status == "CANCELLED"
     assert AuditEvent.objects.filter(action="order.cancelled", object_id=str(order.pk)).exists()
+
+
+def test_a_transient_broker_error_leaves_the_order_for_a_retry(account):
+    from orders.execution import TransientBrokerError, execution_submit
+    from orders.paper import PaperExchange
+    from orders.tasks import submit_order
+
+    assert TransientBrokerError in submit_order.autoretry_for
+    assert submit_order.retry_backoff is True
+    order = order_place(account=account, request=request(order_type="LIMIT", price=Decimal("1400.00"))).order
+    with (
+        mock.patch.object(PaperExchange, "submit", side_effect=TransientBrokerError("broker busy")),
+        pytest.raises(TransientBrokerError),
+    ):
+        execution_submit(order.pk)
+    order.refresh_from_db()
+    assert (order.status, order.outbox.sent_at, order.outbox.attempts) == ("ACCEPTED", None, 1)
+    assert execution_submit(order.pk).startswith("sent as PAPER")  # the retry
+    assert execution_submit(order.pk) == "already sent"  # and a duplicate delivery
+    order.refresh_from_db()
+    assert (order.status, order.outbox.attempts) == ("OPEN", 2)
+    assert PaperOrder.objects.filter(order=order).count() == 1
+
+
+def test_settlement_waits_for_a_trading_day(account):
+    from orders.tasks import settle_delivery
+
+    place(account, quantity=5)
+    with mock.patch("orders.tasks.calendar.is_trading_day", return_value=False):
+        assert settle_delivery() == 0
+    assert not Holding.objects.exists()
+    with mock.patch("orders.tasks.calendar.is_trading_day", return_value=True):
+        assert settle_delivery() == 1
+    assert Holding.objects.get().quantity == 5
