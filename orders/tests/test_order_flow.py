@@ -436,7 +436,9 @@ def test_a_transient_broker_error_leaves_the_order_for_a_retry(account):
 
     assert TransientBrokerError in submit_order.autoretry_for
     assert submit_order.retry_backoff is True
-    order = order_place(account=account, request=request(order_type="LIMIT", price=Decimal("1400.00"))).order
+    order = order_place(
+        account=account, request=request(order_type="LIMIT", price=Decimal("1400.00"))
+    ).order
     with (
         mock.patch.object(PaperExchange, "submit", side_effect=TransientBrokerError("broker busy")),
         pytest.raises(TransientBrokerError),
