@@ -19,6 +19,7 @@ from conftest import BASE_DIR, require
 from orders.execution import outbox_relay
 from orders.models import Order, OrderOutbox, PaperOrder
 from orders.services import order_place
+from orders.tasks import submit_order
 from orders.tests.conftest import request
 from tradingsite.celery import app
 
@@ -56,8 +57,15 @@ def test_orders_survive_a_worker_killed_mid_submission(account, redis_url, monke
         connection.vendor == "postgresql", "PostgreSQL (set DATABASE_URL), shared with the worker"
     )
     broker = redis_url.rsplit("/", 1)[0] + "/4"
-    monkeypatch.setattr(app.conf, "broker_url", broker)
     redis.Redis.from_url(broker).flushdb()
+    # Placement and the relay both call submit_order.delay; send those to this test's broker
+    # explicitly (Celery's producer pool may already be bound to another one).
+    connection_to_broker = app.connection_for_write(broker)
+    monkeypatch.setattr(
+        submit_order,
+        "delay",
+        lambda order_id: submit_order.apply_async((order_id,), connection=connection_to_broker),
+    )
     for n in range(ORDERS):
         order_place(account=account, request=request(quantity=1, client_order_id=f"kill-{n}"))
     assert OrderOutbox.objects.filter(sent_at__isnull=True).count() == ORDERS
