@@ -19,6 +19,7 @@ class ComplianceConfig(AppConfig):
         user_login_failed.connect(
             signals.on_login_failed, dispatch_uid="compliance.audit.login_failed"
         )
+        signals.audit_bulk_admin_logs()
         post_save.connect(
             signals.on_admin_log_entry, sender=LogEntry, dispatch_uid="compliance.audit.admin"
         )

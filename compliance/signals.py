@@ -63,3 +63,32 @@ def on_admin_log_entry(
             "log_entry_id": instance.pk,
         },
     )
+
+
+def audit_bulk_admin_logs() -> None:
+    """Send the admin's bulk log entries through ``on_admin_log_entry`` too.
+
+    Django writes the log of a multi-object admin action (e.g. "delete selected") with
+    ``bulk_create``, which sends no ``post_save``. Wrapping the manager's ``log_actions``
+    covers every ModelAdmin, ours and third-party. A single entry is saved with ``save()``
+    and already reaches the receiver, so only lists of two or more are handled here.
+    """
+    manager = type(LogEntry.objects)
+    if getattr(manager.log_actions, "audits_bulk", False):
+        return
+    original = manager.log_actions
+
+    def log_actions(
+        self, user_id, queryset, action_flag, change_message="", *, single_object=False
+    ):
+        result = original(
+            self, user_id, queryset, action_flag, change_message, single_object=single_object
+        )
+        entries = result if isinstance(result, list) else [result]
+        if len(entries) > 1:
+            for entry in entries:
+                on_admin_log_entry(sender=LogEntry, instance=entry, created=True)
+        return result
+
+    log_actions.audits_bulk = True
+    manager.log_actions = log_actions

@@ -97,3 +97,21 @@ def test_adding_and_deleting_in_the_admin_are_recorded(client, user_in_role):
     assert [e.object_id for e in events("admin.add")] == [str(made.pk)]
     assert [e.object_id for e in events("admin.delete")] == [str(made.pk)]
     assert not Client.objects.filter(pk=made.pk).exists()
+
+
+def test_a_bulk_delete_in_the_admin_records_every_object(client, user_in_role):
+    client.force_login(user_in_role("Compliance Officer"))
+    doomed = [
+        Client.objects.create(name=f"Shell {n}", pan=pan, kyc_status="rejected")
+        for n, pan in enumerate(["AAACS1111A", "AAACS2222B", "AAACS3333C"])
+    ]
+    response = client.post(
+        "/admin/compliance/client/",
+        {"action": "delete_selected", "_selected_action": [c.pk for c in doomed], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert not Client.objects.filter(pk__in=[c.pk for c in doomed]).exists()
+    deleted = events("admin.delete")
+    assert sorted(e.object_id for e in deleted) == sorted(str(c.pk) for c in doomed)
+    assert {e.actor_username for e in deleted} == {"compliance_officer"}
+    assert audit_verify().ok
