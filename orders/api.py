@@ -65,6 +65,12 @@ def _account_for(request: Request, code: str, *, acting: bool) -> TradingAccount
     return account
 
 
+def of_account(rows, request: Request):
+    """Narrow a list to one account when ``?account=CODE`` is given."""
+    code = request.query_params.get("account")
+    return rows.filter(account__code=code) if code else rows
+
+
 def _order_for(request: Request, pk: int) -> Order:
     return get_object_or_404(selectors.orders_for(request.user), pk=pk)
 
@@ -201,9 +207,7 @@ class OrderListCreate(generics.ListAPIView):
 
     def get_queryset(self):
         orders = selectors.orders_for(self.request.user)
-        if account := self.request.query_params.get("account"):
-            orders = orders.filter(account__code=account)
-        return orders
+        return of_account(orders, self.request)
 
     @extend_schema(
         operation_id="order_place",
@@ -351,9 +355,7 @@ class TradeList(generics.ListAPIView):
 
     def get_queryset(self):
         fills = selectors.fills_for(self.request.user).order_by("-filled_at", "-id")
-        if account := self.request.query_params.get("account"):
-            fills = fills.filter(account__code=account)
-        return fills
+        return of_account(fills, self.request)
 
 
 class PositionOutput(serializers.ModelSerializer):
@@ -412,9 +414,7 @@ class PositionList(generics.ListAPIView):
 
     def get_queryset(self):
         positions = selectors.positions_for(self.request.user).exclude(quantity=0, realized_pnl=0)
-        if account := self.request.query_params.get("account"):
-            positions = positions.filter(account__code=account)
-        return positions
+        return of_account(positions, self.request)
 
 
 class HoldingOutput(serializers.ModelSerializer):
@@ -433,6 +433,4 @@ class HoldingList(generics.ListAPIView):
 
     def get_queryset(self):
         holdings = selectors.holdings_for(self.request.user).exclude(quantity=0)
-        if account := self.request.query_params.get("account"):
-            holdings = holdings.filter(account__code=account)
-        return holdings
+        return of_account(holdings, self.request)
