@@ -16,6 +16,8 @@ import pytest
 from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
+pytest_plugins = ["orders.tests.fixtures"]
+
 BASE_DIR = Path(__file__).resolve().parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

@@ -51,6 +51,14 @@ user = User.objects.create_user("bench", password="{PASSWORD}", is_staff=True)  
 user.groups.add(Group.objects.get(name="Trader"))
 account.users.add(user)
 funds_move(account=account, kind="deposit", amount=Decimal("100000000.00"))
+from risk.services import limit_decide, limit_propose
+maker = User.objects.create_user("bench-risk-1")
+checker = User.objects.create_user("bench-risk-2")
+change = limit_propose(
+    actor=maker, scope="firm", kind="order_rate_per_second", value=Decimal(100000),
+    reason="benchmark: measure placement, not the SEBI rate limit",
+)
+limit_decide(change=change, actor=checker, approve=True)
 """
 
 

@@ -320,7 +320,7 @@ MARKETDATA_DEMO_HISTORY_SESSIONS = env.int("MARKETDATA_DEMO_HISTORY_SESSIONS", d
 
 # --- Orders and execution ---------------------------------------------------------------------
 #: Pre-trade checks called inside order placement with the account locked (the risk pipeline).
-ORDERS_PRE_TRADE_CHECKS: list[str] = []
+ORDERS_PRE_TRADE_CHECKS: list[str] = ["risk.checks.run_all"]
 PAPER_SLIPPAGE_BPS = Decimal(env.str("PAPER_SLIPPAGE_BPS", default="5"))
 PAPER_SEED = env.int("PAPER_SEED", default=7)
 PAPER_LATENCY_MS = env.int("PAPER_LATENCY_MS", default=0)

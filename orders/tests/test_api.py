@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group
 
 from compliance.models import AuditEvent, Client
 from orders.models import LedgerEntry, Order, TradingAccount
-from orders.tests.conftest import quote
+from orders.tests.fixtures import quote
 
 pytestmark = pytest.mark.django_db
 PROBLEM = "application/problem+json"

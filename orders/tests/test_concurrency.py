@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from conftest import require
 from orders.models import Order, OrderOutbox
-from orders.tests.conftest import assert_invariants
+from orders.tests.fixtures import assert_invariants
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

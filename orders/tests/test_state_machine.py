@@ -27,7 +27,7 @@ from orders.services import (
     order_modify,
     order_place,
 )
-from orders.tests.conftest import assert_invariants, quote, request
+from orders.tests.fixtures import assert_invariants, quote, request
 
 pytestmark = pytest.mark.django_db
 TICK = Decimal("0.05")

@@ -20,7 +20,7 @@ from orders.execution import outbox_relay
 from orders.models import Order, OrderOutbox, PaperOrder
 from orders.services import order_place
 from orders.tasks import submit_order
-from orders.tests.conftest import request
+from orders.tests.fixtures import request
 from tradingsite.celery import app
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

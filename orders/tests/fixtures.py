@@ -1,4 +1,4 @@
-"""Fixtures of the order tests: instruments, a funded account, quotes the test controls."""
+"""Order fixtures and helpers shared by the order and risk tests (a plugin: see conftest.py)."""
 
 from datetime import UTC, datetime
 from decimal import Decimal

@@ -1,0 +1,388 @@
+"""The pre-trade risk pipeline, called by order placement with the account row locked.
+
+Each check is a small function of the order's ``Context`` that returns rejections (code,
+message, limit, value); every failing check is reported, not only the first.
+
+Limits are layered: firm, desk, account, account x instrument. For each kind the most
+restrictive applicable value is used (for allowed products, the intersection of the
+sets), and every check runs on the account's own figures. Open orders that have not
+filled count towards positions and exposure as if they will, so orders that race each
+other cannot jointly breach a limit: placement holds the account row lock while it
+checks. The work per order is fixed whatever the history: one query each for limits,
+kill switches, positions, open orders, today's P&L and the recent order count, and one
+price-cache batch.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from marketdata.models import Instrument
+from marketdata.quotes import Quote
+from orders.choices import WORKING, LedgerKind
+from orders.models import LedgerEntry, Order, Position, TradingAccount
+from orders.validation import OrderRequest, Rejection
+from risk.choices import KillSwitchLevel, LimitKind
+from risk.models import KillSwitch, RiskLimit
+
+HUNDRED = Decimal(100)
+DAY_PNL_KINDS = [
+    LedgerKind.REALIZED_PNL,
+    LedgerKind.BROKERAGE,
+    LedgerKind.STT,
+    LedgerKind.EXCHANGE_TRANSACTION,
+    LedgerKind.SEBI_FEE,
+    LedgerKind.STAMP_DUTY,
+    LedgerKind.GST,
+]
+
+
+@dataclass
+class Exposure:
+    """One instrument's position and unfilled orders, in shares."""
+
+    net: int = 0
+    pending_buy: int = 0
+    pending_sell: int = 0
+
+    @property
+    def worst_long(self) -> int:
+        return self.net + self.pending_buy
+
+    @property
+    def worst_short(self) -> int:
+        return self.net - self.pending_sell
+
+    @property
+    def worst(self) -> int:
+        return max(abs(self.worst_long), abs(self.worst_short))
+
+
+@dataclass
+class Context:
+    account: TradingAccount
+    instrument: Instrument
+    request: OrderRequest
+    quote: Quote
+    limits: dict[str, Decimal] = field(default_factory=dict)
+    allowed_products: set[str] | None = None
+    # By instrument key, this order included; quantities merged across products.
+    exposures: dict[str, Exposure] = field(default_factory=dict)
+    # Each position as (instrument key, product, quantity, average cost), for P&L and stop risk.
+    positions: list[tuple[str, str, int, Decimal]] = field(default_factory=list)
+    prices: dict[str, Decimal] = field(default_factory=dict)
+    day_pnl: Decimal = Decimal(0)
+    orders_last_second: int = 0
+    algo_orders_last_second: int = 0
+    switches: list[KillSwitch] = field(default_factory=list)
+
+    @property
+    def reference_price(self) -> Decimal:
+        r = self.request
+        if r.order_type in ("LIMIT", "SL"):
+            return r.price
+        if r.order_type == "SL-M":
+            return r.trigger_price
+        return self.quote.ask if r.transaction_type == "BUY" else self.quote.bid
+
+    @property
+    def order_value(self) -> Decimal:
+        return self.request.quantity * self.reference_price
+
+
+def _limits(
+    account: TradingAccount, instrument: Instrument
+) -> tuple[dict[str, Decimal], set[str] | None]:
+    rows = RiskLimit.objects.filter(
+        Q(target="firm")
+        | Q(desk__accounts=account)
+        | Q(target=f"account:{account.pk}")
+        | Q(target=f"account:{account.pk}:instrument:{instrument.pk}")
+    ).distinct()
+    limits: dict[str, Decimal] = {}
+    products: set[str] | None = None
+    for row in rows:
+        if row.kind == LimitKind.ALLOWED_PRODUCTS:
+            allowed = {p.strip() for p in row.products.split(",") if p.strip()}
+            products = allowed if products is None else products & allowed
+        elif row.value is not None:
+            limits[row.kind] = min(limits.get(row.kind, row.value), row.value)
+    return limits, products
+
+
+def build_context(*, account, instrument, request, quote) -> Context:
+    from marketdata.pricecache import quote_get_many
+
+    limits, products = _limits(account, instrument)
+    context = Context(account, instrument, request, quote, limits=limits, allowed_products=products)
+    exposures = context.exposures
+    positions = Position.objects.filter(account=account).exclude(quantity=0)
+    for exchange, symbol, product, net, average in positions.values_list(
+        "instrument__exchange", "instrument__tradingsymbol", "product", "quantity", "average_price"
+    ):
+        key = f"{exchange}:{symbol}"
+        exposures.setdefault(key, Exposure()).net += net
+        context.positions.append((key, product, net, average))
+    for exchange, symbol, side, quantity, filled in Order.objects.filter(
+        account=account, status__in=WORKING
+    ).values_list("exchange", "tradingsymbol", "transaction_type", "quantity", "filled_quantity"):
+        exposure = exposures.setdefault(f"{exchange}:{symbol}", Exposure())
+        if side == "BUY":
+            exposure.pending_buy += quantity - filled
+        else:
+            exposure.pending_sell += quantity - filled
+    this = exposures.setdefault(instrument.key, Exposure())
+    if request.transaction_type == "BUY":
+        this.pending_buy += request.quantity
+    else:
+        this.pending_sell += request.quantity
+    others = [key for key in exposures if key != instrument.key]
+    context.prices = (
+        {key: q.last_price for key, q in quote_get_many(others).items()} if others else {}
+    )
+    context.prices[instrument.key] = quote.last_price
+    today = timezone.localdate()
+    context.day_pnl = LedgerEntry.objects.filter(
+        account=account, kind__in=DAY_PNL_KINDS, posted_at__date=today
+    ).aggregate(total=Sum("amount"))["total"] or Decimal(0)
+    second_ago = timezone.now() - timedelta(seconds=1)
+    recent = Order.objects.filter(created_at__gte=second_ago).exclude(status="REJECTED")
+    context.orders_last_second = recent.filter(account=account).count()
+    if request.algo_id:
+        context.algo_orders_last_second = recent.filter(algo_id=request.algo_id).count()
+    context.switches = list(
+        KillSwitch.objects.filter(reset_at__isnull=True).filter(
+            Q(level=KillSwitchLevel.GLOBAL)
+            | Q(level=KillSwitchLevel.ACCOUNT, account=account)
+            | Q(level=KillSwitchLevel.INSTRUMENT, instrument=instrument)
+            | (
+                Q(level=KillSwitchLevel.ALGO, algo_id=request.algo_id)
+                if request.algo_id
+                else Q(pk__in=[])
+            )
+        )
+    )
+    return context
+
+
+# --- The checks ------------------------------------------------------------------------------
+
+
+def kill_switches(c: Context) -> list[Rejection]:
+    return [
+        Rejection(
+            "KILL_SWITCH",
+            f"Trading is halted by the {s.level} kill switch: {s.reason}",
+            value=s.level,
+        )
+        for s in c.switches
+    ]
+
+
+def allowed_products(c: Context) -> list[Rejection]:
+    if c.allowed_products is not None and c.request.product not in c.allowed_products:
+        allowed = ",".join(sorted(c.allowed_products)) or "none"
+        return [
+            Rejection(
+                "PRODUCT_NOT_ALLOWED",
+                f"{c.request.product} is not allowed here.",
+                allowed,
+                c.request.product,
+            )
+        ]
+    return []
+
+
+def surveillance(c: Context) -> list[Rejection]:
+    if c.instrument.under_surveillance and c.request.product != "CNC":
+        stage = c.instrument.asm_stage or f"GSM {c.instrument.gsm_stage}"
+        return [
+            Rejection(
+                "SURVEILLANCE_CNC_ONLY",
+                f"{c.instrument.key} is under {stage}: delivery (CNC) only.",
+                "CNC",
+                c.request.product,
+            )
+        ]
+    return []
+
+
+def shown(value: Decimal) -> str:
+    """A limit or value as people write it: 10, not 10.00; 15000.50 stays as it is."""
+    return str(int(value)) if value == value.to_integral_value() else str(value)
+
+
+def _over(c: Context, kind: str, value: Decimal, code: str, message: str) -> list[Rejection]:
+    limit = c.limits.get(kind)
+    if limit is not None and value > limit:
+        return [Rejection(code, message, shown(limit), shown(value))]
+    return []
+
+
+def order_size(c: Context) -> list[Rejection]:
+    return _over(
+        c,
+        LimitKind.MAX_ORDER_QUANTITY,
+        Decimal(c.request.quantity),
+        "MAX_ORDER_QUANTITY",
+        "Order quantity is above the limit.",
+    ) + _over(
+        c,
+        LimitKind.MAX_ORDER_VALUE,
+        c.order_value.quantize(Decimal("0.01")),
+        "MAX_ORDER_VALUE",
+        "Order value is above the limit.",
+    )
+
+
+def fat_finger(c: Context) -> list[Rejection]:
+    limit = c.limits.get(LimitKind.FAT_FINGER_PCT)
+    price, last = c.request.price, c.quote.last_price
+    if limit is None or price is None or not last:
+        return []
+    deviation = abs(price - last) / last * HUNDRED  # compared exactly, rounded only for people
+    if deviation > limit:
+        pct = deviation.quantize(Decimal("0.0001"))
+        message = f"The price is {pct} % away from the last price {last}."
+        return [Rejection("FAT_FINGER", message, shown(limit), str(pct))]
+    return []
+
+
+def order_rate(c: Context) -> list[Rejection]:
+    found = _over(
+        c,
+        LimitKind.ORDER_RATE_PER_SECOND,
+        Decimal(c.orders_last_second + 1),
+        "ORDER_RATE",
+        "Too many orders from this account in the last second.",
+    )
+    if c.request.algo_id:
+        found += _over(
+            c,
+            LimitKind.ORDER_RATE_PER_SECOND,
+            Decimal(c.algo_orders_last_second + 1),
+            "ALGO_ORDER_RATE",
+            f"Too many orders under algo ID {c.request.algo_id} in the last second.",
+        )
+    return found
+
+
+def position_limits(c: Context) -> list[Rejection]:
+    this = c.exposures[c.instrument.key]
+    worst = Decimal(this.worst)
+    price = c.prices[c.instrument.key]
+    return _over(
+        c,
+        LimitKind.MAX_POSITION_QUANTITY,
+        worst,
+        "MAX_POSITION_QUANTITY",
+        "The position, with open orders filled, would be above the limit.",
+    ) + _over(
+        c,
+        LimitKind.MAX_POSITION_VALUE,
+        (worst * price).quantize(Decimal("0.01")),
+        "MAX_POSITION_VALUE",
+        "The position's value, with open orders filled, would be above the limit.",
+    )
+
+
+def exposure_limits(c: Context) -> list[Rejection]:
+    open_count = sum(1 for e in c.exposures.values() if e.worst)
+    gross = sum(
+        (Decimal(e.worst) * c.prices.get(k, Decimal(0)) for k, e in c.exposures.items()), Decimal(0)
+    )
+    # Net: long minus short if every open order filled.
+    net = abs(
+        sum(
+            (
+                Decimal(e.net + e.pending_buy - e.pending_sell) * c.prices.get(k, Decimal(0))
+                for k, e in c.exposures.items()
+            ),
+            Decimal(0),
+        )
+    )
+    return (
+        _over(
+            c,
+            LimitKind.MAX_OPEN_POSITIONS,
+            Decimal(open_count),
+            "MAX_OPEN_POSITIONS",
+            "Too many instruments would be open.",
+        )
+        + _over(
+            c,
+            LimitKind.MAX_GROSS_EXPOSURE,
+            gross.quantize(Decimal("0.01")),
+            "MAX_GROSS_EXPOSURE",
+            "Gross exposure would be above the limit.",
+        )
+        + _over(
+            c,
+            LimitKind.MAX_NET_EXPOSURE,
+            net.quantize(Decimal("0.01")),
+            "MAX_NET_EXPOSURE",
+            "Net exposure would be above the limit.",
+        )
+    )
+
+
+def daily_loss(c: Context) -> list[Rejection]:
+    mtm = sum(((c.prices.get(k, avg) - avg) * qty for k, _, qty, avg in c.positions), Decimal(0))
+    loss = -(c.day_pnl + mtm).quantize(Decimal("0.01"))
+    if loss <= 0:
+        return []
+    message = "Today's loss (realized and marked to market) is at the limit."
+    return _over(c, LimitKind.MAX_DAILY_LOSS, loss, "MAX_DAILY_LOSS", message)
+
+
+def risk_per_trade(c: Context) -> list[Rejection]:
+    """A stop order must not risk more than the limit's share of equity (cash): the loss if it
+    triggers, from the position's average cost when it protects one, else from the last price."""
+    limit = c.limits.get(LimitKind.MAX_RISK_PER_TRADE_PCT)
+    if limit is None or c.request.order_type not in ("SL", "SL-M") or c.account.cash_balance <= 0:
+        return []
+    key, product = c.instrument.key, c.request.product
+    held = [avg for k, p, _, avg in c.positions if k == key and p == product]
+    entry = held[0] if held else c.quote.last_price
+    stop = c.request.trigger_price
+    per_share = entry - stop if c.request.transaction_type == "SELL" else stop - entry
+    risk = (c.request.quantity * max(per_share, Decimal(0))).quantize(Decimal("0.01"))
+    allowed = (c.account.cash_balance * limit / HUNDRED).quantize(Decimal("0.01"))
+    if risk > allowed:
+        return [
+            Rejection(
+                "RISK_PER_TRADE",
+                f"The stop risks {risk}, more than {limit} % of equity.",
+                shown(allowed),
+                shown(risk),
+            )
+        ]
+    return []
+
+
+#: The pipeline, in order. Each check is small and independent; all of them run.
+CHECKS: list[Callable[[Context], list[Rejection]]] = [
+    kill_switches,
+    allowed_products,
+    surveillance,
+    order_size,
+    fat_finger,
+    order_rate,
+    position_limits,
+    exposure_limits,
+    daily_loss,
+    risk_per_trade,
+]
+
+
+def run_all(*, account, instrument, request, quote) -> list[Rejection]:
+    """The hook order placement calls (ORDERS_PRE_TRADE_CHECKS)."""
+    context = build_context(account=account, instrument=instrument, request=request, quote=quote)
+    found: list[Rejection] = []
+    for check in CHECKS:
+        found += check(context)
+    return found

@@ -1,0 +1,175 @@
+"""Writes of the risk app: limit changes under maker-checker, and kill switches.
+
+A limit takes effect only when a second risk manager approves it; a kill switch blocks new
+orders at once, cancels the open ones through the order path, and is reset only by a risk
+manager other than the one who tripped it. Every step is audited.
+"""
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from compliance.services import audit_record
+from orders.choices import WORKING
+from orders.models import Order
+from risk.choices import KillSwitchLevel, LimitKind
+from risk.models import KillSwitch, LimitChange, RiskLimit, target_key
+
+
+class FourEyesViolation(PermissionError):
+    """The same person may not both make and check a change, or trip and reset a switch."""
+
+
+def limit_propose(
+    *, actor, scope: str, kind: str, reason: str, value: Decimal | None = None, products: str = "",
+    desk=None, account=None, instrument=None, remove: bool = False,
+) -> LimitChange:  # fmt: skip
+    """Propose a limit (the maker). Nothing changes until another risk manager approves."""
+    if kind == LimitKind.ALLOWED_PRODUCTS:
+        if not remove and not products:
+            raise ValueError("allowed_products needs products, e.g. CNC,MIS")
+    elif not remove and (value is None or value < 0):
+        raise ValueError(f"{kind} needs a value of zero or more")
+    target_key(scope, desk=desk, account=account, instrument=instrument)  # a known scope
+    with transaction.atomic():
+        change = LimitChange.objects.create(
+            scope=scope,
+            kind=kind,
+            value=value,
+            products=products,
+            desk=desk,
+            account=account,
+            instrument=instrument,
+            remove=remove,
+            reason=reason,
+            proposed_by=actor,
+        )
+        audit_record(
+            action="risk.limit_proposed",
+            obj=change,
+            actor=actor,
+            after={
+                "scope": scope,
+                "kind": kind,
+                "value": str(value),
+                "products": products,
+                "remove": remove,
+            },
+        )
+    return change
+
+
+@transaction.atomic
+def limit_decide(*, change: LimitChange, actor, approve: bool) -> LimitChange:
+    """Approve or reject a proposed limit (the checker): never the proposer."""
+    change = LimitChange.objects.select_for_update().get(pk=change.pk)
+    if change.status != LimitChange.Status.PROPOSED:
+        raise ValueError(f"this change is already {change.status}")
+    if change.proposed_by_id == actor.pk:
+        raise FourEyesViolation(
+            "A limit change needs a second risk manager; you proposed this one."
+        )
+    change.status = LimitChange.Status.APPROVED if approve else LimitChange.Status.REJECTED
+    change.decided_by, change.decided_at = actor, timezone.now()
+    change.save()
+    before = None
+    if approve:
+        target = target_key(
+            change.scope, desk=change.desk, account=change.account, instrument=change.instrument
+        )
+        current = (
+            RiskLimit.objects.select_for_update().filter(target=target, kind=change.kind).first()
+        )
+        before = {"value": str(current.value), "products": current.products} if current else None
+        if change.remove:
+            RiskLimit.objects.filter(target=target, kind=change.kind).delete()
+        else:
+            RiskLimit.objects.update_or_create(
+                target=target,
+                kind=change.kind,
+                defaults={
+                    "scope": change.scope,
+                    "desk": change.desk,
+                    "account": change.account,
+                    "instrument": change.instrument,
+                    "value": change.value,
+                    "products": change.products,
+                    "change": change,
+                },
+            )
+    audit_record(
+        action=f"risk.limit_{change.status}",
+        obj=change,
+        actor=actor,
+        before=before,
+        after={
+            "kind": change.kind,
+            "value": str(change.value),
+            "products": change.products,
+            "remove": change.remove,
+        },
+    )
+    return change
+
+
+def kill_switch_trip(
+    *, level: str, reason: str, actor=None, account=None, instrument=None, algo_id: str = ""
+) -> tuple[KillSwitch, list[int]]:
+    """Halt trading at ``level`` and cancel the open orders it covers; returns those orders' ids."""
+    from orders.services import IllegalTransition, order_cancel
+
+    with transaction.atomic():
+        switch = KillSwitch.objects.create(
+            level=level,
+            reason=reason,
+            tripped_by=actor if getattr(actor, "pk", None) else None,
+            account=account,
+            instrument=instrument,
+            algo_id=algo_id,
+        )
+        audit_record(
+            action="risk.kill_switch_tripped",
+            obj=switch,
+            actor=actor,
+            after={
+                "level": level,
+                "reason": reason,
+                "account": getattr(account, "code", ""),
+                "instrument": getattr(instrument, "key", ""),
+                "algo_id": algo_id,
+            },
+        )
+    orders = Order.objects.filter(status__in=WORKING)
+    if level == KillSwitchLevel.ACCOUNT:
+        orders = orders.filter(account=account)
+    elif level == KillSwitchLevel.INSTRUMENT:
+        orders = orders.filter(instrument=instrument)
+    elif level == KillSwitchLevel.ALGO:
+        orders = orders.filter(algo_id=algo_id)
+    cancelled = []
+    for order in orders:
+        try:
+            order_cancel(order=order, actor=actor, reason=f"kill switch: {reason}")
+            cancelled.append(order.pk)
+        except IllegalTransition:
+            continue  # it filled or was cancelled meanwhile
+    return switch, cancelled
+
+
+@transaction.atomic
+def kill_switch_reset(*, switch: KillSwitch, actor) -> KillSwitch:
+    """Lift a kill switch; it must be a different risk manager from the one who tripped it."""
+    switch = KillSwitch.objects.select_for_update().get(pk=switch.pk)
+    if not switch.active:
+        raise ValueError("this kill switch is already reset")
+    if switch.tripped_by_id == actor.pk:
+        raise FourEyesViolation(
+            "A kill switch is reset by a second risk manager, not the one who tripped it."
+        )
+    switch.reset_by, switch.reset_at = actor, timezone.now()
+    switch.save()
+    audit_record(
+        action="risk.kill_switch_reset", obj=switch, actor=actor, after={"level": switch.level}
+    )
+    return switch

@@ -1,0 +1,164 @@
+"""Kill switches and maker-checker: four eyes on every reset and every limit change."""
+
+from decimal import Decimal
+
+import pytest
+
+from compliance.models import AuditEvent
+from marketdata.models import Instrument
+from orders.models import Order
+from orders.services import order_place
+from orders.tests.fixtures import request
+from risk.choices import KillSwitchLevel, LimitKind, Scope
+from risk.models import LimitChange, RiskLimit
+from risk.services import (
+    FourEyesViolation,
+    kill_switch_reset,
+    kill_switch_trip,
+    limit_decide,
+    limit_propose,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def place(django_capture_on_commit_callbacks):
+    def run(account, **kwargs) -> Order:
+        with django_capture_on_commit_callbacks(execute=True):
+            order = order_place(account=account, request=request(**kwargs)).order
+        order.refresh_from_db()
+        return order
+
+    return run
+
+
+def test_a_limit_takes_effect_only_when_someone_else_approves(account, risk_managers):
+    maker, checker = risk_managers
+    change = limit_propose(
+        actor=maker, scope=Scope.ACCOUNT, account=account, kind=LimitKind.MAX_ORDER_QUANTITY,
+        value=Decimal(5), reason="new client",
+    )  # fmt: skip
+    assert not RiskLimit.objects.filter(kind=LimitKind.MAX_ORDER_QUANTITY).exists()
+    with pytest.raises(FourEyesViolation, match="second risk manager"):
+        limit_decide(change=change, actor=maker, approve=True)
+    assert not RiskLimit.objects.filter(kind=LimitKind.MAX_ORDER_QUANTITY).exists()
+    limit_decide(change=change, actor=checker, approve=True)
+    limit = RiskLimit.objects.get(kind=LimitKind.MAX_ORDER_QUANTITY)
+    assert (limit.value, limit.target, limit.change_id) == (
+        Decimal(5),
+        f"account:{account.pk}",
+        change.pk,
+    )
+    actions = list(
+        AuditEvent.objects.filter(object_type="risk.limitchange").values_list(
+            "action", "actor_username"
+        )
+    )
+    assert actions == [("risk.limit_proposed", "rina"), ("risk.limit_approved", "ravi")]
+
+
+def test_a_rejected_change_changes_nothing_and_cannot_be_decided_twice(account, risk_managers):
+    maker, checker = risk_managers
+    change = limit_propose(
+        actor=maker,
+        scope=Scope.FIRM,
+        kind=LimitKind.MAX_ORDER_VALUE,
+        value=Decimal(1),
+        reason="typo",
+    )
+    limit_decide(change=change, actor=checker, approve=False)
+    assert LimitChange.objects.get(pk=change.pk).status == "rejected"
+    assert not RiskLimit.objects.filter(kind=LimitKind.MAX_ORDER_VALUE).exists()
+    with pytest.raises(ValueError, match="already rejected"):
+        limit_decide(change=change, actor=checker, approve=True)
+
+
+def test_removing_a_limit_also_needs_a_checker(account, risk_managers, set_limit):
+    maker, checker = risk_managers
+    set_limit(Scope.ACCOUNT, LimitKind.MAX_ORDER_QUANTITY, Decimal(5), account=account)
+    change = limit_propose(
+        actor=maker,
+        scope=Scope.ACCOUNT,
+        account=account,
+        kind=LimitKind.MAX_ORDER_QUANTITY,
+        remove=True,
+        reason="lift",
+    )
+    assert RiskLimit.objects.filter(kind=LimitKind.MAX_ORDER_QUANTITY).exists()
+    limit_decide(change=change, actor=checker, approve=True)
+    assert not RiskLimit.objects.filter(kind=LimitKind.MAX_ORDER_QUANTITY).exists()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"kind": LimitKind.MAX_ORDER_QUANTITY, "value": Decimal(-1)}, "a value of zero or more"),
+        ({"kind": LimitKind.MAX_ORDER_QUANTITY}, "a value of zero or more"),
+        ({"kind": LimitKind.ALLOWED_PRODUCTS}, "needs products"),
+    ],
+)
+def test_malformed_proposals_are_refused(risk_managers, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        limit_propose(actor=risk_managers[0], scope=Scope.FIRM, reason="x", **kwargs)
+    assert not LimitChange.objects.exists()
+
+
+def test_an_account_kill_switch_cancels_open_orders_and_blocks_new_ones(
+    account, risk_managers, place
+):
+    tripper, other = risk_managers
+    resting = [place(account, order_type="LIMIT", price=Decimal("1400.00")) for _ in range(3)]
+    switch, cancelled = kill_switch_trip(
+        level=KillSwitchLevel.ACCOUNT, account=account, actor=tripper, reason="runaway algo"
+    )
+    assert sorted(cancelled) == sorted(o.pk for o in resting)
+    assert set(Order.objects.filter(pk__in=cancelled).values_list("status", flat=True)) == {
+        "CANCELLED"
+    }
+    blocked = place(account, quantity=1)
+    assert blocked.rejection_reasons[0]["code"] == "KILL_SWITCH"
+    assert "runaway algo" in blocked.rejection_reasons[0]["message"]
+
+    with pytest.raises(FourEyesViolation, match="not the one who tripped it"):
+        kill_switch_reset(switch=switch, actor=tripper)
+    assert place(account, quantity=1).status == "REJECTED"
+    kill_switch_reset(switch=switch, actor=other)
+    assert place(account, quantity=1).status == "COMPLETE"
+    actions = list(
+        AuditEvent.objects.filter(object_type="risk.killswitch").values_list("action", flat=True)
+    )
+    assert actions == ["risk.kill_switch_tripped", "risk.kill_switch_reset"]
+
+
+@pytest.mark.parametrize("level", [KillSwitchLevel.GLOBAL, KillSwitchLevel.INSTRUMENT])
+def test_global_and_instrument_switches(account, risk_managers, place, level):
+    target = (
+        {"instrument": Instrument.objects.get(tradingsymbol="INFY")}
+        if level == KillSwitchLevel.INSTRUMENT
+        else {}
+    )
+    kill_switch_trip(level=level, actor=risk_managers[0], reason="exchange glitch", **target)
+    assert place(account, quantity=1).rejection_reasons[0]["code"] == "KILL_SWITCH"
+    other = place(account, symbol="SMALLCAP", quantity=1)
+    assert (other.status == "REJECTED") is (level == KillSwitchLevel.GLOBAL)
+
+
+def test_an_algo_switch_stops_that_algo_only(account, risk_managers):
+    kill_switch_trip(
+        level=KillSwitchLevel.ALGO, algo_id="ALGO9", actor=risk_managers[0], reason="bad signal"
+    )
+    algo = order_place(account=account, request=request(quantity=1, algo_id="ALGO9")).order
+    manual = order_place(account=account, request=request(quantity=1)).order
+    assert algo.rejection_reasons[0]["code"] == "KILL_SWITCH"
+    assert manual.status != "REJECTED"
+
+
+def test_an_automatic_trip_can_be_reset_by_any_risk_manager(account, risk_managers):
+    switch, _ = kill_switch_trip(
+        level=KillSwitchLevel.ACCOUNT, account=account, reason="daily loss breached"
+    )
+    assert switch.tripped_by is None
+    kill_switch_reset(switch=switch, actor=risk_managers[0])
+    with pytest.raises(ValueError, match="already reset"):
+        kill_switch_reset(switch=switch, actor=risk_managers[1])
