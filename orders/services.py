@@ -7,7 +7,7 @@ and the table in ``orders.choices.TRANSITIONS``; nothing else changes an order's
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, ROUND_UP, Decimal
 
 from django.conf import settings
@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from prometheus_client import Counter
 
 from compliance.services import audit_record
 from marketdata import calendar
@@ -33,6 +34,7 @@ from orders.validation import OrderRequest, Rejection, business_rejections, requ
 
 PAISA = Decimal("0.01")
 IN_FLIGHT_SECONDS = 30
+ORDER_REJECTIONS = Counter("orders_rejections_total", "Orders rejected, by reason code", ["code"])
 
 
 class OrderInputError(ValueError):
@@ -262,16 +264,20 @@ def order_place(
             cache.delete(in_flight_key)
 
 
-@transaction.atomic
-def _place_locked(
-    account, instrument, request, quote, payload, actor, source_ip, request_id
-) -> PlaceResult:
-    account = TradingAccount.objects.select_for_update().select_related("client").get(pk=account.pk)
-    if request.client_order_id:
-        existing = _same_order(account, request, payload)
-        if existing:
-            return PlaceResult(existing, created=False)
-    now = timezone.now()
+@dataclass(frozen=True)
+class Assessment:
+    """What placement would decide for an order now: every reason to refuse it, and its funds."""
+
+    rejections: list[Rejection]
+    required_funds: Decimal
+    market_open: bool
+    session_date: date
+
+
+def order_assess(
+    *, account, instrument, request: OrderRequest, quote: Quote, now: datetime
+) -> Assessment:
+    """The checks of placement, with no writes; the caller holds the account row lock."""
     market_open = calendar.is_open(now)
     today = timezone.localtime(now, calendar.IST).date()
     session_date = today if market_open else calendar.next_open(now).astimezone(calendar.IST).date()
@@ -301,6 +307,46 @@ def _place_locked(
     rejections += _pre_trade_checks(
         account=account, instrument=instrument, request=request, quote=quote
     )
+    return Assessment(rejections, required, market_open, session_date)
+
+
+def order_what_if(*, account: TradingAccount, request: OrderRequest) -> Assessment:
+    """Run every check placement would run, and write nothing (the what-if endpoint)."""
+    instrument = instrument_for(request)
+    errors = request_errors(request, instrument)
+    if errors:
+        raise OrderInputError(errors)
+    quote = quote_get(instrument.key)
+    with transaction.atomic():
+        account = (
+            TradingAccount.objects.select_for_update().select_related("client").get(pk=account.pk)
+        )
+        return order_assess(
+            account=account, instrument=instrument, request=request, quote=quote, now=timezone.now()
+        )
+
+
+@transaction.atomic
+def _place_locked(
+    account, instrument, request, quote, payload, actor, source_ip, request_id
+) -> PlaceResult:
+    account = TradingAccount.objects.select_for_update().select_related("client").get(pk=account.pk)
+    if request.client_order_id:
+        existing = _same_order(account, request, payload)
+        if existing:
+            return PlaceResult(existing, created=False)
+    now = timezone.now()
+    assessment = order_assess(
+        account=account, instrument=instrument, request=request, quote=quote, now=now
+    )
+    rejections, required, market_open = (
+        assessment.rejections,
+        assessment.required_funds,
+        assessment.market_open,
+    )
+    session_date = assessment.session_date
+    for rejection in rejections:
+        ORDER_REJECTIONS.labels(rejection.code).inc()
     status = (
         OrderStatus.REJECTED
         if rejections

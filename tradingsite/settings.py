@@ -303,6 +303,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # No badge that would call the public validator service.
     "SWAGGER_UI_SETTINGS": {"validatorUrl": None, "deepLinking": True},
+    # Two choice sets share a field name ("kind"); name their enums explicitly.
+    "ENUM_NAME_OVERRIDES": {
+        "LedgerKindEnum": "orders.choices.LedgerKind",
+        "LimitKindEnum": "risk.choices.LimitKind",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "tradingsite.errors.add_problem_responses",

@@ -30,6 +30,7 @@ api_v1 = (
         path("", include("marketdata.urls")),
         path("", include("compliance.urls")),
         path("", include("orders.urls")),
+        path("", include("risk.urls")),
     ],
     "api",
 )

@@ -10,7 +10,7 @@ from orders.models import Order
 from orders.services import order_place
 from orders.tests.fixtures import request
 from risk.choices import KillSwitchLevel, LimitKind, Scope
-from risk.models import LimitChange, RiskLimit
+from risk.models import KillSwitch, LimitChange, RiskLimit
 from risk.services import (
     FourEyesViolation,
     kill_switch_reset,
@@ -162,3 +162,48 @@ def test_an_automatic_trip_can_be_reset_by_any_risk_manager(account, risk_manage
     kill_switch_reset(switch=switch, actor=risk_managers[0])
     with pytest.raises(ValueError, match="already reset"):
         kill_switch_reset(switch=switch, actor=risk_managers[1])
+
+
+def test_the_admin_proposes_approves_trips_and_resets_through_the_services(
+    client, risk_managers, account
+):
+    from django.test import Client
+
+    rina, ravi = risk_managers
+    client.force_login(rina)
+    client.post(
+        "/admin/risk/limitchange/add/",
+        {
+            "scope": "firm",
+            "kind": "max_order_value",
+            "value": "100000",
+            "products": "",
+            "reason": "cap",
+        },
+    )
+    change = LimitChange.objects.get()
+    assert (change.status, change.proposed_by) == ("proposed", rina)
+    page = client.post(
+        "/admin/risk/limitchange/",
+        {"action": "approve_changes", "_selected_action": [change.pk]},
+        follow=True,
+    )
+    assert "second risk manager" in page.content.decode()
+    other = Client()
+    other.force_login(ravi)
+    other.post(
+        "/admin/risk/limitchange/", {"action": "approve_changes", "_selected_action": [change.pk]}
+    )
+    assert RiskLimit.objects.get(kind="max_order_value").value == Decimal("100000")
+
+    client.post(
+        "/admin/risk/killswitch/add/",
+        {"level": "global", "reason": "fat finger storm", "algo_id": ""},
+    )
+    switch = KillSwitch.objects.get()
+    assert switch.active
+    other.post(
+        "/admin/risk/killswitch/", {"action": "reset_switches", "_selected_action": [switch.pk]}
+    )
+    switch.refresh_from_db()
+    assert (switch.active, switch.reset_by) == (False, ravi)

@@ -1,0 +1,295 @@
+"""Risk API: limits and their four-eyes changes, kill switches, what-if checks, position sizing."""
+
+from decimal import Decimal
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from marketdata.models import Instrument
+from orders.api import OrderInput, _account_for
+from orders.services import OrderInputError, order_what_if
+from orders.validation import OrderRequest
+from risk.choices import KillSwitchLevel, LimitKind, Scope
+from risk.models import Desk, KillSwitch, LimitChange, RiskLimit
+from risk.services import (
+    FourEyesViolation,
+    kill_switch_reset,
+    kill_switch_trip,
+    limit_decide,
+    limit_propose,
+)
+from risk.sizing import position_size
+from tradingsite.errors import ProblemError
+from tradingsite.permissions import holds
+
+MONEY = {"max_digits": 18, "decimal_places": 2}
+
+
+def _four_eyes(exc: FourEyesViolation) -> ProblemError:
+    return ProblemError(str(exc), problem_type="permission-denied")
+
+
+class LimitOutput(serializers.ModelSerializer):
+    class Meta:
+        model = RiskLimit
+        fields = ["id", "scope", "target", "kind", "value", "products", "change", "updated_at"]
+
+
+class LimitList(generics.ListAPIView):
+    """Limits in force (every layer)."""
+
+    queryset = RiskLimit.objects.order_by("target", "kind")
+    serializer_class = LimitOutput
+    permission_classes = [holds("risk.view_exposure")]
+    filter_backends = []
+
+
+class ChangeInput(serializers.Serializer):
+    scope = serializers.ChoiceField(choices=Scope.choices)
+    kind = serializers.ChoiceField(choices=LimitKind.choices)
+    value = serializers.DecimalField(**MONEY, required=False, allow_null=True, min_value=Decimal(0))
+    products = serializers.CharField(max_length=20, required=False, default="", allow_blank=True)
+    remove = serializers.BooleanField(default=False)
+    desk = serializers.PrimaryKeyRelatedField(
+        queryset=Desk.objects.all(), required=False, allow_null=True
+    )
+    account = serializers.CharField(max_length=16, required=False, allow_null=True)
+    tradingsymbol = serializers.CharField(max_length=20, required=False, allow_null=True)
+    reason = serializers.CharField(max_length=200)
+
+    def validate(self, attrs):
+        needs = {
+            Scope.DESK: ["desk"],
+            Scope.ACCOUNT: ["account"],
+            Scope.ACCOUNT_INSTRUMENT: ["account", "tradingsymbol"],
+        }.get(attrs["scope"], [])
+        missing = {
+            name: [f"is required for scope {attrs['scope']}"]
+            for name in needs
+            if not attrs.get(name)
+        }
+        if missing:
+            raise serializers.ValidationError(missing)
+        return attrs
+
+
+class ChangeOutput(serializers.ModelSerializer):
+    proposed_by = serializers.CharField(source="proposed_by.username")
+    decided_by = serializers.CharField(source="decided_by.username", allow_null=True, default=None)
+
+    class Meta:
+        model = LimitChange
+        fields = [
+            "id",
+            "status",
+            "scope",
+            "kind",
+            "value",
+            "products",
+            "remove",
+            "reason",
+            "proposed_by",
+            "proposed_at",
+            "decided_by",
+            "decided_at",
+        ]
+
+
+class ChangeListCreate(generics.ListAPIView):
+    """Proposed limit changes (maker); each takes effect only when another risk manager approves."""
+
+    queryset = LimitChange.objects.select_related("proposed_by", "decided_by")
+    serializer_class = ChangeOutput
+    filterset_fields = ["status", "kind", "scope"]
+
+    def get_permissions(self):
+        perm = (
+            "risk.propose_limit_change" if self.request.method == "POST" else "risk.view_exposure"
+        )
+        return [holds(perm)()]
+
+    @extend_schema(
+        operation_id="limit_change_propose", request=ChangeInput, responses={201: ChangeOutput}
+    )
+    def post(self, request: Request) -> Response:
+        data = ChangeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        account = (
+            _account_for(request, fields.pop("account"), acting=False)
+            if fields.get("account")
+            else None
+        )
+        symbol = fields.pop("tradingsymbol", None)
+        instrument = get_object_or_404(Instrument, tradingsymbol=symbol) if symbol else None
+        try:
+            change = limit_propose(
+                actor=request.user, account=account, instrument=instrument, **fields
+            )
+        except ValueError as exc:
+            raise serializers.ValidationError({"value": [str(exc)]}) from exc
+        return Response(ChangeOutput(change).data, status=201)
+
+
+class ChangeDecide(APIView):
+    """Approve or reject a proposed change (checker); never the proposer."""
+
+    permission_classes = [holds("risk.approve_limit_change")]
+    approve = True
+
+    @extend_schema(request=None, responses=ChangeOutput)
+    def post(self, request: Request, pk: int) -> Response:
+        change = get_object_or_404(LimitChange, pk=pk)
+        try:
+            change = limit_decide(change=change, actor=request.user, approve=self.approve)
+        except FourEyesViolation as exc:
+            raise _four_eyes(exc) from exc
+        except ValueError as exc:
+            raise ProblemError(str(exc), problem_type="conflict") from exc
+        return Response(ChangeOutput(change).data)
+
+
+class ChangeReject(ChangeDecide):
+    approve = False
+
+
+class SwitchInput(serializers.Serializer):
+    level = serializers.ChoiceField(choices=KillSwitchLevel.choices)
+    account = serializers.CharField(max_length=16, required=False)
+    tradingsymbol = serializers.CharField(max_length=20, required=False)
+    algo_id = serializers.CharField(max_length=32, required=False, default="")
+    reason = serializers.CharField(max_length=200)
+
+    def validate(self, attrs):
+        field = {
+            KillSwitchLevel.ACCOUNT: "account",
+            KillSwitchLevel.INSTRUMENT: "tradingsymbol",
+            KillSwitchLevel.ALGO: "algo_id",
+        }.get(attrs["level"])
+        if field and not attrs.get(field):
+            raise serializers.ValidationError(
+                {field: [f"is required for a {attrs['level']} kill switch"]}
+            )
+        return attrs
+
+
+class SwitchOutput(serializers.ModelSerializer):
+    active = serializers.BooleanField()
+
+    class Meta:
+        model = KillSwitch
+        fields = [
+            "id",
+            "level",
+            "account",
+            "instrument",
+            "algo_id",
+            "reason",
+            "tripped_by",
+            "tripped_at",
+            "reset_by",
+            "reset_at",
+            "active",
+        ]
+
+
+class SwitchListTrip(generics.ListAPIView):
+    """Kill switches; POST trips one, cancelling the open orders it covers."""
+
+    queryset = KillSwitch.objects.all()
+    serializer_class = SwitchOutput
+    filter_backends = []
+
+    def get_permissions(self):
+        perm = "risk.trip_kill_switch" if self.request.method == "POST" else "risk.view_exposure"
+        return [holds(perm)()]
+
+    @extend_schema(
+        operation_id="kill_switch_trip", request=SwitchInput, responses={201: OpenApiTypes.OBJECT}
+    )
+    def post(self, request: Request) -> Response:
+        data = SwitchInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        account = (
+            _account_for(request, fields.pop("account"), acting=False)
+            if fields.get("account")
+            else None
+        )
+        symbol = fields.pop("tradingsymbol", None)
+        instrument = get_object_or_404(Instrument, tradingsymbol=symbol) if symbol else None
+        switch, cancelled = kill_switch_trip(
+            actor=request.user, account=account, instrument=instrument, **fields
+        )
+        return Response(
+            {"kill_switch": SwitchOutput(switch).data, "cancelled_orders": cancelled}, status=201
+        )
+
+
+class SwitchReset(APIView):
+    permission_classes = [holds("risk.reset_kill_switch")]
+
+    @extend_schema(operation_id="kill_switch_reset", request=None, responses=SwitchOutput)
+    def post(self, request: Request, pk: int) -> Response:
+        switch = get_object_or_404(KillSwitch, pk=pk)
+        try:
+            switch = kill_switch_reset(switch=switch, actor=request.user)
+        except FourEyesViolation as exc:
+            raise _four_eyes(exc) from exc
+        except ValueError as exc:
+            raise ProblemError(str(exc), problem_type="conflict") from exc
+        return Response(SwitchOutput(switch).data)
+
+
+class WhatIf(APIView):
+    """Run every check an order would face (validation, funds, risk) without placing it."""
+
+    permission_classes = [holds("risk.run_what_if")]
+
+    @extend_schema(operation_id="order_what_if", request=OrderInput, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request) -> Response:
+        data = OrderInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        account = _account_for(request, fields.pop("account"), acting=False)
+        try:
+            assessment = order_what_if(account=account, request=OrderRequest(**fields))
+        except OrderInputError as exc:
+            raise serializers.ValidationError(exc.errors) from exc
+        return Response(
+            {
+                "would_accept": not assessment.rejections,
+                "rejections": [r.as_dict() for r in assessment.rejections],
+                "required_funds": str(assessment.required_funds),
+                "market_open": assessment.market_open,
+            }
+        )
+
+
+class SizingInput(serializers.Serializer):
+    equity = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"))
+    risk_pct = serializers.DecimalField(max_digits=5, decimal_places=2, default=Decimal(2))
+    entry = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    stop = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    lot_size = serializers.IntegerField(min_value=1, default=1)
+
+
+class Sizing(APIView):
+    """How many shares an entry may carry so that its stop risks ``risk_pct`` % of equity."""
+
+    @extend_schema(operation_id="position_size", request=SizingInput, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request) -> Response:
+        data = SizingInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            quantity = position_size(**data.validated_data)
+        except ValueError as exc:
+            raise serializers.ValidationError({"stop": [str(exc)]}) from exc
+        return Response(
+            {"quantity": quantity, **{k: str(v) for k, v in data.validated_data.items()}}
+        )
