@@ -81,6 +81,12 @@ DEFAULT_SCHEDULES = [
         crontab="30 8 * * 1-5",
         description="The last session's delivery trades move into holdings before the open.",
     ),
+    DefaultSchedule(
+        name="Post-trade risk monitors",
+        task="risk.tasks.run_monitors",
+        every_seconds=30,
+        description="MTM, day P&L and exposure per account; a breach trips its kill switch.",
+    ),
 ]
 
 

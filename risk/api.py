@@ -293,3 +293,13 @@ class Sizing(APIView):
         return Response(
             {"quantity": quantity, **{k: str(v) for k, v in data.validated_data.items()}}
         )
+
+
+class RiskSnapshotView(APIView):
+    """An account's risk now: day P&L (realized, charges, MTM), exposure, limits and breaches."""
+
+    @extend_schema(operation_id="account_risk", responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, code: str) -> Response:
+        from risk.monitors import account_snapshot
+
+        return Response(account_snapshot(_account_for(request, code, acting=False)).as_dict())

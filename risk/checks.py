@@ -94,15 +94,15 @@ class Context:
         return self.request.quantity * self.reference_price
 
 
-def _limits(
-    account: TradingAccount, instrument: Instrument
+def effective_limits(
+    account: TradingAccount, instrument: Instrument | None = None
 ) -> tuple[dict[str, Decimal], set[str] | None]:
-    rows = RiskLimit.objects.filter(
-        Q(target="firm")
-        | Q(desk__accounts=account)
-        | Q(target=f"account:{account.pk}")
-        | Q(target=f"account:{account.pk}:instrument:{instrument.pk}")
-    ).distinct()
+    """The most restrictive value of each limit kind that applies (without ``instrument``, the
+    account-wide layers only), and the allowed products (None: no restriction)."""
+    layers = Q(target="firm") | Q(desk__accounts=account) | Q(target=f"account:{account.pk}")
+    if instrument is not None:
+        layers |= Q(target=f"account:{account.pk}:instrument:{instrument.pk}")
+    rows = RiskLimit.objects.filter(layers).distinct()
     limits: dict[str, Decimal] = {}
     products: set[str] | None = None
     for row in rows:
@@ -117,7 +117,7 @@ def _limits(
 def build_context(*, account, instrument, request, quote) -> Context:
     from marketdata.pricecache import quote_get_many
 
-    limits, products = _limits(account, instrument)
+    limits, products = effective_limits(account, instrument)
     context = Context(account, instrument, request, quote, limits=limits, allowed_products=products)
     exposures = context.exposures
     positions = Position.objects.filter(account=account).exclude(quantity=0)

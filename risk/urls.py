@@ -25,4 +25,5 @@ urlpatterns = [
     ),
     path("risk/what-if", api.WhatIf.as_view(), name="risk-what-if"),
     path("risk/position-size", api.Sizing.as_view(), name="risk-position-size"),
+    path("risk/accounts/<str:code>", api.RiskSnapshotView.as_view(), name="risk-account"),
 ]
