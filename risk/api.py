@@ -30,6 +30,14 @@ from tradingsite.permissions import holds
 MONEY = {"max_digits": 18, "decimal_places": 2}
 
 
+def _targets(request: Request, fields: dict) -> tuple:
+    """Take the account code and trading symbol out of ``fields`` as the objects they name."""
+    code, symbol = fields.pop("account", None), fields.pop("tradingsymbol", None)
+    account = _account_for(request, code, acting=False) if code else None
+    instrument = get_object_or_404(Instrument, tradingsymbol=symbol) if symbol else None
+    return account, instrument
+
+
 def _four_eyes(exc: FourEyesViolation) -> ProblemError:
     return ProblemError(str(exc), problem_type="permission-denied")
 
@@ -120,13 +128,7 @@ class ChangeListCreate(generics.ListAPIView):
         data = ChangeInput(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
-        account = (
-            _account_for(request, fields.pop("account"), acting=False)
-            if fields.get("account")
-            else None
-        )
-        symbol = fields.pop("tradingsymbol", None)
-        instrument = get_object_or_404(Instrument, tradingsymbol=symbol) if symbol else None
+        account, instrument = _targets(request, fields)
         try:
             change = limit_propose(
                 actor=request.user, account=account, instrument=instrument, **fields
@@ -160,8 +162,8 @@ class ChangeReject(ChangeDecide):
 
 class SwitchInput(serializers.Serializer):
     level = serializers.ChoiceField(choices=KillSwitchLevel.choices)
-    account = serializers.CharField(max_length=16, required=False)
-    tradingsymbol = serializers.CharField(max_length=20, required=False)
+    account = serializers.CharField(max_length=16, required=False, allow_null=True)
+    tradingsymbol = serializers.CharField(max_length=20, required=False, allow_null=True)
     algo_id = serializers.CharField(max_length=32, required=False, default="")
     reason = serializers.CharField(max_length=200)
 
@@ -216,13 +218,7 @@ class SwitchListTrip(generics.ListAPIView):
         data = SwitchInput(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
-        account = (
-            _account_for(request, fields.pop("account"), acting=False)
-            if fields.get("account")
-            else None
-        )
-        symbol = fields.pop("tradingsymbol", None)
-        instrument = get_object_or_404(Instrument, tradingsymbol=symbol) if symbol else None
+        account, instrument = _targets(request, fields)
         switch, cancelled = kill_switch_trip(
             actor=request.user, account=account, instrument=instrument, **fields
         )

@@ -57,3 +57,16 @@ def test_reset_passwords_issues_new_ones():
     assert set(second) == set(first)
     assert all(first[u] != second[u] for u in first)
     assert authenticate(username="trader", password=second["trader"]) is not None
+
+
+def test_demo_risk_limits_come_from_two_people():
+    from risk.models import LimitChange, RiskLimit
+
+    seed()
+    seed()
+    changes = LimitChange.objects.filter(reason="demo limits")
+    assert changes.count() == 4
+    assert {(c.proposed_by.username, c.decided_by.username, c.status) for c in changes} == {
+        ("risk", "risk2", "approved")
+    }
+    assert RiskLimit.objects.filter(change__in=changes).count() == 4

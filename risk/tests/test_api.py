@@ -161,3 +161,17 @@ def test_position_size_spends_the_risk_budget_and_no_more(equity, risk_pct, entr
     assert quantity % lot == 0
     assert quantity * abs(entry - stop) <= budget
     assert (quantity + lot) * abs(entry - stop) > budget
+
+
+def test_null_targets_are_read_as_absent(rina):
+    body = {
+        "scope": "firm",
+        "kind": "max_order_quantity",
+        "value": "5",
+        "reason": "x",
+        "account": None,
+        "tradingsymbol": None,
+    }
+    assert rina.post("/api/v1/risk/limit-changes", body, format="json").status_code == 201
+    trip = {"level": "global", "reason": "x", "account": None, "tradingsymbol": None}
+    assert rina.post("/api/v1/risk/kill-switches", trip, format="json").status_code == 201

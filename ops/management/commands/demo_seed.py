@@ -5,7 +5,7 @@ from django.utils.module_loading import import_string
 
 #: Each app's seeder, in dependency order; later apps append theirs. A seeder is a
 #: function ``seed(*, stdout, reset_passwords)`` that creates only what is missing.
-SEEDERS = ["ops.demo.seed", "marketdata.demo.seed", "orders.demo.seed"]
+SEEDERS = ["ops.demo.seed", "marketdata.demo.seed", "orders.demo.seed", "risk.demo.seed"]
 
 
 class Command(BaseCommand):
