@@ -9,6 +9,7 @@ from django.urls import path
 from compliance.models import AuditCheckpoint, AuditEvent, Client
 from compliance.selectors import audit_checkpoint_latest
 from compliance.verify import audit_verify
+from tradingsite.admin import ReadOnlyAdmin
 
 VIEW_AUDIT_TRAIL = "compliance.view_audit_trail"
 VERIFY_AUDIT_TRAIL = "compliance.verify_audit_trail"
@@ -22,24 +23,15 @@ class ClientAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at"]
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Nobody adds, changes or deletes through the admin, superusers included."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
+class AuditTrailAdmin(ReadOnlyAdmin):
+    """Read-only, and only for those who may read the audit trail."""
 
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
         return request.user.has_perm(VIEW_AUDIT_TRAIL)
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
+class AuditEventAdmin(AuditTrailAdmin):
     list_display = ["seq", "occurred_at", "action", "object_type", "object_id", "actor_username"]
     list_display_links = ["seq"]
     list_filter = ["action", "object_type", "actor_username", "occurred_at"]
@@ -77,6 +69,6 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(AuditCheckpoint)
-class AuditCheckpointAdmin(ReadOnlyAdmin):
+class AuditCheckpointAdmin(AuditTrailAdmin):
     list_display = ["seq", "hash", "created_at"]
     ordering = ["-seq", "-id"]

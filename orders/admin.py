@@ -8,17 +8,7 @@ from django.contrib import admin, messages
 
 from orders.models import Fill, Holding, LedgerEntry, Order, Position, TradingAccount
 from orders.services import IllegalTransition, order_cancel
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+from tradingsite.admin import ReadOnlyAdmin
 
 
 @admin.register(TradingAccount)

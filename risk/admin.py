@@ -12,6 +12,7 @@ from risk.services import (
     limit_decide,
     limit_propose,
 )
+from tradingsite.admin import ReadOnlyAdmin
 
 
 @admin.register(Desk)
@@ -21,18 +22,9 @@ class DeskAdmin(admin.ModelAdmin):
 
 
 @admin.register(RiskLimit)
-class RiskLimitAdmin(admin.ModelAdmin):
+class RiskLimitAdmin(ReadOnlyAdmin):
     list_display = ["target", "kind", "value", "products", "change", "updated_at"]
     list_filter = ["scope", "kind"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 def _decide(modeladmin, request, queryset, approve: bool) -> None:
