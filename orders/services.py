@@ -30,6 +30,7 @@ from orders.models import Fill, Holding, LedgerEntry, Order, OrderOutbox, Positi
 from orders.positions import PositionState, position_after_fill
 from orders.rates import brokerage_plans, charge_rates
 from orders.selectors import funds_of
+from orders.signals import order_rejected
 from orders.validation import OrderRequest, Rejection, business_rejections, request_errors
 
 PAISA = Decimal("0.01")
@@ -394,6 +395,7 @@ def _place_locked(
             actor=actor,
             after={**snapshot, "reasons": order.rejection_reasons},
         )
+        order_rejected.send(sender=Order, order=order, rejections=rejections)
         return PlaceResult(order, created=True)
     _block(account, order, required)
     order.save(update_fields=["blocked_amount"])

@@ -1,10 +1,16 @@
 """Admin of the risk app. Every write goes through the services: adding a limit change proposes
 it, the approve and reject actions decide it (never by the proposer), adding a kill switch
-trips it, and the reset action lifts it (never by the one who tripped it)."""
+trips it, and the reset action lifts it (never by the one who tripped it). The breaches list
+and the per-account exposure view are read-only; the exposure view can trip accounts' kill
+switches."""
 
 from django.contrib import admin, messages
 
-from risk.models import Desk, KillSwitch, LimitChange, RiskLimit
+from orders.choices import WORKING
+from orders.models import Order
+from risk.choices import KillSwitchLevel
+from risk.models import AccountExposure, Breach, Desk, KillSwitch, LimitChange, RiskLimit
+from risk.monitors import RiskSnapshot, account_snapshot
 from risk.services import (
     FourEyesViolation,
     kill_switch_reset,
@@ -138,3 +144,100 @@ class KillSwitchAdmin(admin.ModelAdmin):
         )
         obj.pk = switch.pk
         messages.info(request, f"Tripped; {len(cancelled)} open order(s) cancelled.")
+
+
+@admin.register(Breach)
+class BreachAdmin(ReadOnlyAdmin):
+    list_display = [
+        "detected_at", "source", "kind", "account", "algo_id", "limit", "value", "kill_switch",
+    ]  # fmt: skip
+    list_filter = ["source", "kind"]
+    list_select_related = ["account", "kill_switch"]
+    search_fields = ["account__code", "algo_id"]
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("risk.view_exposure")
+
+
+@admin.action(description="Trip the kill switch of the selected accounts", permissions=["trip"])
+def trip_account_switches(modeladmin, request, queryset) -> None:
+    for account in queryset:
+        _, cancelled = kill_switch_trip(
+            level=KillSwitchLevel.ACCOUNT,
+            account=account,
+            actor=request.user,
+            reason=f"tripped from the exposure view by {request.user}",
+        )
+        modeladmin.message_user(
+            request,
+            f"{account}: halted; {len(cancelled)} open order(s) cancelled.",
+            messages.WARNING,
+        )
+
+
+@admin.register(AccountExposure)
+class AccountExposureAdmin(ReadOnlyAdmin):
+    """Each active account's day P&L and exposure against its limits, as the monitors see it."""
+
+    list_display = [
+        "code", "day_pnl", "mark_to_market", "day_loss", "gross_exposure", "net_exposure",
+        "open_positions", "open_orders", "breached", "halted",
+    ]  # fmt: skip
+    search_fields = ["code", "client__name"]
+    actions = [trip_account_switches]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(status=AccountExposure.Status.ACTIVE)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("risk.view_exposure")
+
+    def has_trip_permission(self, request) -> bool:
+        return request.user.has_perm("risk.trip_kill_switch")
+
+    @staticmethod
+    def snapshot(account) -> RiskSnapshot:
+        if not hasattr(account, "_snapshot"):  # once per row, shared by its columns
+            account._snapshot = account_snapshot(account)
+        return account._snapshot
+
+    def _against(self, account, figure: str, kind: str) -> str:
+        snap = self.snapshot(account)
+        limit = snap.limits.get(kind)
+        return f"{getattr(snap, figure)} / {limit}" if limit else str(getattr(snap, figure))
+
+    @admin.display(description="Day P&L")
+    def day_pnl(self, account) -> str:
+        return str(self.snapshot(account).day_pnl)
+
+    @admin.display(description="MTM")
+    def mark_to_market(self, account) -> str:
+        return str(self.snapshot(account).mark_to_market)
+
+    @admin.display(description="Day loss / limit")
+    def day_loss(self, account) -> str:
+        return self._against(account, "day_loss", "max_daily_loss")
+
+    @admin.display(description="Gross / limit")
+    def gross_exposure(self, account) -> str:
+        return self._against(account, "gross_exposure", "max_gross_exposure")
+
+    @admin.display(description="Net / limit")
+    def net_exposure(self, account) -> str:
+        return self._against(account, "net_exposure", "max_net_exposure")
+
+    @admin.display(description="Open positions")
+    def open_positions(self, account) -> int:
+        return self.snapshot(account).open_positions
+
+    @admin.display(description="Open orders")
+    def open_orders(self, account) -> int:
+        return Order.objects.filter(account=account, status__in=WORKING).count()
+
+    @admin.display(description="Breached")
+    def breached(self, account) -> str:
+        return ", ".join(self.snapshot(account).breaches) or "-"
+
+    @admin.display(description="Halted", boolean=True)
+    def halted(self, account) -> bool:
+        return self.snapshot(account).kill_switch_active

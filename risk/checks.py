@@ -8,9 +8,10 @@ restrictive applicable value is used (for allowed products, the intersection of 
 sets), and every check runs on the account's own figures. Open orders that have not
 filled count towards positions and exposure as if they will, so orders that race each
 other cannot jointly breach a limit: placement holds the account row lock while it
-checks. The work per order is fixed whatever the history: one query each for limits,
-kill switches, positions, open orders, today's P&L and the recent order count, and one
-price-cache batch.
+checks, and orders under an algo ID also take that algo's lock, so the algo's rate holds
+across accounts. The work per order is fixed whatever the history: one query each for
+limits, kill switches, positions, open orders, today's P&L and the recent order counts, and
+one price-cache batch.
 """
 
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Q, Sum
 from django.utils import timezone
 
@@ -114,6 +116,14 @@ def effective_limits(
     return limits, products
 
 
+def algo_lock(algo_id: str) -> None:
+    """Serialise, until the transaction ends, everyone counting or halting this algo ID's orders
+    across accounts (PostgreSQL advisory lock; SQLite transactions are serial already)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"risk:algo:{algo_id}"])
+
+
 def build_context(*, account, instrument, request, quote) -> Context:
     from marketdata.pricecache import quote_get_many
 
@@ -153,6 +163,7 @@ def build_context(*, account, instrument, request, quote) -> Context:
     recent = Order.objects.filter(created_at__gte=second_ago).exclude(status="REJECTED")
     context.orders_last_second = recent.filter(account=account).count()
     if request.algo_id:
+        algo_lock(request.algo_id)  # after the account lock, always in that order
         context.algo_orders_last_second = recent.filter(algo_id=request.algo_id).count()
     context.switches = list(
         KillSwitch.objects.filter(reset_at__isnull=True).filter(

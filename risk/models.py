@@ -1,8 +1,10 @@
-"""Models of the risk app: desks, layered limits, limit changes (maker-checker), kill switches."""
+"""Models of the risk app: desks, layered limits, limit changes (maker-checker), kill switches,
+breaches, and the per-account exposure view."""
 
 from django.conf import settings
 from django.db import models
 
+from orders.models import TradingAccount
 from risk.choices import KillSwitchLevel, LimitKind, Scope
 
 LIMIT_VALUE = {"max_digits": 18, "decimal_places": 2, "null": True, "blank": True}
@@ -159,3 +161,44 @@ class KillSwitch(models.Model):
     @property
     def active(self) -> bool:
         return self.reset_at is None
+
+
+class Breach(models.Model):
+    """A limit found breached, and the kill switch it tripped: by a post-trade monitor (daily
+    loss, exposure) or by placement (order rate)."""
+
+    class Source(models.TextChoices):
+        MONITOR = "monitor", "Post-trade monitor"
+        PRE_TRADE = "pre_trade", "Pre-trade check"
+
+    detected_at = models.DateTimeField(auto_now_add=True)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    kind = models.CharField(max_length=32, choices=LimitKind.choices)
+    account = models.ForeignKey(
+        "orders.TradingAccount", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    algo_id = models.CharField(max_length=32, blank=True)
+    limit = models.DecimalField(max_digits=18, decimal_places=2)
+    value = models.DecimalField(max_digits=18, decimal_places=2)
+    kill_switch = models.ForeignKey(
+        KillSwitch, null=True, blank=True, on_delete=models.SET_NULL, related_name="breaches"
+    )
+
+    class Meta:
+        ordering = ["-detected_at", "-id"]
+        verbose_name_plural = "breaches"
+
+    def __str__(self) -> str:
+        return (
+            f"{self.kind} breached by {self.account or self.algo_id}: {self.value} > {self.limit}"
+        )
+
+
+class AccountExposure(TradingAccount):
+    """Trading accounts seen by the risk desk: the admin's per-account exposure view."""
+
+    class Meta:
+        proxy = True
+        default_permissions = ()
+        verbose_name = "account exposure"
+        verbose_name_plural = "account exposure"

@@ -98,12 +98,15 @@ def monitors_run() -> dict:
         checked += 1
         DAY_PNL.labels(account.code).set(float(snapshot.day_pnl))
         if snapshot.breaches and not snapshot.kill_switch_active:
-            for kind in snapshot.breaches:
-                BREACHES.labels(kind).inc()
-            kill_switch_trip(
+            switch, _ = kill_switch_trip(
                 level=KillSwitchLevel.ACCOUNT,
                 account=account,
                 reason="post-trade monitor: " + ", ".join(snapshot.breaches) + " breached",
+                breaches=[
+                    (kind, Decimal(snapshot.limits[kind]), getattr(snapshot, WATCHED[kind]))
+                    for kind in snapshot.breaches
+                ],
             )
-            tripped.append(account.code)
+            if switch:
+                tripped.append(account.code)
     return {"checked": checked, "tripped": tripped}

@@ -6,15 +6,18 @@ manager other than the one who tripped it. Every step is audited.
 """
 
 from decimal import Decimal
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
 
 from compliance.services import audit_record
 from orders.choices import WORKING
-from orders.models import Order
+from orders.models import Order, TradingAccount
+from risk.checks import algo_lock
 from risk.choices import KillSwitchLevel, LimitKind
-from risk.models import KillSwitch, LimitChange, RiskLimit, target_key
+from risk.models import Breach, KillSwitch, LimitChange, RiskLimit, target_key
+from risk.monitors import BREACHES
 
 
 class FourEyesViolation(PermissionError):
@@ -114,12 +117,28 @@ def limit_decide(*, change: LimitChange, actor, approve: bool) -> LimitChange:
 
 
 def kill_switch_trip(
-    *, level: str, reason: str, actor=None, account=None, instrument=None, algo_id: str = ""
-) -> tuple[KillSwitch, list[int]]:
-    """Halt trading at ``level`` and cancel the open orders it covers; returns those orders' ids."""
+    *, level: str, reason: str, actor=None, account=None, instrument=None, algo_id: str = "",
+    breaches: list[tuple[str, Decimal, Decimal]] = (), source: str = Breach.Source.MONITOR,
+) -> tuple[KillSwitch | None, list[int]]:  # fmt: skip
+    """Halt trading at ``level`` and cancel the open orders it covers; returns the switch and
+    those orders' ids.
+
+    An automatic trip passes the ``breaches`` (kind, limit, value) that caused it: they are
+    recorded with the switch, and nothing is tripped (None, []) while that account or algo
+    already has an active switch, so a breach that persists trips once.
+    """
     from orders.services import IllegalTransition, order_cancel
 
     with transaction.atomic():
+        if breaches:
+            if account is not None:
+                TradingAccount.objects.select_for_update().filter(pk=account.pk).first()
+            else:
+                algo_lock(algo_id)
+            if KillSwitch.objects.filter(
+                level=level, account=account, algo_id=algo_id, reset_at__isnull=True
+            ).exists():
+                return None, []
         switch = KillSwitch.objects.create(
             level=level,
             reason=reason,
@@ -128,6 +147,17 @@ def kill_switch_trip(
             instrument=instrument,
             algo_id=algo_id,
         )
+        for kind, limit, value in breaches:
+            Breach.objects.create(
+                source=source,
+                kind=kind,
+                account=account,
+                algo_id=algo_id,
+                limit=limit,
+                value=value,
+                kill_switch=switch,
+            )
+            BREACHES.labels(kind).inc()
         audit_record(
             action="risk.kill_switch_tripped",
             obj=switch,
@@ -138,8 +168,12 @@ def kill_switch_trip(
                 "account": getattr(account, "code", ""),
                 "instrument": getattr(instrument, "key", ""),
                 "algo_id": algo_id,
+                "breaches": [
+                    {"kind": k, "limit": str(lim), "value": str(v)} for k, lim, v in breaches
+                ],
             },
         )
+    # Each cancellation in its own transaction, through the order path (the broker is told).
     orders = Order.objects.filter(status__in=WORKING)
     if level == KillSwitchLevel.ACCOUNT:
         orders = orders.filter(account=account)
@@ -155,6 +189,32 @@ def kill_switch_trip(
         except IllegalTransition:
             continue  # it filled or was cancelled meanwhile
     return switch, cancelled
+
+
+def order_rate_breached(*, order: Order, rejections: list) -> None:
+    """An order refused for its rate trips the account's (or the algo's) kill switch once the
+    placement commits: a runaway sender is halted, not merely throttled."""
+    for rejection in rejections:
+        if rejection.code not in ("ORDER_RATE", "ALGO_ORDER_RATE"):
+            continue
+        by_algo = rejection.code == "ALGO_ORDER_RATE"
+        target = {"algo_id": order.algo_id} if by_algo else {"account": order.account}
+        transaction.on_commit(
+            partial(
+                kill_switch_trip,
+                level=KillSwitchLevel.ALGO if by_algo else KillSwitchLevel.ACCOUNT,
+                reason=f"order rate above {rejection.limit} per second",
+                breaches=[
+                    (
+                        LimitKind.ORDER_RATE_PER_SECOND,
+                        Decimal(rejection.limit),
+                        Decimal(rejection.value),
+                    )
+                ],
+                source=Breach.Source.PRE_TRADE,
+                **target,
+            )
+        )
 
 
 @transaction.atomic

@@ -10,7 +10,7 @@ from orders.models import Order
 from orders.services import order_place
 from orders.tests.fixtures import request
 from risk.choices import KillSwitchLevel, LimitKind, Scope
-from risk.models import KillSwitch, LimitChange, RiskLimit
+from risk.models import Breach, KillSwitch, LimitChange, RiskLimit
 from risk.services import (
     FourEyesViolation,
     kill_switch_reset,
@@ -207,3 +207,96 @@ def test_the_admin_proposes_approves_trips_and_resets_through_the_services(
     )
     switch.refresh_from_db()
     assert (switch.active, switch.reset_by) == (False, ravi)
+
+
+def _resting(account, n: int, algo_id: str = "") -> list[Order]:
+    """``n`` open orders placed just now, as a fast sender would have."""
+    return [
+        order_place(
+            account=account,
+            request=request(
+                order_type="LIMIT", price=Decimal("1400.00"), quantity=1, algo_id=algo_id
+            ),
+        ).order
+        for _ in range(n)
+    ]
+
+
+def test_an_order_rate_breach_halts_the_account_and_cancels_its_orders(
+    account, django_capture_on_commit_callbacks
+):
+    resting = _resting(account, 10)  # the firm's default: 10 a second
+    with django_capture_on_commit_callbacks(execute=True):
+        eleventh = order_place(account=account, request=request(quantity=1)).order
+    assert [r["code"] for r in eleventh.rejection_reasons] == ["ORDER_RATE"]
+    switch = KillSwitch.objects.get()
+    assert (switch.level, switch.account, switch.tripped_by) == ("account", account, None)
+    assert "order rate above 10 per second" in switch.reason
+    breach = Breach.objects.get()
+    assert (breach.source, breach.kind, breach.limit, breach.value, breach.kill_switch) == (
+        "pre_trade", "order_rate_per_second", Decimal(10), Decimal(11), switch,
+    )  # fmt: skip
+    assert {o.status for o in Order.objects.filter(pk__in=[o.pk for o in resting])} == {"CANCELLED"}
+    with django_capture_on_commit_callbacks(execute=True):
+        later = order_place(account=account, request=request(quantity=1)).order
+    assert next(r["code"] for r in later.rejection_reasons) == "KILL_SWITCH"
+    assert KillSwitch.objects.count() == 1  # a persisting breach trips once
+
+
+def test_an_algo_rate_breach_halts_that_algo_only(account, django_capture_on_commit_callbacks):
+    _resting(account, 10, algo_id="MOMO1")
+    with django_capture_on_commit_callbacks(execute=True):
+        order_place(account=account, request=request(quantity=1, algo_id="MOMO1"))
+    switch = KillSwitch.objects.get(level=KillSwitchLevel.ALGO)
+    assert switch.algo_id == "MOMO1"
+    assert not Order.objects.filter(algo_id="MOMO1", status="OPEN").exists()
+
+
+def test_what_if_never_trips(account, api_client, user_in_role):
+    _resting(account, 10)
+    from orders.services import order_what_if
+
+    assessment = order_what_if(account=account, request=request(quantity=1))
+    assert "ORDER_RATE" in {r.code for r in assessment.rejections}
+    assert not KillSwitch.objects.exists()
+    assert not Breach.objects.exists()
+
+
+def test_the_exposure_view_shows_figures_and_trips_accounts(
+    client, account, risk_managers, set_limit, user_in_role, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        order_place(account=account, request=request(product="MIS", quantity=100))
+    resting = _resting(account, 1)[0]
+    set_limit(Scope.ACCOUNT, LimitKind.MAX_GROSS_EXPOSURE, Decimal("500000"), account=account)
+    client.force_login(risk_managers[0])
+    page = client.get("/admin/risk/accountexposure/").content.decode()
+    assert "TS0001" in page
+    assert "150000.00 / 500000.00" in page  # 100 x 1500.00, against the limit
+    client.post(
+        "/admin/risk/accountexposure/",
+        {"action": "trip_account_switches", "_selected_action": [account.pk]},
+    )
+    assert KillSwitch.objects.get().tripped_by == risk_managers[0]
+    assert Order.objects.get(pk=resting.pk).status == "CANCELLED"
+    client.force_login(user_in_role("Auditor"))  # sees, cannot trip
+    page = client.get("/admin/risk/accountexposure/").content.decode()
+    assert "TS0001" in page
+    assert "trip_account_switches" not in page
+    client.force_login(user_in_role("Operations"))
+    assert client.get("/admin/risk/accountexposure/").status_code == 403
+    assert client.get("/admin/risk/breach/").status_code == 403
+
+
+def test_the_breaches_list(client, account, risk_managers):
+    kill_switch_trip(
+        level=KillSwitchLevel.ACCOUNT,
+        account=account,
+        reason="monitor",
+        breaches=[(LimitKind.MAX_DAILY_LOSS, Decimal("1000"), Decimal("2005.00"))],
+    )
+    client.force_login(risk_managers[1])
+    page = client.get("/admin/risk/breach/").content.decode()
+    assert "2005.00" in page
+    assert "TS0001" in page
+    assert client.get(f"/admin/risk/breach/{Breach.objects.get().pk}/delete/").status_code == 403

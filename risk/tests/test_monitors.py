@@ -9,7 +9,7 @@ from orders.models import Order
 from orders.services import order_place
 from orders.tests.fixtures import quote, request
 from risk.choices import LimitKind, Scope
-from risk.models import KillSwitch
+from risk.models import Breach, KillSwitch
 from risk.monitors import account_snapshot, monitors_run
 
 pytestmark = pytest.mark.django_db
@@ -53,8 +53,14 @@ def test_a_daily_loss_breach_trips_the_kill_switch_once(
     assert (
         REGISTRY.get_sample_value("risk_breaches_total", {"kind": "max_daily_loss"}) == before + 1
     )
+    breach = Breach.objects.get()
+    assert (breach.source, breach.kind, breach.account, breach.kill_switch) == (
+        "monitor", "max_daily_loss", long_intraday, switch,
+    )  # fmt: skip
+    assert breach.limit == Decimal("1000")
+    assert breach.value > breach.limit
     assert monitors_run()["tripped"] == []  # already tripped
-    assert KillSwitch.objects.count() == 1
+    assert (KillSwitch.objects.count(), Breach.objects.count()) == (1, 1)
 
 
 def test_no_breach_no_trip(long_intraday, set_limit):
