@@ -82,6 +82,43 @@ def _isolated_market_data(settings):
     instrument_specs_cache.clear()
 
 
+TEST_ALLOWLIST = """\
+# Tests come from loopback, private and the documentation ranges (RFC 5737, RFC 3849).
+admin,api 127.0.0.0/8
+admin,api ::1/128
+admin,api 10.0.0.0/8
+admin,api 192.168.0.0/16
+admin,api 192.0.2.0/24
+admin,api 198.51.100.0/24
+admin,api 203.0.113.0/24
+admin,api 2001:db8::/32
+"""
+
+
+@pytest.fixture(autouse=True)
+def _test_allowlist(settings, tmp_path_factory):
+    # ops.allowlist fails shut; tests that are about it point it at a file of their own.
+    path = tmp_path_factory.getbasetemp() / "allowlist.txt"
+    if not path.exists():
+        path.write_text(TEST_ALLOWLIST)
+    settings.IP_ALLOWLIST_FILE = path
+
+
+@pytest.fixture(autouse=True)
+def _full_rate_limit_buckets(settings):
+    # API rate limits (ops.ratelimits) start full in each test, in-process or in Redis.
+    from ops import ratelimits
+
+    ratelimits._local.clear()
+    if settings.REDIS_URL:
+        from django_redis import get_redis_connection
+
+        redis = get_redis_connection("default")
+        stale = list(redis.scan_iter(f"{ratelimits.PREFIX}*"))
+        if stale:
+            redis.delete(*stale)
+
+
 @pytest.fixture(autouse=True)
 def _tasks_run_inline(request):
     # Unit tests run Celery tasks in-process; integration tests send them to real workers.
@@ -113,6 +150,33 @@ def user_in_role(django_user_model):
         return user
 
     return make
+
+
+def login_with_second_factor(client, user):
+    """Sign ``user`` in on a test ``client`` as the admin's sign-in with a TOTP code would.
+
+    The admin (and every staff session) needs a session verified by a second factor
+    (ops.twofactor); ``client.force_login`` alone leaves a staff user at the enrolment
+    page. This gives the user a confirmed TOTP device if they have none, signs in and
+    marks the session verified by it. Returns the client.
+    """
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="test authenticator", confirmed=True)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+@pytest.fixture
+def otp_login():
+    """``otp_login(client, user)``: a session verified by a second factor (see above)."""
+    return login_with_second_factor
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import path
+from stdnum.in_ import pan as pan_number
 
 from compliance.models import AuditCheckpoint, AuditEvent, Client
 from compliance.selectors import audit_checkpoint_latest
@@ -19,8 +20,14 @@ VERIFY_AUDIT_TRAIL = "compliance.verify_audit_trail"
 class ClientAdmin(admin.ModelAdmin):
     list_display = ["name", "pan", "kyc_status", "kyc_verified_at", "created_at"]
     list_filter = ["kyc_status"]
-    search_fields = ["name", "pan"]
+    search_fields = ["name"]  # and the exact PAN, through its blind index (below)
     readonly_fields = ["created_at"]
+
+    def get_search_results(self, request, queryset, search_term):
+        found, duplicates = super().get_search_results(request, queryset, search_term)
+        if pan_number.is_valid(search_term.strip().upper()):
+            found |= queryset.filter(pan_digest=Client.pan_index(search_term))
+        return found, duplicates
 
 
 class AuditTrailAdmin(ReadOnlyAdmin):

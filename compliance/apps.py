@@ -8,6 +8,7 @@ class ComplianceConfig(AppConfig):
     verbose_name = "Compliance"
 
     def ready(self) -> None:
+        from axes.signals import user_locked_out
         from django.contrib.admin.models import LogEntry
         from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
         from django.db.models.signals import post_save
@@ -19,6 +20,7 @@ class ComplianceConfig(AppConfig):
         user_login_failed.connect(
             signals.on_login_failed, dispatch_uid="compliance.audit.login_failed"
         )
+        user_locked_out.connect(signals.on_locked_out, dispatch_uid="compliance.audit.locked_out")
         signals.audit_bulk_admin_logs()
         post_save.connect(
             signals.on_admin_log_entry, sender=LogEntry, dispatch_uid="compliance.audit.admin"

@@ -29,12 +29,15 @@ audit_context: ContextVar[AuditContext | None] = ContextVar("audit_context", def
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The address the request came from.
+    """The address the request came from, as ``ops.netaddr.client_ip`` finds it.
 
-    REMOTE_ADDR only for now: forwarded headers are trusted only once the
-    trusted-proxy setting exists, so this is the one place to change.
+    The same function serves the allowlists, the lockout (django-axes) and request
+    signing, so an audit event names the address those acted on; X-Forwarded-For
+    counts only from the trusted proxies.
     """
-    return request.META.get("REMOTE_ADDR") or None
+    from ops.netaddr import client_ip as network_client_ip
+
+    return network_client_ip(request) or None
 
 
 def current_audit_context() -> AuditContext | None:

@@ -6,8 +6,11 @@ the verifier. On PostgreSQL the database itself refuses UPDATE and DELETE on it.
 """
 
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from stdnum.in_ import pan as pan_number
+
+from ops.crypto import EncryptedTextField, blind_index
 
 
 class ComplianceAccess(models.Model):  # noqa: DJ008 - it has no rows to show
@@ -40,8 +43,21 @@ def validate_pan(value: str) -> None:
         )
 
 
+validate_bank_account = RegexValidator(
+    r"^[0-9]{9,18}$", "A bank account number is 9 to 18 digits, with no spaces or letters."
+)
+validate_ifsc = RegexValidator(
+    r"^[A-Z]{4}0[A-Z0-9]{6}$",
+    "An IFSC is 11 characters: four letters for the bank, a zero, then six for the branch.",
+)
+
+
 class Client(models.Model):
-    """A person or entity the firm trades for. Trading is refused until KYC is verified."""
+    """A person or entity the firm trades for. Trading is refused until KYC is verified.
+
+    The PAN and the bank account number are encrypted at rest (``ops.crypto``); the PAN's
+    blind index makes it unique and searchable by exact value.
+    """
 
     class KycStatus(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -51,7 +67,10 @@ class Client(models.Model):
         SUSPENDED = "suspended", "Suspended"
 
     name = models.CharField(max_length=200)
-    pan = models.CharField("PAN", max_length=10, unique=True, validators=[validate_pan])
+    pan = EncryptedTextField("PAN", validators=[validate_pan])
+    pan_digest = models.CharField(max_length=64, unique=True, editable=False)
+    bank_account_number = EncryptedTextField(blank=True, validators=[validate_bank_account])
+    bank_ifsc = models.CharField("IFSC", max_length=11, blank=True, validators=[validate_ifsc])
     kyc_status = models.CharField(
         max_length=16, choices=KycStatus.choices, default=KycStatus.PENDING
     )
@@ -63,6 +82,23 @@ class Client(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.pan})"
+
+    def save(self, *args, **kwargs) -> None:
+        self.pan = self.pan.strip().upper()
+        self.pan_digest = self.pan_index(self.pan)
+        if kwargs.get("update_fields") is not None and "pan" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "pan_digest"}
+        super().save(*args, **kwargs)
+
+    @staticmethod
+    def pan_index(pan: str) -> str:
+        return blind_index(pan.strip().upper(), "compliance.client.pan")
+
+    def clean(self) -> None:
+        if self.pan and pan_number.is_valid(self.pan):
+            twin = Client.objects.filter(pan_digest=self.pan_index(self.pan)).exclude(pk=self.pk)
+            if twin.exists():
+                raise ValidationError({"pan": "A client with this PAN already exists."})
 
     @property
     def holder_type(self) -> str:

@@ -1,4 +1,5 @@
-"""Receivers that put logins, logouts, failed logins and admin changes on the audit trail.
+"""Receivers that put logins, logouts, failed logins, lockouts and admin changes on the audit
+trail.
 
 Connected in ``ComplianceConfig.ready()``.
 """
@@ -22,7 +23,15 @@ def _user_type() -> str:
 
 
 def on_logged_in(sender, request: HttpRequest | None, user, **kwargs) -> None:
-    audit_record(action="auth.login", obj=user, actor=user, source_ip=_ip(request))
+    """Record a sign-in, and whether a second factor (a TOTP code) was checked."""
+    second_factor = "totp" if getattr(user, "otp_device", None) is not None else None
+    audit_record(
+        action="auth.login",
+        obj=user,
+        actor=user,
+        source_ip=_ip(request),
+        after={"second_factor": second_factor},
+    )
 
 
 def on_logged_out(sender, request: HttpRequest | None, user, **kwargs) -> None:
@@ -34,14 +43,37 @@ def on_logged_out(sender, request: HttpRequest | None, user, **kwargs) -> None:
 def on_login_failed(
     sender, credentials: dict, request: HttpRequest | None = None, **kwargs
 ) -> None:
-    """Record the username tried, never the password (Django has masked it anyway)."""
+    """Record the username tried, never the password (Django has masked it anyway).
+
+    A wrong two-factor code after a right password is sent with ``second_factor``
+    set (by ``ops.admin_site``), and recorded so.
+    """
     field = get_user_model().USERNAME_FIELD
     attempted = credentials.get(field, credentials.get("username", ""))
+    after = {"username": str(attempted)[:150]}
+    if credentials.get("second_factor"):
+        after["second_factor"] = str(credentials["second_factor"])[:20]
     audit_record(
-        action="auth.login_failed",
+        action="auth.login_failed", object_type=_user_type(), source_ip=_ip(request), after=after
+    )
+
+
+def on_locked_out(sender, request, username: str | None = None, ip_address=None, **kwargs) -> None:
+    """Record that a username was locked out from an address (django-axes).
+
+    Axes signals on every attempt while the lock lasts; each of those is already an
+    ``auth.login_failed`` event, so only the failure that reached the limit is recorded.
+    """
+    from django.conf import settings
+
+    failures = getattr(request, "axes_failures_since_start", None)
+    if failures is not None and failures != settings.AXES_FAILURE_LIMIT:
+        return
+    audit_record(
+        action="auth.locked_out",
         object_type=_user_type(),
-        source_ip=_ip(request),
-        after={"username": str(attempted)[:150]},
+        source_ip=ip_address or _ip(request),
+        after={"username": str(username or "")[:150], "failures": failures},
     )
 
 

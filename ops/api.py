@@ -1,15 +1,27 @@
-"""API views of the ops app: background job (Celery task) status."""
+"""API views of the ops app: background job (Celery task) status, and self-service API keys."""
 
 import json
 
 from django.shortcuts import get_object_or_404
 from django_celery_results.models import TaskResult
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ops.apikeys import (
+    ApiKeyError,
+    api_key_bind_ips,
+    api_key_create,
+    api_key_revoke,
+    api_key_rotate,
+)
+from ops.models import ApiKey
+from orders.api import StrictSerializer
+from orders.selectors import accounts_for
+from tradingsite.errors import Unprocessable
 from tradingsite.permissions import holds
 
 
@@ -34,3 +46,136 @@ class TaskResultView(APIView):
         task = get_object_or_404(TaskResult, task_id=task_id)
         task.result = None if task.result is None else json.loads(task.result)
         return Response(TaskResultOutput(task).data)
+
+
+# --- API keys: self-service for signed-in users (a key cannot mint keys) ------------------------
+
+
+class NotWithAKey(BasePermission):
+    message = "API keys are managed from a signed-in session, not with another API key."
+
+    def has_permission(self, request, view) -> bool:
+        return not isinstance(request.auth, ApiKey)
+
+
+class ApiKeyOutput(serializers.ModelSerializer):
+    account = serializers.CharField(source="account.code")
+    static_ips = serializers.ListField(child=serializers.IPAddressField())
+    replaced_by = serializers.CharField(source="replaced_by.key_id", allow_null=True)
+
+    class Meta:
+        model = ApiKey
+        fields = [
+            "key_id", "label", "account", "scope", "algo_id", "algo_registered", "static_ips",
+            "created_at", "expires_at", "revoked_at", "last_used_at", "replaced_by",
+        ]  # fmt: skip
+
+
+class IssuedKeyOutput(ApiKeyOutput):
+    secret = serializers.CharField(help_text="Shown in this answer only; store it now")
+
+    class Meta(ApiKeyOutput.Meta):
+        fields = [*ApiKeyOutput.Meta.fields, "secret"]
+
+
+class ApiKeyInput(StrictSerializer):
+    account = serializers.CharField(max_length=16)
+    label = serializers.CharField(max_length=80)
+    scope = serializers.ChoiceField(choices=ApiKey.Scope.choices, default=ApiKey.Scope.READ)
+    days = serializers.IntegerField(min_value=1, required=False)
+    primary_ip = serializers.IPAddressField()
+    secondary_ip = serializers.IPAddressField(required=False, allow_null=True)
+
+
+class StaticIpInput(StrictSerializer):
+    primary_ip = serializers.IPAddressField()
+    secondary_ip = serializers.IPAddressField(required=False, allow_null=True)
+
+
+def _issued(key: ApiKey, secret: str, created: int = status.HTTP_201_CREATED) -> Response:
+    body = IssuedKeyOutput(key).data | {"secret": secret}
+    return Response(body, status=created, headers={"Cache-Control": "no-store"})
+
+
+def _own_key(request: Request, key_id: str) -> ApiKey:
+    return get_object_or_404(
+        ApiKey.objects.select_related("account"), key_id=key_id, user=request.user
+    )
+
+
+def _refused(exc: ApiKeyError) -> Unprocessable:
+    return Unprocessable(str(exc))
+
+
+SELF_SERVICE = [holds("ops.manage_own_api_keys"), NotWithAKey]
+
+
+class ApiKeyListCreate(APIView):
+    """Your API keys; POST issues one for an account you are linked to (secret shown once)."""
+
+    permission_classes = SELF_SERVICE
+
+    @extend_schema(operation_id="api_keys_list", responses=ApiKeyOutput(many=True))
+    def get(self, request: Request) -> Response:
+        keys = ApiKey.objects.filter(user=request.user).select_related("account", "replaced_by")
+        return Response(ApiKeyOutput(keys, many=True).data)
+
+    @extend_schema(
+        operation_id="api_key_create", request=ApiKeyInput, responses={201: IssuedKeyOutput}
+    )
+    def post(self, request: Request) -> Response:
+        data = ApiKeyInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        account = get_object_or_404(accounts_for(request.user), code=fields.pop("account"))
+        try:
+            key, secret = api_key_create(
+                actor=request.user, user=request.user, account=account, **fields
+            )
+        except ApiKeyError as exc:
+            raise _refused(exc) from exc
+        return _issued(key, secret)
+
+
+class ApiKeyRotate(APIView):
+    """A successor key with a new secret (shown once); the old one works for the overlap."""
+
+    permission_classes = SELF_SERVICE
+
+    @extend_schema(operation_id="api_key_rotate", request=None, responses={201: IssuedKeyOutput})
+    def post(self, request: Request, key_id: str) -> Response:
+        try:
+            key, secret = api_key_rotate(actor=request.user, key=_own_key(request, key_id))
+        except ApiKeyError as exc:
+            raise _refused(exc) from exc
+        return _issued(key, secret)
+
+
+class ApiKeyRevoke(APIView):
+    permission_classes = SELF_SERVICE
+
+    @extend_schema(operation_id="api_key_revoke", request=None, responses=ApiKeyOutput)
+    def post(self, request: Request, key_id: str) -> Response:
+        try:
+            key = api_key_revoke(actor=request.user, key=_own_key(request, key_id))
+        except ApiKeyError as exc:
+            raise _refused(exc) from exc
+        return Response(ApiKeyOutput(key).data)
+
+
+class ApiKeyStaticIps(APIView):
+    """Bind the key's static IPs; after the first binding, once in seven days (SEBI)."""
+
+    permission_classes = SELF_SERVICE
+
+    @extend_schema(operation_id="api_key_static_ips", request=StaticIpInput, responses=ApiKeyOutput)
+    def put(self, request: Request, key_id: str) -> Response:
+        data = StaticIpInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            key = api_key_bind_ips(
+                actor=request.user, key=_own_key(request, key_id), **data.validated_data
+            )
+        except ApiKeyError as exc:
+            raise _refused(exc) from exc
+        return Response(ApiKeyOutput(key).data)

@@ -1,4 +1,5 @@
-"""App configuration for ops: keeps roles and default schedules in step after migrate."""
+"""App configuration for ops: keeps roles and default schedules in step after migrate, and
+connects the sign-in receivers (daily-logout stamp, API lockout flag)."""
 
 from django.apps import AppConfig
 from django.apps import apps as global_apps
@@ -19,4 +20,11 @@ class OpsConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self) -> None:
+        from axes.signals import user_locked_out
+        from django.contrib.auth.signals import user_logged_in
+
+        from ops import checks, daily_logout, lockout, schema  # noqa: F401 - they register
+
         post_migrate.connect(_after_migrate, sender=self, dispatch_uid="ops.after_migrate")
+        user_logged_in.connect(daily_logout.on_logged_in, dispatch_uid="ops.daily_logout.stamp")
+        user_locked_out.connect(lockout.flag_drf_lockout, dispatch_uid="ops.lockout.drf")

@@ -87,6 +87,14 @@ DEFAULT_SCHEDULES = [
         every_seconds=30,
         description="MTM, day P&L and exposure per account; a breach trips its kill switch.",
     ),
+    DefaultSchedule(
+        name="Rotate secrets",
+        task="ops.tasks.rotate_secrets",
+        crontab="30 3 1 * *",
+        queue="maintenance",
+        description="Monthly, 03:30 IST on the 1st: database and Redis passwords, SECRET_KEY, "
+        "the field-encryption key, expired API keys (docs/secrets.md).",
+    ),
 ]
 
 

@@ -2,7 +2,9 @@
 trades, positions, holdings and the ledger.
 
 A user sees the accounts linked to them (or all, with orders.view_all_accounts) and acts
-only on accounts linked to them. Views are thin: they validate, call one service, shape.
+only on accounts linked to them; a request signed with an API key sees and acts on the key's
+account only, and its orders carry the key's algo ID. Views are thin: they validate, call
+one service, shape.
 """
 
 from decimal import Decimal
@@ -17,6 +19,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from compliance.selectors import audit_events
+from ops.models import ApiKey
+from ops.netaddr import client_ip
 from orders import selectors
 from orders.choices import OrderType, Product, TransactionType, Validity
 from orders.models import Fill, Holding, LedgerEntry, Order, Position, TradingAccount
@@ -55,8 +59,13 @@ class StrictSerializer(serializers.Serializer):
         return attrs
 
 
+def api_key(request: Request) -> ApiKey | None:
+    """The API key that signed the request, if one did: it narrows everything to its account."""
+    return request.auth if isinstance(request.auth, ApiKey) else None
+
+
 def _account_for(request: Request, code: str, *, acting: bool) -> TradingAccount:
-    account = get_object_or_404(selectors.accounts_for(request.user), code=code)
+    account = get_object_or_404(selectors.accounts_for(request.user, api_key(request)), code=code)
     if acting and not selectors.account_acts_for(request.user, account):
         raise ProblemError(
             f"You are not linked to account {code}, so you cannot act on it.",
@@ -72,7 +81,7 @@ def of_account(rows, request: Request):
 
 
 def _order_for(request: Request, pk: int) -> Order:
-    return get_object_or_404(selectors.orders_for(request.user), pk=pk)
+    return get_object_or_404(selectors.orders_for(request.user, api_key(request)), pk=pk)
 
 
 def _input_problem(exc: OrderInputError) -> serializers.ValidationError:
@@ -107,7 +116,7 @@ class AccountList(generics.ListAPIView):
     filter_backends = []
 
     def get_queryset(self):
-        return selectors.accounts_for(self.request.user).order_by("code")
+        return selectors.accounts_for(self.request.user, api_key(self.request)).order_by("code")
 
 
 class AccountDetail(APIView):
@@ -189,7 +198,7 @@ class OrderOutput(serializers.ModelSerializer):
 
 
 def _source_ip(request: Request) -> str | None:
-    return request.META.get("REMOTE_ADDR")
+    return client_ip(request._request) or None
 
 
 class OrderListCreate(generics.ListAPIView):
@@ -206,7 +215,7 @@ class OrderListCreate(generics.ListAPIView):
         return super().get_permissions()
 
     def get_queryset(self):
-        orders = selectors.orders_for(self.request.user)
+        orders = selectors.orders_for(self.request.user, api_key(self.request))
         return of_account(orders, self.request)
 
     @extend_schema(
@@ -220,9 +229,10 @@ class OrderListCreate(generics.ListAPIView):
         fields = dict(data.validated_data)
         account = _account_for(request, fields.pop("account"), acting=True)
         try:
+            key = api_key(request)
             result = order_place(
                 account=account,
-                request=OrderRequest(**fields),
+                request=OrderRequest(**fields, algo_id=key.algo_id if key else ""),
                 actor=request.user,
                 source_ip=_source_ip(request),
                 request_id=get_guid() or "",
@@ -354,7 +364,9 @@ class TradeList(generics.ListAPIView):
     filterset_fields = ["trade_date", "order"]
 
     def get_queryset(self):
-        fills = selectors.fills_for(self.request.user).order_by("-filled_at", "-id")
+        fills = selectors.fills_for(self.request.user, api_key(self.request)).order_by(
+            "-filled_at", "-id"
+        )
         return of_account(fills, self.request)
 
 
@@ -413,7 +425,9 @@ class PositionList(generics.ListAPIView):
         return Response(PositionOutput(rows, many=True, context={"prices": _prices(rows)}).data)
 
     def get_queryset(self):
-        positions = selectors.positions_for(self.request.user).exclude(quantity=0, realized_pnl=0)
+        positions = selectors.positions_for(self.request.user, api_key(self.request)).exclude(
+            quantity=0, realized_pnl=0
+        )
         return of_account(positions, self.request)
 
 
@@ -432,5 +446,7 @@ class HoldingList(generics.ListAPIView):
     filter_backends = []
 
     def get_queryset(self):
-        holdings = selectors.holdings_for(self.request.user).exclude(quantity=0)
+        holdings = selectors.holdings_for(self.request.user, api_key(self.request)).exclude(
+            quantity=0
+        )
         return of_account(holdings, self.request)

@@ -23,8 +23,9 @@ def seed(*, stdout, reset_passwords: bool = False) -> None:
     users = get_user_model().objects
     for code, name, pan, usernames, deposit in DEMO_ACCOUNTS:
         client, _ = Client.objects.get_or_create(
-            pan=pan,
+            pan_digest=Client.pan_index(pan),
             defaults={
+                "pan": pan,
                 "name": name,
                 "kyc_status": Client.KycStatus.VERIFIED,
                 "kyc_verified_at": timezone.now(),

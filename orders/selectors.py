@@ -9,9 +9,12 @@ from orders.models import Fill, Holding, LedgerEntry, Order, Position, TradingAc
 SEE_ALL = "orders.view_all_accounts"
 
 
-def accounts_for(user) -> QuerySet[TradingAccount]:
-    """Accounts ``user`` may see: those linked to them, or all with orders.view_all_accounts."""
+def accounts_for(user, key=None) -> QuerySet[TradingAccount]:
+    """Accounts ``user`` may see: those linked to them, or all with orders.view_all_accounts;
+    through an API ``key``, only the key's account."""
     accounts = TradingAccount.objects.select_related("client")
+    if key is not None:
+        accounts = accounts.filter(pk=key.account_id)
     return accounts if user.has_perm(SEE_ALL) else accounts.filter(users=user)
 
 
@@ -20,28 +23,30 @@ def account_acts_for(user, account: TradingAccount) -> bool:
     return account.users.filter(pk=user.pk).exists()
 
 
-def orders_for(user) -> QuerySet[Order]:
-    return Order.objects.filter(account__in=accounts_for(user)).select_related("account")
+def orders_for(user, key=None) -> QuerySet[Order]:
+    return Order.objects.filter(account__in=accounts_for(user, key)).select_related("account")
 
 
-def fills_for(user) -> QuerySet[Fill]:
-    return Fill.objects.filter(account__in=accounts_for(user)).select_related("order", "account")
+def fills_for(user, key=None) -> QuerySet[Fill]:
+    return Fill.objects.filter(account__in=accounts_for(user, key)).select_related(
+        "order", "account"
+    )
 
 
-def positions_for(user) -> QuerySet[Position]:
-    return Position.objects.filter(account__in=accounts_for(user)).select_related(
+def positions_for(user, key=None) -> QuerySet[Position]:
+    return Position.objects.filter(account__in=accounts_for(user, key)).select_related(
         "account", "instrument"
     )
 
 
-def holdings_for(user) -> QuerySet[Holding]:
-    return Holding.objects.filter(account__in=accounts_for(user)).select_related(
+def holdings_for(user, key=None) -> QuerySet[Holding]:
+    return Holding.objects.filter(account__in=accounts_for(user, key)).select_related(
         "account", "instrument"
     )
 
 
-def ledger_for(user) -> QuerySet[LedgerEntry]:
-    return LedgerEntry.objects.filter(account__in=accounts_for(user)).select_related("account")
+def ledger_for(user, key=None) -> QuerySet[LedgerEntry]:
+    return LedgerEntry.objects.filter(account__in=accounts_for(user, key)).select_related("account")
 
 
 def margin_used(account: TradingAccount, *, on) -> Decimal:

@@ -19,6 +19,7 @@ ROOT_LINKS = {
     "accounts": "api:accounts",
     "orders": "api:orders",
     "positions": "api:positions",
+    "api_keys": "api:api-keys",
     "audit_events": "api:audit-events",
     "schema": "schema",
     "docs": "swagger-ui",

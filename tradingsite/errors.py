@@ -70,6 +70,43 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
             "The credentials were present but wrong, expired or revoked.",
         ),
         ProblemType(
+            "api-key-invalid",
+            "Unknown API key",
+            401,
+            "The signature's keyid names no active API key (unknown, expired or revoked).",
+        ),
+        ProblemType(
+            "signature-invalid",
+            "Signature invalid",
+            401,
+            "The RFC 9421 signature is malformed, misses a required component, parameter or "
+            "Content-Digest, or does not match the request (e.g. it was tampered with).",
+        ),
+        ProblemType(
+            "signature-expired",
+            "Signature outside the time window",
+            401,
+            "The signature's created time is more than 300 seconds from the server's clock.",
+        ),
+        ProblemType(
+            "replay",
+            "Replayed request",
+            401,
+            "The signature's nonce was already used: every signed request needs a fresh nonce.",
+        ),
+        ProblemType(
+            "ip-not-allowed",
+            "Address not allowed",
+            403,
+            "The request came from an address outside the API key's static IPs or the allowlist.",
+        ),
+        ProblemType(
+            "scope-insufficient",
+            "API key scope too narrow",
+            403,
+            "The API key is read-only; writes need a key with the trade scope.",
+        ),
+        ProblemType(
             "permission-denied",
             "Permission denied",
             403,
@@ -137,6 +174,27 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
             "Too many requests",
             429,
             "Slow down: the Retry-After header says how many seconds to wait.",
+        ),
+        ProblemType(
+            "locked-out",
+            "Sign-in locked",
+            429,
+            "Too many failed sign-ins for this username from this address; Retry-After says "
+            "how many seconds the lock lasts. An administrator can unlock it sooner.",
+        ),
+        ProblemType(
+            "session-expired",
+            "Session ended by the daily logout",
+            401,
+            "Sessions end every day at the daily logout time (IST), as SEBI requires. Sign in "
+            "again.",
+        ),
+        ProblemType(
+            "two-factor-required",
+            "Two-factor sign-in required",
+            403,
+            "Staff accounts must sign in with their authenticator code (or set one up) in the "
+            "admin before using this session.",
         ),
         ProblemType(
             "server-error",

@@ -7,7 +7,9 @@ missing secret fail loudly at start-up. `.env.example` lists every variable.
 """
 
 import contextlib
+import datetime
 import os
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,6 +17,8 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
+
+from ops.secret_store import password_for, secrets_at_start, url_user, url_with_password
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -27,20 +31,41 @@ if TRADINGSITE_ENV not in {"embedded", "production"}:
         f"TRADINGSITE_ENV must be 'embedded' or 'production', not {TRADINGSITE_ENV!r}."
     )
 PRODUCTION = TRADINGSITE_ENV == "production"
+DATA_DIR = Path(env.str("TRADINGSITE_DATA_DIR", default=str(BASE_DIR / "data")))
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+# --- Secrets backend (ops.secret_store): where `rotate_secrets` writes rotated values ------
+# They are read back here at start-up; a value set in the environment still wins.
+SECRETS_BACKEND = env.str("SECRETS_BACKEND", default="file")
+SECRETS_PATH = Path(
+    env.str("SECRETS_PATH", default="")
+    or DATA_DIR / ("k8s/tradingsite-secrets.yaml" if SECRETS_BACKEND == "k8s" else "secrets")
+)
+SECRETS_K8S_NAME = env.str("SECRETS_K8S_NAME", default="tradingsite-secrets")
+SECRETS_K8S_NAMESPACE = env.str("SECRETS_K8S_NAMESPACE", default="tradingsite")
+_stored_secrets = secrets_at_start(
+    SECRETS_BACKEND, SECRETS_PATH, k8s_name=SECRETS_K8S_NAME, k8s_namespace=SECRETS_K8S_NAMESPACE
+)
+#: Rotated by ops.rotation: the PostgreSQL role (default: DATABASE_URL's user) and the
+#: Redis ACL user (default: REDIS_URL's user; never "default"), and the privileged
+#: connections that change them (default: the app's own DATABASE_URL / REDIS_URL).
+POSTGRES_ROTATION_ROLE = env.str("POSTGRES_ROTATION_ROLE", default="")
+POSTGRES_ROTATION_ADMIN_URL = env.str("POSTGRES_ROTATION_ADMIN_URL", default="")
+REDIS_ROTATION_USER = env.str("REDIS_ROTATION_USER", default="")
+REDIS_ROTATION_ADMIN_URL = env.str("REDIS_ROTATION_ADMIN_URL", default="")
+
 if PRODUCTION:
     _missing = [
         name
         for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL")
         if not env.str(name, default="")
+        and not (name == "SECRET_KEY" and _stored_secrets.get(name))
     ]
     if _missing:
         raise ImproperlyConfigured(
             "TRADINGSITE_ENV=production requires these environment variables: "
             + ", ".join(_missing)
         )
-
-DATA_DIR = Path(env.str("TRADINGSITE_DATA_DIR", default=str(BASE_DIR / "data")))
-DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 
 def _embedded_secret_key() -> str:
@@ -60,8 +85,15 @@ def _embedded_secret_key() -> str:
     return key_file.read_text().strip()
 
 
-SECRET_KEY = env.str("SECRET_KEY", default="") or _embedded_secret_key()
-SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
+SECRET_KEY = (
+    env.str("SECRET_KEY", default="") or _stored_secrets.get("SECRET_KEY") or _embedded_secret_key()
+)
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[]) or [
+    key for key in _stored_secrets.get("SECRET_KEY_FALLBACKS", "").split(",") if key
+]
+#: AES-256-GCM keys for sensitive fields (ops.crypto): created in the data folder on the
+#: embedded profile; in production, a mounted secret file.
+FIELD_ENCRYPTION_KEYRING = env.path("FIELD_ENCRYPTION_KEYRING", default=DATA_DIR / "field_keys")
 DEBUG = env.bool("DEBUG", default=False)
 if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("DEBUG must be off when TRADINGSITE_ENV=production.")
@@ -69,7 +101,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "ops.admin_config.BackOfficeAdminConfig",  # django.contrib.admin, with two-factor sign-in
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -84,6 +116,9 @@ INSTALLED_APPS = [
     "django_prometheus",
     "django_guid",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "ops",
     "compliance",
     "marketdata",
@@ -96,15 +131,22 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django_guid.middleware.guid_middleware",
     "django.middleware.security.SecurityMiddleware",
+    "ops.allowlist.AllowlistMiddleware",
+    "ops.security_headers.SecurityHeadersMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "compliance.middleware.AuditContextMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "ops.daily_logout.DailyLogoutMiddleware",
+    "ops.twofactor.StaffTwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # turns a lockout into ops.lockout's answer
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -141,6 +183,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    # A password rotated by ops.rotation replaces the one in DATABASE_URL (for that user).
+    DATABASES["default"]["PASSWORD"] = (
+        env.str("DATABASE_PASSWORD", default="")
+        or password_for(DATABASES["default"]["USER"], _stored_secrets, "DATABASE")
+        or DATABASES["default"]["PASSWORD"]
+    )
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
         "DATABASE_CONNECT_TIMEOUT", default=5
@@ -149,6 +197,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# A password rotated by ops.rotation replaces the one in REDIS_URL (for that ACL user).
+_redis_password = env.str("REDIS_PASSWORD", default="") or password_for(
+    url_user(REDIS_URL), _stored_secrets, "REDIS"
+)
+if REDIS_URL and _redis_password:
+    REDIS_URL = url_with_password(REDIS_URL, _redis_password)
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -194,6 +248,44 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# django-axes refuses a locked-out sign-in before any password is checked (ops.lockout).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+
+def _positive_int(name: str, default: int) -> int:
+    value = env.str(name, default=str(default))
+    if not value.isdigit() or int(value) < 1:
+        raise ImproperlyConfigured(f"{name} must be a whole number of at least 1, not {value!r}.")
+    return int(value)
+
+
+def _time_of_day(name: str, default: str) -> datetime.time:
+    value = env.str(name, default=default)
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+        raise ImproperlyConfigured(
+            f"{name} must be a 24-hour time of day HH:MM (IST), e.g. 03:00, not {value!r}."
+        )
+    return datetime.time(int(value[:2]), int(value[3:]))
+
+
+# Lockout: this many failed sign-ins (password or two-factor code) of one username from one
+# address lock that pair for the cool-off; a stranger cannot lock a trader out elsewhere.
+AXES_FAILURE_LIMIT = _positive_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=_positive_int("LOGIN_LOCKOUT_MINUTES", 30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "ops.netaddr.client_ip"
+AXES_LOCKOUT_CALLABLE = "ops.lockout.lockout_response"
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token", "csrfmiddlewaretoken"]
+AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are on the audit trail already
+# Two-factor (TOTP) for every staff user (ops.twofactor); keys are never shown in the admin.
+OTP_TOTP_ISSUER = "TradingSite"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# SEBI's daily logout: every session ends at this time of day, IST (ops.daily_logout).
+SESSION_DAILY_LOGOUT_IST = _time_of_day("SESSION_DAILY_LOGOUT_IST", "03:00")
 
 # --- Time and language ------------------------------------------------------------------
 LANGUAGE_CODE = "en-in"
@@ -215,6 +307,15 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Every header and why: ops/security_headers.py and docs/security-headers.md.
+_FEATURES_OFF = """accelerometer autoplay browsing-topics camera clipboard-read display-capture
+    encrypted-media fullscreen geolocation gyroscope hid idle-detection magnetometer microphone
+    midi payment picture-in-picture publickey-credentials-get screen-wake-lock serial usb
+    xr-spatial-tracking"""
+PERMISSIONS_POLICY = {
+    **{feature: [] for feature in _FEATURES_OFF.split()},
+    "clipboard-write": ["self"],  # Swagger UI's copy buttons
+}
 SESSION_COOKIE_HTTPONLY = True
 # The browser itself refuses anything not served by this site: no CDN, no inline script.
 # Inline *styles* are still allowed because the admin, Swagger UI and Redoc use them.
@@ -244,6 +345,24 @@ if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
+# --- API keys and client addresses (ops.apikeys, ops.signing, ops.netaddr) -------------------
+API_KEY_DEFAULT_DAYS = env.int("API_KEY_DEFAULT_DAYS", default=90)
+API_KEY_MAX_DAYS = env.int("API_KEY_MAX_DAYS", default=365)
+API_KEY_MAX_ACTIVE_PER_ACCOUNT = env.int("API_KEY_MAX_ACTIVE_PER_ACCOUNT", default=5)
+API_KEY_ROTATION_OVERLAP_HOURS = env.int("API_KEY_ROTATION_OVERLAP_HOURS", default=24)
+#: Proxies whose X-Forwarded-For is believed (CIDR ranges); empty: REMOTE_ADDR is the client.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+#: Tokens a second (token buckets in Redis, ops.ratelimits). 10 orders a second is SEBI's
+#: threshold for an algo not registered with the exchange.
+API_RATE_PER_KEY = env.int("API_RATE_PER_KEY", default=20)
+API_RATE_PER_ACCOUNT = env.int("API_RATE_PER_ACCOUNT", default=40)
+API_RATE_PER_USER = env.int("API_RATE_PER_USER", default=20)
+API_ORDER_RATE = env.int("API_ORDER_RATE", default=10)
+API_ORDER_RATE_REGISTERED = env.int("API_ORDER_RATE_REGISTERED", default=50)
+#: Admin and API allowlist: a file in the deploy configuration plus rows in the admin.
+IP_ALLOWLIST_FILE = env.path("IP_ALLOWLIST_FILE", default=BASE_DIR / "deploy" / "allowlist.txt")
+IP_ALLOWLIST_ENABLED = env.bool("IP_ALLOWLIST_ENABLED", default=True)
+
 # --- Request ids (X-Request-ID), carried into logs and Celery tasks ------------------------
 DJANGO_GUID = {
     "GUID_HEADER_NAME": "X-Request-ID",
@@ -268,17 +387,22 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django_guid": {"level": "WARNING"}},
+    # axes logs every sign-in at INFO; failures and lockouts (WARNING) are what matter.
+    "loggers": {"django_guid": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 # --- REST API -----------------------------------------------------------------------------
+API_BASIC_AUTH = env.bool("API_BASIC_AUTH", default=not PRODUCTION)
 REST_FRAMEWORK = {
-    # Basic first: its challenge makes an anonymous request a 401, not a 403.
+    # Signatures first: the challenge makes an anonymous request a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.BasicAuthentication",
+        "ops.signing.SignedRequestAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-    ],
+    ]
+    # HTTP Basic only for curl on the embedded demo; algo clients sign (ops.signing).
+    + (["rest_framework.authentication.BasicAuthentication"] if API_BASIC_AUTH else []),
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["ops.ratelimits.ApiRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "tradingsite.pagination.StandardPagination",
@@ -303,10 +427,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # No badge that would call the public validator service.
     "SWAGGER_UI_SETTINGS": {"validatorUrl": None, "deepLinking": True},
-    # Two choice sets share a field name ("kind"); name their enums explicitly.
+    # Choice sets that share a field name ("kind", "scope"); name their enums explicitly.
     "ENUM_NAME_OVERRIDES": {
         "LedgerKindEnum": "orders.choices.LedgerKind",
         "LimitKindEnum": "risk.choices.LimitKind",
+        "LimitScopeEnum": "risk.choices.Scope",
+        "ApiKeyScopeEnum": "ops.models.ApiKey.Scope",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -12,8 +12,8 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
-from ops import health
-from ops.api import TaskResultView
+from ops import api as ops_api
+from ops import health, rotation_admin
 from tradingsite import errors
 from tradingsite.api import ApiRootView, MeView
 
@@ -26,7 +26,11 @@ api_v1 = (
     [
         path("", ApiRootView.as_view(), name="root"),
         path("me", MeView.as_view(), name="me"),
-        path("tasks/<str:task_id>", TaskResultView.as_view(), name="task-result"),
+        path("tasks/<str:task_id>", ops_api.TaskResultView.as_view(), name="task-result"),
+        path("api-keys", ops_api.ApiKeyListCreate.as_view(), name="api-keys"),
+        path("api-keys/<str:key_id>/rotate", ops_api.ApiKeyRotate.as_view(), name="api-key-rotate"),
+        path("api-keys/<str:key_id>/revoke", ops_api.ApiKeyRevoke.as_view(), name="api-key-revoke"),
+        path("api-keys/<str:key_id>/ips", ops_api.ApiKeyStaticIps.as_view(), name="api-key-ips"),
         path("", include("marketdata.urls")),
         path("", include("compliance.urls")),
         path("", include("orders.urls")),
@@ -37,6 +41,11 @@ api_v1 = (
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index"), name="home"),
+    path(
+        "admin/ops/rotate-secrets/",
+        admin.site.admin_view(rotation_admin.rotate_secrets_view),
+        name="ops-rotate-secrets",
+    ),
     path("admin/", admin.site.urls),
     path("health", health.health, name="health"),
     path("ready", health.ready, name="ready"),

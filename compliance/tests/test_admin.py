@@ -10,9 +10,8 @@ VERIFY = "/admin/compliance/auditevent/verify/"
 
 
 @pytest.fixture
-def superuser_client(client, django_user_model):
-    client.force_login(django_user_model.objects.create_superuser("root", password="x" * 16))
-    return client
+def superuser_client(client, django_user_model, otp_login):
+    return otp_login(client, django_user_model.objects.create_superuser("root", password="x" * 16))
 
 
 def test_even_a_superuser_cannot_add_change_or_delete(superuser_client, record_events):
@@ -43,8 +42,8 @@ def test_the_list_filters_by_action(superuser_client, record_events):
     assert [e.action for e in response.context["cl"].result_list] == ["order.rejected"]
 
 
-def test_verify_chain_shows_the_result(client, user_in_role, record_events, tamper):
-    client.force_login(user_in_role("Auditor"))
+def test_verify_chain_shows_the_result(client, user_in_role, record_events, tamper, otp_login):
+    otp_login(client, user_in_role("Auditor"))
     record_events(2)
 
     response = client.post(VERIFY, follow=True)
@@ -59,9 +58,9 @@ def test_verify_chain_shows_the_result(client, user_in_role, record_events, tamp
     assert "BROKEN at seq 2" in message.message
 
 
-def test_verify_needs_the_permission_and_a_post(client, user_in_role, django_user_model):
+def test_verify_needs_the_permission_and_a_post(client, user_in_role, django_user_model, otp_login):
     staff = django_user_model.objects.create_user("clerk", password="x" * 16, is_staff=True)
-    client.force_login(staff)
+    otp_login(client, staff)
     assert client.post(VERIFY).status_code == 403
-    client.force_login(user_in_role("Compliance Officer"))
+    otp_login(client, user_in_role("Compliance Officer"))
     assert client.get(VERIFY).status_code == 405

@@ -221,8 +221,8 @@ def test_traders_cannot_import(trader, instruments):
     assert "marketdata.import_market_data" in body["detail"]
 
 
-def test_instrument_admin_links_to_the_market_watch(client, user_in_role, instruments):
-    client.force_login(user_in_role("Risk Manager"))
+def test_instrument_admin_links_to_the_market_watch(client, user_in_role, instruments, otp_login):
+    otp_login(client, user_in_role("Risk Manager"))
     page = client.get("/admin/marketdata/instrument/").content.decode()
     assert 'href="/admin/marketdata/instrument/watch/"' in page
     watch = client.get("/admin/marketdata/instrument/watch/")
@@ -230,6 +230,6 @@ def test_instrument_admin_links_to_the_market_watch(client, user_in_role, instru
     assert "marketdata/watch.js" in watch.content.decode()
 
 
-def test_market_watch_needs_market_data_permission(client, django_user_model):
-    client.force_login(django_user_model.objects.create_user("staffer", is_staff=True))
+def test_market_watch_needs_market_data_permission(client, django_user_model, otp_login):
+    otp_login(client, django_user_model.objects.create_user("staffer", is_staff=True))
     assert client.get("/admin/marketdata/instrument/watch/").status_code == 403

@@ -20,14 +20,13 @@ def ltps(page) -> list[str]:
     return page.locator("#market-watch tbody td.ltp").all_inner_texts()
 
 
-def test_quotes_move_every_second(live_server, chromium, settings, user_in_role):
+def test_quotes_move_every_second(live_server, chromium, settings, user_in_role, otp_login):
     settings.MARKETDATA_ALWAYS_OPEN = True
     instruments_import(
         rows=parse_index_constituents(NIFTY_50_FILE.read_text()).rows, index="NIFTY 50"
     )
     instrument_specs()  # loaded here, so the feed thread needs no database
-    client = Client()
-    client.force_login(user_in_role("Risk Manager"))
+    client = otp_login(Client(), user_in_role("Risk Manager"))
     session = client.cookies["sessionid"].value
 
     stop = threading.Event()

@@ -1,5 +1,6 @@
-"""The embedded demo from nothing: web, worker, beat and feed come up, the admin login works,
-and the market watch shows NIFTY 50 quotes moving."""
+"""The embedded demo from nothing: web, worker, beat and feed come up, the admin login works
+(password and the TOTP code of the printed 2FA key), and the market watch shows NIFTY 50
+quotes moving."""
 
 import base64
 import json
@@ -13,6 +14,7 @@ import time
 import urllib.request
 
 import pytest
+from django_otp.oath import TOTP
 
 from conftest import BASE_DIR, free_port
 from tradingsite.tests.browser import offline_page, screenshot
@@ -103,11 +105,13 @@ def test_demo_runs_web_worker_and_beat(tmp_path, chromium):
         assert (order["status"], order["filled_quantity"]) == ("COMPLETE", 5), order
 
         admin_row = next(line for line in lines if line.strip().startswith("admin "))
-        password = admin_row.split()[-1]
+        *_, key, password = admin_row.split()  # the 2FA key printed once, then the password
+        authenticator = TOTP(base64.b32decode(key + "=" * (-len(key) % 8)))
         with offline_page(chromium, base) as (page, blocked):
             page.goto(f"{base}/admin/")
             page.fill("#id_username", "admin")
             page.fill("#id_password", password)
+            page.fill("#id_otp_token", str(authenticator.token()).zfill(6))
             page.click("input[type=submit]")
             page.get_by_role("heading", name="Back office").wait_for(timeout=20000)
             assert "Periodic tasks" in page.content()

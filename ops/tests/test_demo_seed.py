@@ -1,8 +1,11 @@
-"""demo_seed is idempotent and prints each password exactly once."""
+"""demo_seed is idempotent and prints each password (and staff 2FA key) exactly once."""
+
+import base64
 
 import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from ops.demo import DEMO_USERS
 from ops.roles import ROLES
@@ -23,6 +26,13 @@ def passwords(output: str) -> dict[str, str]:
     return {row[0]: row[-1] for row in rows[1:] if row[-1] != "(unchanged)"}
 
 
+def signs_in(username: str, password: str):
+    # The lockout backend (django-axes) needs the request a sign-in comes with.
+    return authenticate(
+        RequestFactory().post("/admin/login/"), username=username, password=password
+    )
+
+
 def snapshot() -> list[tuple]:
     return list(
         get_user_model()
@@ -36,7 +46,7 @@ def test_every_role_has_a_demo_user_who_can_sign_in():
     assert set(DEMO_USERS.values()) == set(ROLES)
     assert set(printed) == set(DEMO_USERS)
     for username, role in DEMO_USERS.items():
-        user = authenticate(username=username, password=printed[username])
+        user = signs_in(username, printed[username])
         assert user is not None, username
         assert list(user.groups.values_list("name", flat=True)) == [role]
         assert user.is_staff is ROLES[role]["staff"]
@@ -56,7 +66,7 @@ def test_reset_passwords_issues_new_ones():
     second = passwords(seed("--reset-passwords"))
     assert set(second) == set(first)
     assert all(first[u] != second[u] for u in first)
-    assert authenticate(username="trader", password=second["trader"]) is not None
+    assert signs_in("trader", second["trader"]) is not None
 
 
 def test_demo_risk_limits_come_from_two_people():
@@ -70,3 +80,45 @@ def test_demo_risk_limits_come_from_two_people():
         ("risk", "risk2", "approved")
     }
     assert RiskLimit.objects.filter(change__in=changes).count() == 4
+
+
+def test_staff_get_an_authenticator_whose_key_is_printed_once():
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    rows = [line.split() for line in seed().splitlines() if line.startswith("  ")][1:]
+    keys = {row[0]: row[-2] for row in rows}
+    for username, role in DEMO_USERS.items():
+        devices = TOTPDevice.objects.filter(user__username=username, confirmed=True)
+        if not ROLES[role]["staff"]:
+            assert (keys[username], devices.count()) == ("-", 0)
+            continue
+        [device] = devices
+        printed = keys[username]
+        assert printed == base64.b32encode(device.bin_key).decode().rstrip("=")
+        # An authenticator app given the printed key computes the codes the server expects.
+        app_key = base64.b32decode(printed + "=" * (-len(printed) % 8))
+        assert device.verify_token(TOTP(app_key).token())
+    assert "(unchanged)" in seed("--reset-passwords")  # a second run keeps the keys
+    assert TOTPDevice.objects.count() == sum(ROLES[r]["staff"] for r in DEMO_USERS.values())
+
+
+def test_totp_code_prints_a_code_the_device_accepts_and_refuses_production(settings):
+    from io import StringIO
+
+    from django.core.management.base import CommandError
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    seed()
+    out = StringIO()
+    call_command("totp_code", "admin", stdout=out)
+    code = out.getvalue().split()[0]
+    assert len(code) == 6
+    assert TOTPDevice.objects.get(user__username="admin").verify_token(code)
+    with pytest.raises(CommandError, match="no confirmed authenticator"):
+        call_command("totp_code", "trader", stdout=StringIO())
+    with pytest.raises(CommandError, match="no user called 'nobody'"):
+        call_command("totp_code", "nobody", stdout=StringIO())
+    settings.PRODUCTION = True
+    with pytest.raises(CommandError, match="refuses to run with TRADINGSITE_ENV=production"):
+        call_command("totp_code", "admin", stdout=StringIO())

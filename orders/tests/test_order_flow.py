@@ -415,9 +415,9 @@ def test_reconciliation_finds_and_repairs_differences(account):
     assert_invariants(account)
 
 
-def test_admin_cancel_action_goes_through_the_service(account, client, user_in_role):
+def test_admin_cancel_action_goes_through_the_service(account, client, user_in_role, otp_login):
     order = place(account, order_type="LIMIT", price=Decimal("1400.00"))
-    client.force_login(user_in_role("Risk Manager"))
+    otp_login(client, user_in_role("Risk Manager"))
     response = client.post(
         "/admin/orders/order/",
         {"action": "cancel_orders", "_selected_action": [order.pk]},

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
+from conftest import login_with_second_factor
 from orders.models import Order
 from orders.services import order_place
 from orders.tests.fixtures import request
@@ -17,9 +18,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def session_of(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value
+    return login_with_second_factor(Client(), user).cookies["sessionid"].value
 
 
 def act(page, url: str, row_text: str, action: str) -> str:

@@ -165,12 +165,12 @@ def test_an_automatic_trip_can_be_reset_by_any_risk_manager(account, risk_manage
 
 
 def test_the_admin_proposes_approves_trips_and_resets_through_the_services(
-    client, risk_managers, account
+    client, risk_managers, account, otp_login
 ):
     from django.test import Client
 
     rina, ravi = risk_managers
-    client.force_login(rina)
+    otp_login(client, rina)
     client.post(
         "/admin/risk/limitchange/add/",
         {
@@ -190,7 +190,7 @@ def test_the_admin_proposes_approves_trips_and_resets_through_the_services(
     )
     assert "second risk manager" in page.content.decode()
     other = Client()
-    other.force_login(ravi)
+    otp_login(other, ravi)
     other.post(
         "/admin/risk/limitchange/", {"action": "approve_changes", "_selected_action": [change.pk]}
     )
@@ -263,13 +263,19 @@ def test_what_if_never_trips(account, api_client, user_in_role):
 
 
 def test_the_exposure_view_shows_figures_and_trips_accounts(
-    client, account, risk_managers, set_limit, user_in_role, django_capture_on_commit_callbacks
+    client,
+    account,
+    risk_managers,
+    set_limit,
+    user_in_role,
+    django_capture_on_commit_callbacks,
+    otp_login,
 ):
     with django_capture_on_commit_callbacks(execute=True):
         order_place(account=account, request=request(product="MIS", quantity=100))
     resting = _resting(account, 1)[0]
     set_limit(Scope.ACCOUNT, LimitKind.MAX_GROSS_EXPOSURE, Decimal("500000"), account=account)
-    client.force_login(risk_managers[0])
+    otp_login(client, risk_managers[0])
     page = client.get("/admin/risk/accountexposure/").content.decode()
     assert "TS0001" in page
     assert "150000.00 / 500000.00" in page  # 100 x 1500.00, against the limit
@@ -279,23 +285,23 @@ def test_the_exposure_view_shows_figures_and_trips_accounts(
     )
     assert KillSwitch.objects.get().tripped_by == risk_managers[0]
     assert Order.objects.get(pk=resting.pk).status == "CANCELLED"
-    client.force_login(user_in_role("Auditor"))  # sees, cannot trip
+    otp_login(client, user_in_role("Auditor"))  # sees, cannot trip
     page = client.get("/admin/risk/accountexposure/").content.decode()
     assert "TS0001" in page
     assert "trip_account_switches" not in page
-    client.force_login(user_in_role("Operations"))
+    otp_login(client, user_in_role("Operations"))
     assert client.get("/admin/risk/accountexposure/").status_code == 403
     assert client.get("/admin/risk/breach/").status_code == 403
 
 
-def test_the_breaches_list(client, account, risk_managers):
+def test_the_breaches_list(client, account, risk_managers, otp_login):
     kill_switch_trip(
         level=KillSwitchLevel.ACCOUNT,
         account=account,
         reason="monitor",
         breaches=[(LimitKind.MAX_DAILY_LOSS, Decimal("1000"), Decimal("2005.00"))],
     )
-    client.force_login(risk_managers[1])
+    otp_login(client, risk_managers[1])
     page = client.get("/admin/risk/breach/").content.decode()
     assert "2005.00" in page
     assert "TS0001" in page

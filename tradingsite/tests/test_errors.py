@@ -103,7 +103,7 @@ def test_unhandled_exception_is_problem_500_without_internals(client):
 def test_not_authenticated_is_401_with_challenge(client):
     response = client.get("/api/v1/me")
     problem(response, 401, "not-authenticated")
-    assert response["WWW-Authenticate"].startswith("Basic")
+    assert response["WWW-Authenticate"] == 'Signature realm="api"'  # sign requests (RFC 9421)
 
 
 def test_wrong_password_is_401_authentication_failed(client):

@@ -83,15 +83,29 @@ def test_unknown_profile_is_refused(tmp_path):
 
 
 def test_production_passes_the_deploy_check(tmp_path):
-    done = run_manage(
-        "check",
-        "--deploy",
-        "--fail-level",
-        "WARNING",
-        env={**PRODUCTION, "TRADINGSITE_DATA_DIR": str(tmp_path)},
-    )
+    keyring = tmp_path / "field_keys"
+    assert run_manage("new_keyring", str(keyring), env={}).returncode == 0
+    assert keyring.stat().st_mode & 0o777 == 0o600
+    env = {
+        **PRODUCTION,
+        "TRADINGSITE_DATA_DIR": str(tmp_path),
+        "FIELD_ENCRYPTION_KEYRING": str(keyring),
+    }
+    done = run_manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert done.returncode == 0, done.stderr
     assert "no issues" in done.stdout
+
+
+def test_production_refuses_to_start_without_a_keyring(tmp_path):
+    env = {**PRODUCTION, "TRADINGSITE_DATA_DIR": str(tmp_path)}
+    done = run_manage("check", "--deploy", env=env)
+    assert done.returncode != 0
+    assert f"FIELD_ENCRYPTION_KEYRING: no keyring file at {tmp_path / 'field_keys'}" in done.stderr
+    assert not (tmp_path / "field_keys").exists()
+    again = run_manage("new_keyring", str(tmp_path / "field_keys"), env={})
+    assert again.returncode == 0
+    refused = run_manage("new_keyring", str(tmp_path / "field_keys"), env={})
+    assert "exists; a keyring is never overwritten" in refused.stderr
 
 
 def test_env_example_lists_every_variable_the_settings_read():

@@ -33,6 +33,9 @@ class Command(BaseCommand):
             f"  market watch  http://{bind}/admin/marketdata/instrument/watch/\n"
             f"  API docs      http://{bind}/api/docs/\n"
             f"  readiness     http://{bind}/ready\n"
+            "Staff sign in to the admin with their password and a two-factor code: from an "
+            "authenticator app holding the 2FA key printed above, or from "
+            "`python manage.py totp_code admin`.\n"
             f"Demo clock: MARKETDATA_ALWAYS_OPEN={always_open}: every minute is treated as market "
             "hours, so quotes move at night and on holidays. Set it to false for NSE hours.\n"
         )
