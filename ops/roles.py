@@ -73,6 +73,11 @@ ROLES: dict[str, dict] = {
             "orders.reconcile_broker",
             "django_celery_beat.*",
             "django_celery_results.view_*",
+            # Unlock a locked-out login; remove a lost authenticator so its owner re-enrols.
+            "axes.view_*",
+            "axes.delete_accessattempt",
+            "otp_totp.view_totpdevice",
+            "otp_totp.delete_totpdevice",
         ],
     },
     "Auditor": {
