@@ -55,6 +55,18 @@ def _audit(action: str, key: ApiKey, actor, **after) -> None:
     )
 
 
+def _issue(*, days: int, **fields) -> tuple[ApiKey, str]:
+    """A new key row with a fresh ID and secret (256 bits), living ``days``."""
+    secret = secrets.token_urlsafe(32)
+    key = ApiKey.objects.create(
+        key_id=f"tsk_{secrets.token_hex(10)}",
+        secret=secret,
+        expires_at=timezone.now() + timedelta(days=days),
+        **fields,
+    )
+    return key, secret
+
+
 def api_key_create(
     *, actor, user, account, label: str, scope: str = ApiKey.Scope.READ, days: int | None = None,
     algo_id: str = "", algo_registered: bool = False, primary_ip: str | None = None,
@@ -73,7 +85,6 @@ def api_key_create(
     if not account_acts_for(user, account):
         raise ApiKeyError(f"{user} is not linked to account {account.code}")
     primary, secondary = _ips(primary_ip, secondary_ip)
-    secret = secrets.token_urlsafe(32)
     with transaction.atomic():
         type(account).objects.select_for_update().filter(pk=account.pk).first()  # the cap
         cap = settings.API_KEY_MAX_ACTIVE_PER_ACCOUNT
@@ -81,9 +92,8 @@ def api_key_create(
             raise ApiKeyError(
                 f"account {account.code} already has {cap} active keys (the cap); revoke one"
             )
-        key = ApiKey.objects.create(
-            key_id=f"tsk_{secrets.token_hex(10)}",
-            secret=secret,
+        key, secret = _issue(
+            days=days,
             user=user,
             account=account,
             label=label.strip(),
@@ -93,7 +103,6 @@ def api_key_create(
             primary_ip=primary,
             secondary_ip=secondary,
             ips_changed_at=timezone.now() if primary else None,
-            expires_at=timezone.now() + timedelta(days=days),
         )
         _audit(
             "ops.api_key_created", key, actor, scope=scope, expires_at=key.expires_at.isoformat(),
@@ -110,20 +119,12 @@ def api_key_rotate(*, actor, key: ApiKey) -> tuple[ApiKey, str]:
             raise ApiKeyError(f"{key.key_id} is no longer active; create a new key instead")
         if key.replaced_by_id:
             raise ApiKeyError(f"{key.key_id} was already rotated to {key.replaced_by.key_id}")
-        secret = secrets.token_urlsafe(32)
-        successor = ApiKey.objects.create(
-            key_id=f"tsk_{secrets.token_hex(10)}",
-            secret=secret,
-            user=key.user,
-            account=key.account,
-            label=key.label,
-            scope=key.scope,
-            algo_id=key.algo_id,
-            algo_registered=key.algo_registered,
-            primary_ip=key.primary_ip,
-            secondary_ip=key.secondary_ip,
-            ips_changed_at=key.ips_changed_at,
-            expires_at=timezone.now() + timedelta(days=settings.API_KEY_DEFAULT_DAYS),
+        inherited = [
+            "user", "account", "label", "scope", "algo_id", "algo_registered", "primary_ip",
+            "secondary_ip", "ips_changed_at",
+        ]  # fmt: skip
+        successor, secret = _issue(
+            days=settings.API_KEY_DEFAULT_DAYS, **{name: getattr(key, name) for name in inherited}
         )
         overlap_ends = timezone.now() + timedelta(hours=settings.API_KEY_ROTATION_OVERLAP_HOURS)
         key.expires_at = min(key.expires_at, overlap_ends)

@@ -129,3 +129,28 @@ def test_the_first_binding_is_not_a_change(account, owner):
     assert key.static_ips == ["10.0.0.1"]
     with pytest.raises(ApiKeyError, match="a key needs a static IP"):
         api_key_bind_ips(actor=None, key=key, primary_ip="")
+
+
+def test_the_key_admin_is_for_those_who_manage_keys(
+    client, account, owner, user_in_role, otp_login
+):
+    key, secret = create(account, owner, primary_ip="10.0.0.1")
+    otp_login(client, user_in_role("Risk Manager"))
+    assert client.get("/admin/ops/apikey/").status_code == 403
+    assert client.get("/admin/ops/apikey/add/").status_code == 403
+    otp_login(client, user_in_role("Operations", "ops1"))
+    page = client.get("/admin/ops/apikey/").content.decode()
+    assert key.key_id in page
+    assert secret not in page
+    rotated = client.post(
+        "/admin/ops/apikey/", {"action": "rotate_keys", "_selected_action": [key.pk]}
+    ).content.decode()
+    successor = ApiKey.objects.get(replaces=key)
+    assert successor.key_id in rotated
+    assert successor.secret in rotated  # shown once, on this page
+    refused = client.post(
+        f"/admin/ops/apikey/{key.pk}/ips/", {"primary_ip": "10.9.9.9", "secondary_ip": ""}
+    ).content.decode()
+    assert "at most once in 7 days" in refused
+    bad = client.post("/admin/ops/apikey/add/", {"label": "x"}).content.decode()
+    assert "This field is required" in bad

@@ -11,14 +11,6 @@ pytestmark = pytest.mark.django_db
 NEW = {"account": "TS0001", "label": "laptop", "scope": "trade", "primary_ip": "10.1.1.1"}
 
 
-@pytest.fixture
-def trader(api_client, account):
-    user = account.users.get()
-    user.groups.add(Group.objects.get(name="Trader"))
-    api_client.force_authenticate(user)
-    return api_client
-
-
 def test_issue_list_rebind_rotate_revoke(trader):
     issued = trader.post("/api/v1/api-keys", NEW, format="json")
     assert issued.status_code == 201, issued.content

@@ -193,3 +193,9 @@ def test_a_signature_must_cover_the_required_components_and_a_nonce(live_server,
     answer = session.get(f"{live_server.url}/api/v1/me")
     assert answer.status_code == 401
     assert "nonce" in answer.json()["detail"]
+
+
+def test_a_key_without_a_static_ip_cannot_be_used(live_server, issue):
+    key, secret = issue(primary_ip=None)
+    error = problem_of(client_for(live_server, key, secret).me)
+    assert (error.status, error.type) == (403, "ip-not-allowed")

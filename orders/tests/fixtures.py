@@ -67,6 +67,17 @@ def account(market, django_user_model) -> TradingAccount:
     return account
 
 
+@pytest.fixture
+def trader(api_client, account):
+    """An API client signed in as the account's user, who holds the Trader role."""
+    from django.contrib.auth.models import Group
+
+    user = account.users.get()
+    user.groups.add(Group.objects.get(name="Trader"))
+    api_client.force_authenticate(user)
+    return api_client
+
+
 def request(
     symbol="INFY", side="BUY", order_type="MARKET", product="CNC", quantity=10, **extra
 ) -> OrderRequest:

@@ -23,14 +23,6 @@ BUY = {
 
 
 @pytest.fixture
-def trader(api_client, account):
-    user = account.users.get()
-    user.groups.add(Group.objects.get(name="Trader"))
-    api_client.force_authenticate(user)
-    return api_client
-
-
-@pytest.fixture
 def submit(django_capture_on_commit_callbacks):
     def post(client, body, **headers):
         with django_capture_on_commit_callbacks(execute=True):
