@@ -19,6 +19,7 @@ from ops.apikeys import (
     api_key_rotate,
 )
 from ops.models import ApiKey
+from ops.signing import api_key
 from orders.api import StrictSerializer
 from orders.selectors import accounts_for
 from tradingsite.errors import Unprocessable
@@ -55,7 +56,7 @@ class NotWithAKey(BasePermission):
     message = "API keys are managed from a signed-in session, not with another API key."
 
     def has_permission(self, request, view) -> bool:
-        return not isinstance(request.auth, ApiKey)
+        return api_key(request) is None
 
 
 class ApiKeyOutput(serializers.ModelSerializer):

@@ -25,7 +25,7 @@ from pyrate_limiter.buckets.state_bucket import StateBucket
 from rest_framework import exceptions
 from rest_framework.throttling import BaseThrottle
 
-from ops.models import ApiKey
+from ops.signing import api_key
 
 PREFIX = "ts:rl:"
 LIMITED = Counter("api_rate_limited_total", "API requests refused by a rate limit", ["limit"])
@@ -64,7 +64,7 @@ def take(limit: Limit) -> float:
 
 
 def limits_for(request) -> list[Limit]:
-    key = request.auth if isinstance(request.auth, ApiKey) else None
+    key = api_key(request)
     order_write = request.method not in ("GET", "HEAD", "OPTIONS") and request.path.startswith(
         "/api/v1/orders"
     )

@@ -56,9 +56,6 @@ class _Keys(HTTPSignatureKeyResolver):
         self.key = key
         return key.secret.encode()
 
-    def resolve_private_key(self, key_id: str):  # pragma: no cover - the server never signs
-        raise NotImplementedError
-
 
 class _Message:
     """The request as the library reads it: method, absolute URL and header fields."""
@@ -67,6 +64,11 @@ class _Message:
         self.method = request.method
         self.url = request.build_absolute_uri()
         self.headers = request.headers
+
+
+def api_key(request) -> ApiKey | None:
+    """The API key that signed the request, if one did."""
+    return request.auth if isinstance(request.auth, ApiKey) else None
 
 
 def refuse(problem_type: str, detail: str):

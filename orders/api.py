@@ -19,8 +19,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from compliance.selectors import audit_events
-from ops.models import ApiKey
 from ops.netaddr import client_ip
+from ops.signing import api_key  # a signed request sees only its key's account
 from orders import selectors
 from orders.choices import OrderType, Product, TransactionType, Validity
 from orders.models import Fill, Holding, LedgerEntry, Order, Position, TradingAccount
@@ -57,11 +57,6 @@ class StrictSerializer(serializers.Serializer):
                 {name: ["is not a field you can set"] for name in unknown}
             )
         return attrs
-
-
-def api_key(request: Request) -> ApiKey | None:
-    """The API key that signed the request, if one did: it narrows everything to its account."""
-    return request.auth if isinstance(request.auth, ApiKey) else None
 
 
 def _account_for(request: Request, code: str, *, acting: bool) -> TradingAccount:

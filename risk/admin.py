@@ -5,9 +5,9 @@ and the per-account exposure view are read-only; the exposure view can trip acco
 switches."""
 
 from django.contrib import admin, messages
+from django.db.models import Count, Q
 
 from orders.choices import WORKING
-from orders.models import Order
 from risk.choices import KillSwitchLevel
 from risk.models import AccountExposure, Breach, Desk, KillSwitch, LimitChange, RiskLimit
 from risk.monitors import RiskSnapshot, account_snapshot
@@ -187,7 +187,9 @@ class AccountExposureAdmin(ReadOnlyAdmin):
     actions = [trip_account_switches]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(status=AccountExposure.Status.ACTIVE)
+        working = Count("orders", filter=Q(orders__status__in=WORKING))
+        accounts = super().get_queryset(request).filter(status=AccountExposure.Status.ACTIVE)
+        return accounts.annotate(working_orders=working)
 
     def has_view_permission(self, request, obj=None) -> bool:
         return request.user.has_perm("risk.view_exposure")
@@ -232,7 +234,7 @@ class AccountExposureAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Open orders")
     def open_orders(self, account) -> int:
-        return Order.objects.filter(account=account, status__in=WORKING).count()
+        return account.working_orders
 
     @admin.display(description="Breached")
     def breached(self, account) -> str:

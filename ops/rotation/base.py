@@ -142,6 +142,16 @@ class CredentialStep(RotationStep):
     def done(self, verified_by: str) -> str:
         return f"rotated; verified by {verified_by}"
 
+    def password_entries(self, prefix: str, login: str, new: str) -> dict[str, str]:
+        """A rotated password's backend entries: ``<prefix>_USER``, ``_PASSWORD`` and
+        ``_PASSWORD_VERSION`` (one more than the stored one)."""
+        self.key_version = self.next_version(f"{prefix}_PASSWORD_VERSION")
+        return {
+            f"{prefix}_USER": login,
+            f"{prefix}_PASSWORD": new,
+            f"{prefix}_PASSWORD_VERSION": str(self.key_version),
+        }
+
     def run(self) -> str:
         store = self.ctx.store
         before = {key: self.secret(store.read(key)) for key in self.store_keys}

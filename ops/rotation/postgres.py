@@ -204,12 +204,7 @@ class PostgresPassword(CredentialStep):
             self.params = {**self.params, "password": password}
 
     def backend_values(self, new: str) -> Mapping[str, str]:
-        self.key_version = self.next_version("DATABASE_PASSWORD_VERSION")
-        return {
-            "DATABASE_USER": self.role,
-            "DATABASE_PASSWORD": new,
-            "DATABASE_PASSWORD_VERSION": str(self.key_version),
-        }
+        return self.password_entries("DATABASE", self.role, new)
 
     def verify(self, new: str) -> str:
         if error := login_error(self.params, self.role, new):

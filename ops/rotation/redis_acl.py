@@ -103,12 +103,7 @@ class RedisPassword(CredentialStep):
         self._setuser(f"#{password_hash(new)}")
 
     def backend_values(self, new: str) -> Mapping[str, str]:
-        self.key_version = self.next_version("REDIS_PASSWORD_VERSION")
-        return {
-            "REDIS_USER": self.user,
-            "REDIS_PASSWORD": new,
-            "REDIS_PASSWORD_VERSION": str(self.key_version),
-        }
+        return self.password_entries("REDIS", self.user, new)
 
     def verify(self, new: str) -> str:
         if error := auth_error(self.admin_url, self.user, new):
