@@ -21,7 +21,11 @@ class ClientAdmin(admin.ModelAdmin):
     list_display = ["name", "pan", "kyc_status", "kyc_verified_at", "created_at"]
     list_filter = ["kyc_status"]
     search_fields = ["name"]  # and the exact PAN, through its blind index (below)
-    readonly_fields = ["created_at"]
+    readonly_fields = ["kyc_verified_at", "created_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A client's PAN is their identity: it is fixed once the client exists.
+        return ["pan", *self.readonly_fields] if obj is not None else self.readonly_fields
 
     def get_search_results(self, request, queryset, search_term):
         found, duplicates = super().get_search_results(request, queryset, search_term)

@@ -11,6 +11,7 @@ from django.db import models
 from stdnum.in_ import pan as pan_number
 
 from ops.crypto import EncryptedTextField, blind_index
+from tradingsite.records import KeptRecord
 
 
 class ComplianceAccess(models.Model):  # noqa: DJ008 - it has no rows to show
@@ -52,7 +53,7 @@ validate_ifsc = RegexValidator(
 )
 
 
-class Client(models.Model):
+class Client(KeptRecord):
     """A person or entity the firm trades for. Trading is refused until KYC is verified.
 
     The PAN and the bank account number are encrypted at rest (``ops.crypto``); the PAN's

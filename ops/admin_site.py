@@ -8,9 +8,11 @@ flow, ``ops.lockout`` for repeated failures.
 
 from django import forms
 from django.contrib import messages
+from django.contrib.admin import ModelAdmin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.signals import user_login_failed
 from django.contrib.auth.views import redirect_to_login
+from django.db.models.base import ModelBase
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -31,6 +33,8 @@ from ops.twofactor import (
     totp_enrolment_device,
     totp_key_base32,
 )
+from tradingsite.admin import KeptRecordAdmin
+from tradingsite.records import is_kept
 
 CODE_ERRORS = {
     **OTPAuthenticationFormMixin.otp_error_messages,
@@ -110,6 +114,16 @@ class BackOfficeAdminSite(OTPAdminSite):
 
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name)
+
+    def register(self, model_or_iterable, admin_class=None, **options) -> None:
+        """Register as usual; a kept record's admin refuses deletion whatever its class says
+        (see ``tradingsite.records``)."""
+        single = isinstance(model_or_iterable, ModelBase)
+        for model in [model_or_iterable] if single else model_or_iterable:
+            base = admin_class or ModelAdmin
+            if is_kept(model) and not issubclass(base, KeptRecordAdmin):
+                base = type(base.__name__, (KeptRecordAdmin, base), {"__module__": base.__module__})
+            super().register(model, base, **options)
 
     def get_urls(self):
         return [

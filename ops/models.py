@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from ops.crypto import EncryptedTextField
+from tradingsite.records import KeptRecord
 
 
 class OpsAccess(models.Model):  # noqa: DJ008 - it has no rows to show
@@ -64,7 +65,7 @@ class JobRun(models.Model):
         return round(100 * self.done / self.total, 1)
 
 
-class ApiKey(models.Model):
+class ApiKey(KeptRecord):
     """A user's key for one trading account: signs requests with HMAC-SHA256 (RFC 9421).
 
     The secret is shown once at creation and kept encrypted (the server needs it to check
@@ -78,9 +79,9 @@ class ApiKey(models.Model):
 
     key_id = models.CharField(max_length=40, unique=True, editable=False)
     secret = EncryptedTextField(editable=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     account = models.ForeignKey(
-        "orders.TradingAccount", on_delete=models.CASCADE, related_name="api_keys"
+        "orders.TradingAccount", on_delete=models.PROTECT, related_name="api_keys"
     )
     label = models.CharField(max_length=80)
     scope = models.CharField(max_length=8, choices=Scope.choices, default=Scope.READ)

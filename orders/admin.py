@@ -27,6 +27,11 @@ class TradingAccountAdmin(admin.ModelAdmin):
     filter_horizontal = ["users"]
     readonly_fields = ["cash_balance", "blocked", "created_at"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # An account keeps its code and its client for life; money moves only by the ledger.
+        fixed = ["code", "client"] if obj is not None else []
+        return [*fixed, *self.readonly_fields]
+
 
 @admin.action(description="Cancel the selected working orders", permissions=["cancel"])
 def cancel_orders(modeladmin, request, queryset) -> None:
@@ -99,9 +104,17 @@ class PositionAdmin(ReadOnlyAdmin):
         "quantity",
         "average_price",
         "realized_pnl",
+        "charges",
+        "realized_pnl_net",
         "updated_at",
     ]
     list_filter = ["product"]
+    list_select_related = ["account", "instrument"]
+
+    @admin.display(description="Realized P&L net of charges")
+    def realized_pnl_net(self, position: Position):
+        return position.realized_pnl - position.charges
+
     search_fields = ["account__code", "instrument__tradingsymbol"]
 
 

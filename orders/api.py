@@ -369,7 +369,19 @@ class PositionOutput(serializers.ModelSerializer):
     account = serializers.CharField(source="account.code")
     instrument = serializers.CharField(source="instrument.key")
     last_price = serializers.SerializerMethodField()
-    unrealized_pnl = serializers.SerializerMethodField()
+    realized_pnl = serializers.DecimalField(
+        max_digits=16, decimal_places=2, read_only=True, help_text="Realized P&L, gross of charges"
+    )
+    charges = serializers.DecimalField(
+        max_digits=16,
+        decimal_places=2,
+        read_only=True,
+        help_text="Brokerage, STT, exchange charges, SEBI fee, stamp duty and GST of its fills",
+    )
+    realized_pnl_net = serializers.SerializerMethodField(help_text="Realized P&L less charges")
+    unrealized_pnl = serializers.SerializerMethodField(help_text="At the last price")
+    pnl = serializers.SerializerMethodField(help_text="Realized + unrealized, gross of charges")
+    pnl_net = serializers.SerializerMethodField(help_text="Realized + unrealized, less charges")
 
     class Meta:
         model = Position
@@ -381,7 +393,11 @@ class PositionOutput(serializers.ModelSerializer):
             "average_price",
             "last_price",
             "realized_pnl",
+            "charges",
+            "realized_pnl_net",
             "unrealized_pnl",
+            "pnl",
+            "pnl_net",
             "day_buy_quantity",
             "day_sell_quantity",
         ]
@@ -393,11 +409,23 @@ class PositionOutput(serializers.ModelSerializer):
         ltp = self._ltp(position)
         return str(ltp) if ltp is not None else None
 
-    def get_unrealized_pnl(self, position) -> str | None:
+    def _unrealized(self, position) -> Decimal:
         ltp = self._ltp(position)
         if ltp is None or not position.quantity:
-            return "0.00"
-        return str(((ltp - position.average_price) * position.quantity).quantize(PAISA))
+            return Decimal("0.00")
+        return ((ltp - position.average_price) * position.quantity).quantize(PAISA)
+
+    def get_unrealized_pnl(self, position) -> str:
+        return str(self._unrealized(position))
+
+    def get_realized_pnl_net(self, position) -> str:
+        return str(position.realized_pnl - position.charges)
+
+    def get_pnl(self, position) -> str:
+        return str(position.realized_pnl + self._unrealized(position))
+
+    def get_pnl_net(self, position) -> str:
+        return str(position.realized_pnl - position.charges + self._unrealized(position))
 
 
 def _prices(rows) -> dict:

@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 
 from orders.choices import LedgerKind, OrderStatus, OrderType, Product, TransactionType, Validity
+from tradingsite.records import KeptRecord
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
 PRICE = {"max_digits": 12, "decimal_places": 2}
@@ -42,7 +43,7 @@ class OrdersAccess(models.Model):  # noqa: DJ008 - it has no rows to show
         ]
 
 
-class TradingAccount(models.Model):
+class TradingAccount(KeptRecord):
     """A client's trading account: who may act on it, its plan, its broker, its money."""
 
     class Status(models.TextChoices):
@@ -72,7 +73,7 @@ class TradingAccount(models.Model):
         return self.code
 
 
-class LedgerEntry(models.Model):
+class LedgerEntry(KeptRecord):
     """One posting to an account's cash ledger: credits positive, debits negative."""
 
     account = models.ForeignKey(TradingAccount, on_delete=models.PROTECT, related_name="ledger")
@@ -97,7 +98,7 @@ class LedgerEntry(models.Model):
         return f"{self.account} {self.kind} {self.amount}"
 
 
-class Order(models.Model):
+class Order(KeptRecord):
     """An order, in Kite Connect's vocabulary, with its state and the funds it holds."""
 
     account = models.ForeignKey(TradingAccount, on_delete=models.PROTECT, related_name="orders")
@@ -129,7 +130,7 @@ class Order(models.Model):
     )
 
     placed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     placed_from_ip = models.GenericIPAddressField(null=True, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
@@ -164,7 +165,7 @@ class Order(models.Model):
         return self.quantity - self.filled_quantity
 
 
-class Fill(models.Model):
+class Fill(KeptRecord):
     """One execution of an order, with the charges it incurred (a contract-note line)."""
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="fills")
@@ -190,7 +191,7 @@ class Fill(models.Model):
         return f"{self.order_id}: {self.quantity} @ {self.price}"
 
 
-class Position(models.Model):
+class Position(KeptRecord):
     """Net position of an account in one instrument and product, with its average cost."""
 
     account = models.ForeignKey(TradingAccount, on_delete=models.PROTECT, related_name="positions")
@@ -200,7 +201,12 @@ class Position(models.Model):
     product = models.CharField(max_length=4, choices=Product.choices)
     quantity = models.IntegerField(default=0, help_text="Positive long, negative short")
     average_price = models.DecimalField(**AVERAGE, default=Decimal("0"))
-    realized_pnl = models.DecimalField(**MONEY, default=ZERO)
+    realized_pnl = models.DecimalField(
+        "realized P&L (gross)", **MONEY, default=ZERO, help_text="Gross of charges"
+    )
+    charges = models.DecimalField(
+        **MONEY, default=ZERO, help_text="Charges of this position's fills (brokerage, taxes)"
+    )
     day_buy_quantity = models.PositiveIntegerField(default=0)
     day_sell_quantity = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
@@ -216,7 +222,7 @@ class Position(models.Model):
         return f"{self.account} {self.instrument} {self.product} {self.quantity}"
 
 
-class Holding(models.Model):
+class Holding(KeptRecord):
     """Delivery holdings: settled shares, and shares bought and awaiting settlement (T1)."""
 
     account = models.ForeignKey(TradingAccount, on_delete=models.PROTECT, related_name="holdings")
@@ -236,7 +242,7 @@ class Holding(models.Model):
         return f"{self.account} {self.instrument} {self.quantity}"
 
 
-class OrderOutbox(models.Model):
+class OrderOutbox(KeptRecord):
     """An accepted order waiting to reach its broker; committed with the order itself."""
 
     order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="outbox")

@@ -580,7 +580,7 @@ def fill_apply(
         order, OrderStatus.COMPLETE if complete else OrderStatus.PARTIALLY_FILLED, fill_id=fill.pk
     )
 
-    realized = _position_apply(account, order, quantity, price)
+    realized = _position_apply(account, order, quantity, price, charges=breakdown.total)
     value = (price * quantity).quantize(PAISA)
     if order.product == "MIS":
         if realized:
@@ -616,9 +616,10 @@ def fill_apply(
 
 
 def _position_apply(
-    account: TradingAccount, order: Order, quantity: int, price: Decimal
+    account: TradingAccount, order: Order, quantity: int, price: Decimal, *, charges: Decimal
 ) -> Decimal:
-    """Update the position of the fill's product; return the P&L it realized.
+    """Update the position of the fill's product, and its charges; return the P&L it realized
+    (gross of charges).
 
     A delivery position is the day's net delivery trades: a sale beyond the day's buys shows
     as a negative quantity and is settled against holdings at T+1 (``holdings_settle``).
@@ -631,6 +632,7 @@ def _position_apply(
     realized = after.realized_pnl - position.realized_pnl
     position.quantity, position.average_price = after.quantity, after.average_price
     position.realized_pnl = after.realized_pnl
+    position.charges += charges
     if order.transaction_type == "BUY":
         position.day_buy_quantity += quantity
     else:

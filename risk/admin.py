@@ -6,10 +6,19 @@ switches."""
 
 from django.contrib import admin, messages
 from django.db.models import Count, Q
+from django.utils.html import format_html
 
 from orders.choices import WORKING
-from risk.choices import KillSwitchLevel
-from risk.models import AccountExposure, Breach, Desk, KillSwitch, LimitChange, RiskLimit
+from risk.choices import KillSwitchLevel, KillSwitchMode
+from risk.models import (
+    AccountExposure,
+    Breach,
+    Desk,
+    KillSwitch,
+    LimitChange,
+    RiskLimit,
+    limit_value_label,
+)
 from risk.monitors import RiskSnapshot, account_snapshot
 from risk.services import (
     FourEyesViolation,
@@ -29,17 +38,25 @@ class DeskAdmin(admin.ModelAdmin):
 
 @admin.register(RiskLimit)
 class RiskLimitAdmin(ReadOnlyAdmin):
-    list_display = ["target", "kind", "value", "products", "change", "updated_at"]
+    list_display = ["target_display", "kind", "value_display", "change", "updated_at"]
+    list_select_related = ["desk", "account", "instrument", "change"]
+
+    @admin.display(description="Applies to")
+    def target_display(self, limit: RiskLimit) -> str:
+        return limit.target_display
+
+    @admin.display(description="Value")
+    def value_display(self, limit: RiskLimit) -> str:
+        return limit.value_display
+
     list_filter = ["scope", "kind"]
 
 
 def _decide(modeladmin, request, queryset, approve: bool) -> None:
     for change in queryset:
         try:
-            limit_decide(change=change, actor=request.user, approve=approve)
-            modeladmin.message_user(
-                request, f"{change}: {'approved' if approve else 'rejected'}.", messages.SUCCESS
-            )
+            decided = limit_decide(change=change, actor=request.user, approve=approve)
+            modeladmin.message_user(request, str(decided), messages.SUCCESS)
         except (FourEyesViolation, ValueError) as exc:
             modeladmin.message_user(request, f"{change}: {exc}", messages.ERROR)
 
@@ -59,13 +76,8 @@ class LimitChangeAdmin(admin.ModelAdmin):
     list_display = [
         "id",
         "kind",
-        "scope",
-        "desk",
-        "account",
-        "instrument",
-        "value",
-        "products",
-        "remove",
+        "target_display",
+        "proposed_value",
         "status",
         "proposed_by",
         "decided_by",
@@ -83,6 +95,19 @@ class LimitChangeAdmin(admin.ModelAdmin):
         "reason",
     ]
     actions = [approve_changes, reject_changes]
+    list_select_related = ["desk", "account", "instrument", "proposed_by", "decided_by"]
+
+    @admin.display(description="Applies to")
+    def target_display(self, change: LimitChange) -> str:
+        return change.target_display
+
+    @admin.display(description="Proposed value")
+    def proposed_value(self, change: LimitChange) -> str:
+        return (
+            "remove the limit"
+            if change.remove
+            else limit_value_label(change.kind, change.value, change.products)
+        )
 
     def has_change_permission(self, request, obj=None) -> bool:
         return obj is None and super().has_change_permission(request)
@@ -100,8 +125,8 @@ class LimitChangeAdmin(admin.ModelAdmin):
 def reset_switches(modeladmin, request, queryset) -> None:
     for switch in queryset:
         try:
-            kill_switch_reset(switch=switch, actor=request.user)
-            modeladmin.message_user(request, f"{switch}: reset.", messages.SUCCESS)
+            reset = kill_switch_reset(switch=switch, actor=request.user)
+            modeladmin.message_user(request, str(reset), messages.SUCCESS)
         except (FourEyesViolation, ValueError) as exc:
             modeladmin.message_user(request, f"{switch}: {exc}", messages.ERROR)
 
@@ -111,6 +136,7 @@ class KillSwitchAdmin(admin.ModelAdmin):
     list_display = [
         "id",
         "level",
+        "mode",
         "account",
         "instrument",
         "algo_id",
@@ -120,8 +146,8 @@ class KillSwitchAdmin(admin.ModelAdmin):
         "reset_by",
         "reset_at",
     ]
-    list_filter = ["level"]
-    fields = ["level", "account", "instrument", "algo_id", "reason"]
+    list_filter = ["level", "mode"]
+    fields = ["level", "mode", "account", "instrument", "algo_id", "reason"]
     actions = [reset_switches]
 
     def has_change_permission(self, request, obj=None) -> bool:
@@ -136,6 +162,7 @@ class KillSwitchAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change) -> None:
         switch, cancelled = kill_switch_trip(
             level=obj.level,
+            mode=obj.mode,
             reason=obj.reason,
             actor=request.user,
             account=obj.account,
@@ -240,6 +267,13 @@ class AccountExposureAdmin(ReadOnlyAdmin):
     def breached(self, account) -> str:
         return ", ".join(self.snapshot(account).breaches) or "-"
 
-    @admin.display(description="Halted", boolean=True)
-    def halted(self, account) -> bool:
-        return self.snapshot(account).kill_switch_active
+    @admin.display(description="Halted")
+    def halted(self, account) -> str:
+        """Only halted accounts are marked, in words: a blank cell means it trades."""
+        mode = self.snapshot(account).kill_switch_mode
+        if not mode:
+            return ""
+        return format_html(
+            '<strong class="halted">{}</strong>',
+            "Halted" if mode == KillSwitchMode.HALT else "Reduce only",
+        )

@@ -14,7 +14,7 @@ from marketdata.models import Instrument
 from orders.api import OrderInput, _account_for
 from orders.services import OrderInputError, order_what_if
 from orders.validation import OrderRequest
-from risk.choices import KillSwitchLevel, LimitKind, Scope
+from risk.choices import KillSwitchLevel, KillSwitchMode, LimitKind, Scope
 from risk.models import Desk, KillSwitch, LimitChange, RiskLimit
 from risk.services import (
     FourEyesViolation,
@@ -162,6 +162,12 @@ class ChangeReject(ChangeDecide):
 
 class SwitchInput(serializers.Serializer):
     level = serializers.ChoiceField(choices=KillSwitchLevel.choices)
+    mode = serializers.ChoiceField(
+        choices=KillSwitchMode.choices,
+        default=KillSwitchMode.HALT,
+        help_text="halt: cancel every open order and refuse new ones; reduce_only: keep and "
+        "accept only orders that reduce the position (protective stops)",
+    )
     account = serializers.CharField(max_length=16, required=False, allow_null=True)
     tradingsymbol = serializers.CharField(max_length=20, required=False, allow_null=True)
     algo_id = serializers.CharField(max_length=32, required=False, default="")
@@ -188,6 +194,7 @@ class SwitchOutput(serializers.ModelSerializer):
         fields = [
             "id",
             "level",
+            "mode",
             "account",
             "instrument",
             "algo_id",

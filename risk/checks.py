@@ -28,7 +28,7 @@ from marketdata.quotes import Quote
 from orders.choices import WORKING, LedgerKind
 from orders.models import LedgerEntry, Order, Position, TradingAccount
 from orders.validation import OrderRequest, Rejection
-from risk.choices import KillSwitchLevel, LimitKind
+from risk.choices import KillSwitchLevel, KillSwitchMode, LimitKind
 from risk.models import KillSwitch, RiskLimit
 
 HUNDRED = Decimal(100)
@@ -62,6 +62,21 @@ class Exposure:
     @property
     def worst(self) -> int:
         return max(abs(self.worst_long), abs(self.worst_short))
+
+    def only_reduces(self, side: str) -> bool:
+        """Whether every working order on ``side`` (the new one included) could fill without
+        growing or flipping the position: a reduce-only switch lets exactly these through."""
+        if side == "BUY":
+            return self.net < 0 and self.worst_long <= 0
+        return self.net > 0 and self.worst_short >= 0
+
+
+def reduces_exposure(*, side: str, quantity: int, net: int) -> bool:
+    """Whether an order of ``quantity`` on ``side`` only reduces a position of ``net`` shares
+    (the rule that keeps a protective stop working under a reduce-only kill switch)."""
+    return (net > 0 and side == "SELL" and quantity <= net) or (
+        net < 0 and side == "BUY" and quantity <= -net
+    )
 
 
 @dataclass
@@ -184,14 +199,25 @@ def build_context(*, account, instrument, request, quote) -> Context:
 
 
 def kill_switches(c: Context) -> list[Rejection]:
-    return [
-        Rejection(
-            "KILL_SWITCH",
-            f"Trading is halted by the {s.level} kill switch: {s.reason}",
-            value=s.level,
-        )
-        for s in c.switches
-    ]
+    """A halting switch refuses every order; a reduce-only one refuses an order that could
+    grow or flip the account's position in the instrument."""
+    side = c.request.transaction_type
+    exposure = c.exposures[c.instrument.key]
+    rejections = []
+    for s in c.switches:
+        if s.mode == KillSwitchMode.HALT:
+            message = f"Trading is halted by the {s.level} kill switch: {s.reason}"
+        elif exposure.only_reduces(side):
+            continue
+        else:
+            message = (
+                f"The {s.level} kill switch allows only orders that reduce exposure ({s.reason}): "
+                f"the position is {exposure.net}, and with this order the working "
+                f"{side.lower()}s come to "
+                f"{exposure.pending_buy if side == 'BUY' else exposure.pending_sell}"
+            )
+        rejections.append(Rejection("KILL_SWITCH", message, value=f"{s.level} {s.mode}"))
+    return rejections
 
 
 def allowed_products(c: Context) -> list[Rejection]:

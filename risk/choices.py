@@ -32,3 +32,10 @@ class KillSwitchLevel(models.TextChoices):
     ACCOUNT = "account", "Account"
     INSTRUMENT = "instrument", "Instrument"
     ALGO = "algo", "Algo ID"
+
+
+class KillSwitchMode(models.TextChoices):
+    """What a tripped switch still lets through (NautilusTrader's trading states)."""
+
+    HALT = "halt", "Halt: cancel all open orders, refuse new ones"
+    REDUCE_ONLY = "reduce_only", "Reduce only: keep and accept only orders that reduce exposure"

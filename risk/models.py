@@ -1,11 +1,14 @@
 """Models of the risk app: desks, layered limits, limit changes (maker-checker), kill switches,
 breaches, and the per-account exposure view."""
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 
 from orders.models import TradingAccount
-from risk.choices import KillSwitchLevel, LimitKind, Scope
+from risk.choices import KillSwitchLevel, KillSwitchMode, LimitKind, Scope
+from tradingsite.records import KeptRecord
 
 LIMIT_VALUE = {"max_digits": 18, "decimal_places": 2, "null": True, "blank": True}
 
@@ -39,6 +42,27 @@ class Desk(models.Model):
         return self.name
 
 
+def target_label(scope: str, *, desk=None, account=None, instrument=None) -> str:
+    """Where a limit applies, as the desk says it: "the firm", "desk Equities", "TS0001",
+    "TS0001 in NSE:INFY"."""
+    labels = {
+        Scope.FIRM: lambda: "the firm",
+        Scope.DESK: lambda: f"desk {desk}",
+        Scope.ACCOUNT: lambda: str(account),
+        Scope.ACCOUNT_INSTRUMENT: lambda: f"{account} in {getattr(instrument, 'key', instrument)}",
+    }
+    return labels[scope]()
+
+
+def limit_value_label(kind: str, value: Decimal | None, products: str) -> str:
+    """A limit's value as people write it: 100 rather than 100.00, products as listed."""
+    if kind == LimitKind.ALLOWED_PRODUCTS:
+        return products or "none"
+    if value is None:
+        return "none"
+    return f"{value:.0f}" if value == value.to_integral_value() else str(value)
+
+
 def target_key(scope: str, *, desk=None, account=None, instrument=None) -> str:
     """One string naming where a limit applies, e.g. ``account:7:instrument:12``."""
     desk_id, account_id = getattr(desk, "pk", desk), getattr(account, "pk", account)
@@ -58,13 +82,13 @@ class RiskLimit(models.Model):
     scope = models.CharField(max_length=20, choices=Scope.choices)
     kind = models.CharField(max_length=32, choices=LimitKind.choices)
     desk = models.ForeignKey(
-        Desk, null=True, blank=True, on_delete=models.CASCADE, related_name="limits"
+        Desk, null=True, blank=True, on_delete=models.PROTECT, related_name="limits"
     )
     account = models.ForeignKey(
-        "orders.TradingAccount", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "orders.TradingAccount", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     instrument = models.ForeignKey(
-        "marketdata.Instrument", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "marketdata.Instrument", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     target = models.CharField(max_length=64, editable=False)
     value = models.DecimalField(**LIMIT_VALUE)
@@ -80,10 +104,20 @@ class RiskLimit(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.target} {self.kind} {self.products or self.value}"
+        return f"{self.get_kind_display()} for {self.target_display}: {self.value_display}"
+
+    @property
+    def target_display(self) -> str:
+        return target_label(
+            self.scope, desk=self.desk, account=self.account, instrument=self.instrument
+        )
+
+    @property
+    def value_display(self) -> str:
+        return limit_value_label(self.kind, self.value, self.products)
 
 
-class LimitChange(models.Model):
+class LimitChange(KeptRecord):
     """A proposed limit (maker), approved or rejected by a different risk manager (checker)."""
 
     class Status(models.TextChoices):
@@ -95,13 +129,13 @@ class LimitChange(models.Model):
     scope = models.CharField(max_length=20, choices=Scope.choices)
     kind = models.CharField(max_length=32, choices=LimitKind.choices)
     desk = models.ForeignKey(
-        Desk, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        Desk, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     account = models.ForeignKey(
-        "orders.TradingAccount", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "orders.TradingAccount", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     instrument = models.ForeignKey(
-        "marketdata.Instrument", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "marketdata.Instrument", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     value = models.DecimalField(**LIMIT_VALUE)
     products = models.CharField(max_length=20, blank=True)
@@ -120,18 +154,28 @@ class LimitChange(models.Model):
         ordering = ["-proposed_at"]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.scope} -> {self.products or self.value} ({self.status})"
+        what = "remove" if self.remove else limit_value_label(self.kind, self.value, self.products)
+        return f"{self.get_kind_display()} for {self.target_display}: {what} ({self.status})"
+
+    @property
+    def target_display(self) -> str:
+        return target_label(
+            self.scope, desk=self.desk, account=self.account, instrument=self.instrument
+        )
 
 
-class KillSwitch(models.Model):
+class KillSwitch(KeptRecord):
     """A trip that blocks new orders at one level; active until reset by another risk manager."""
 
     level = models.CharField(max_length=12, choices=KillSwitchLevel.choices)
+    mode = models.CharField(
+        max_length=12, choices=KillSwitchMode.choices, default=KillSwitchMode.HALT
+    )
     account = models.ForeignKey(
-        "orders.TradingAccount", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "orders.TradingAccount", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     instrument = models.ForeignKey(
-        "marketdata.Instrument", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "marketdata.Instrument", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     algo_id = models.CharField(max_length=32, blank=True)
     reason = models.CharField(max_length=200)
@@ -155,15 +199,16 @@ class KillSwitch(models.Model):
         verbose_name_plural = "kill switches"
 
     def __str__(self) -> str:
-        target = self.account or self.instrument or self.algo_id or "all trading"
-        return f"{self.level} kill switch on {target} ({'active' if self.active else 'reset'})"
+        target = self.account or getattr(self.instrument, "key", None) or self.algo_id or "the firm"
+        state = self.get_mode_display().split(":")[0] if self.active else "reset"
+        return f"Kill switch on {target} ({state})"
 
     @property
     def active(self) -> bool:
         return self.reset_at is None
 
 
-class Breach(models.Model):
+class Breach(KeptRecord):
     """A limit found breached, and the kill switch it tripped: by a post-trade monitor (daily
     loss, exposure) or by placement (order rate)."""
 
@@ -175,13 +220,13 @@ class Breach(models.Model):
     source = models.CharField(max_length=10, choices=Source.choices)
     kind = models.CharField(max_length=32, choices=LimitKind.choices)
     account = models.ForeignKey(
-        "orders.TradingAccount", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "orders.TradingAccount", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     algo_id = models.CharField(max_length=32, blank=True)
     limit = models.DecimalField(max_digits=18, decimal_places=2)
     value = models.DecimalField(max_digits=18, decimal_places=2)
     kill_switch = models.ForeignKey(
-        KillSwitch, null=True, blank=True, on_delete=models.SET_NULL, related_name="breaches"
+        KillSwitch, null=True, blank=True, on_delete=models.PROTECT, related_name="breaches"
     )
 
     class Meta:

@@ -12,7 +12,7 @@ from prometheus_client import Counter, Gauge
 
 from orders.models import LedgerEntry, Position, TradingAccount
 from risk.checks import DAY_PNL_KINDS, effective_limits
-from risk.choices import KillSwitchLevel, LimitKind
+from risk.choices import KillSwitchLevel, KillSwitchMode, LimitKind
 from risk.models import KillSwitch
 
 BREACHES = Counter(
@@ -42,6 +42,7 @@ class RiskSnapshot:
     limits: dict[str, str]
     breaches: list[str] = field(default_factory=list)
     kill_switch_active: bool = False
+    kill_switch_mode: str = ""  # of the strictest active account switch: halt over reduce_only
 
     def as_dict(self) -> dict:
         return {k: str(v) if isinstance(v, Decimal) else v for k, v in asdict(self).items()}
@@ -76,10 +77,17 @@ def account_snapshot(account: TradingAccount) -> RiskSnapshot:
         net_exposure=net.quantize(PAISA),
         open_positions=len(keys),
         limits={kind: str(limits[kind]) for kind in WATCHED if kind in limits},
-        kill_switch_active=KillSwitch.objects.filter(
-            level=KillSwitchLevel.ACCOUNT, account=account, reset_at__isnull=True
-        ).exists(),
     )
+    modes = set(
+        KillSwitch.objects.filter(
+            level=KillSwitchLevel.ACCOUNT, account=account, reset_at__isnull=True
+        ).values_list("mode", flat=True)
+    )
+    if modes:
+        snapshot.kill_switch_active = True
+        snapshot.kill_switch_mode = (
+            KillSwitchMode.HALT if KillSwitchMode.HALT in modes else KillSwitchMode.REDUCE_ONLY
+        )
     snapshot.breaches = [
         kind
         for kind, figure in WATCHED.items()

@@ -15,9 +15,10 @@ from compliance.services import audit_record
 from orders.choices import WORKING
 from orders.models import Order, TradingAccount
 from risk.checks import algo_lock
-from risk.choices import KillSwitchLevel, LimitKind
+from risk.choices import KillSwitchLevel, KillSwitchMode, LimitKind
 from risk.models import Breach, KillSwitch, LimitChange, RiskLimit, target_key
 from risk.monitors import BREACHES
+from risk.selectors import order_reduces_exposure
 
 
 class FourEyesViolation(PermissionError):
@@ -117,11 +118,16 @@ def limit_decide(*, change: LimitChange, actor, approve: bool) -> LimitChange:
 
 
 def kill_switch_trip(
-    *, level: str, reason: str, actor=None, account=None, instrument=None, algo_id: str = "",
-    breaches: list[tuple[str, Decimal, Decimal]] = (), source: str = Breach.Source.MONITOR,
+    *, level: str, reason: str, mode: str = KillSwitchMode.HALT, actor=None, account=None,
+    instrument=None, algo_id: str = "", breaches: list[tuple[str, Decimal, Decimal]] = (),
+    source: str = Breach.Source.MONITOR,
 ) -> tuple[KillSwitch | None, list[int]]:  # fmt: skip
-    """Halt trading at ``level`` and cancel the open orders it covers; returns the switch and
+    """Stop trading at ``level`` and cancel the open orders it covers; returns the switch and
     those orders' ids.
+
+    HALT cancels every open order it covers and refuses new ones. REDUCE_ONLY keeps the
+    working orders that only reduce their account's position (protective stops) and refuses
+    new orders that would grow or flip it.
 
     An automatic trip passes the ``breaches`` (kind, limit, value) that caused it: they are
     recorded with the switch, and nothing is tripped (None, []) while that account or algo
@@ -141,6 +147,7 @@ def kill_switch_trip(
                 return None, []
         switch = KillSwitch.objects.create(
             level=level,
+            mode=mode,
             reason=reason,
             tripped_by=actor if getattr(actor, "pk", None) else None,
             account=account,
@@ -164,6 +171,7 @@ def kill_switch_trip(
             actor=actor,
             after={
                 "level": level,
+                "mode": mode,
                 "reason": reason,
                 "account": getattr(account, "code", ""),
                 "instrument": getattr(instrument, "key", ""),
@@ -181,6 +189,8 @@ def kill_switch_trip(
         orders = orders.filter(instrument=instrument)
     elif level == KillSwitchLevel.ALGO:
         orders = orders.filter(algo_id=algo_id)
+    if mode == KillSwitchMode.REDUCE_ONLY:
+        orders = [o for o in orders if not order_reduces_exposure(order=o)]
     cancelled = []
     for order in orders:
         try:

@@ -6,6 +6,7 @@ import pytest
 
 from compliance.models import AuditEvent, Client
 from compliance.verify import audit_verify
+from risk.models import Desk
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "not-a-real-password-1"
@@ -85,33 +86,27 @@ def test_changing_a_client_in_the_admin_is_recorded(client, user_in_role, otp_lo
 
 
 def test_adding_and_deleting_in_the_admin_are_recorded(client, user_in_role, otp_login):
-    otp_login(client, user_in_role("Compliance Officer"))
+    otp_login(client, user_in_role("Administrator"))
 
-    client.post(
-        "/admin/compliance/client/add/",
-        {"name": "Bala Traders", "pan": "AAACR5055K", "kyc_status": "pending"},
-    )
-    made = Client.objects.get(pan_digest=Client.pan_index("AAACR5055K"))
-    client.post(f"/admin/compliance/client/{made.pk}/delete/", {"post": "yes"})
+    client.post("/admin/risk/desk/add/", {"name": "Equities"})
+    made = Desk.objects.get(name="Equities")
+    client.post(f"/admin/risk/desk/{made.pk}/delete/", {"post": "yes"})
 
     assert [e.object_id for e in events("admin.add")] == [str(made.pk)]
     assert [e.object_id for e in events("admin.delete")] == [str(made.pk)]
-    assert not Client.objects.filter(pk=made.pk).exists()
+    assert not Desk.objects.filter(pk=made.pk).exists()
 
 
 def test_a_bulk_delete_in_the_admin_records_every_object(client, user_in_role, otp_login):
-    otp_login(client, user_in_role("Compliance Officer"))
-    doomed = [
-        Client.objects.create(name=f"Shell {n}", pan=pan, kyc_status="rejected")
-        for n, pan in enumerate(["AAACS1111A", "AAACS2222B", "AAACS3333C"])
-    ]
+    otp_login(client, user_in_role("Administrator"))
+    doomed = [Desk.objects.create(name=f"Desk {n}") for n in range(3)]
     response = client.post(
-        "/admin/compliance/client/",
-        {"action": "delete_selected", "_selected_action": [c.pk for c in doomed], "post": "yes"},
+        "/admin/risk/desk/",
+        {"action": "delete_selected", "_selected_action": [d.pk for d in doomed], "post": "yes"},
     )
     assert response.status_code == 302
-    assert not Client.objects.filter(pk__in=[c.pk for c in doomed]).exists()
+    assert not Desk.objects.filter(pk__in=[d.pk for d in doomed]).exists()
     deleted = events("admin.delete")
-    assert sorted(e.object_id for e in deleted) == sorted(str(c.pk) for c in doomed)
-    assert {e.actor_username for e in deleted} == {"compliance_officer"}
+    assert sorted(e.object_id for e in deleted) == sorted(str(d.pk) for d in doomed)
+    assert {e.actor_username for e in deleted} == {"administrator"}
     assert audit_verify().ok

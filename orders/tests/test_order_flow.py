@@ -219,7 +219,8 @@ def test_price_band_limits_are_reported(account):
     assert (band["limit"], band["value"]) == ("95.00-105.00", "94.95")
 
 
-def test_outside_market_hours_an_order_waits_as_amo(account):
+def test_outside_market_hours_an_order_waits_as_amo(account, settings):
+    settings.MARKETDATA_ALWAYS_OPEN = False  # the demo clock's "session" is the whole day
     with mock.patch("orders.services.calendar.is_open", return_value=False):
         order = place(account, order_type="LIMIT", price=Decimal("1450.00"))
     assert order.status == "AMO"

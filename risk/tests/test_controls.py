@@ -198,7 +198,7 @@ def test_the_admin_proposes_approves_trips_and_resets_through_the_services(
 
     client.post(
         "/admin/risk/killswitch/add/",
-        {"level": "global", "reason": "fat finger storm", "algo_id": ""},
+        {"level": "global", "mode": "halt", "reason": "fat finger storm", "algo_id": ""},
     )
     switch = KillSwitch.objects.get()
     assert switch.active

@@ -1,0 +1,92 @@
+"""Kept records: control and trading records that no path may delete.
+
+Orders, fills, ledger entries, positions, holdings, kill switches, limit changes, breaches,
+API keys, clients and trading accounts are the firm's books and its controls. They change
+only through their services (a kill switch is reset, an API key is revoked, an account is
+closed) and are never deleted, whoever asks:
+
+- ``KeptRecord.delete()`` and ``KeptQuerySet.delete()`` raise :class:`RecordNotDeletable`
+  (the shell, management commands and any code);
+- every foreign key *from* a kept record is ``PROTECT``, so deleting a parent (a user, an
+  instrument, a desk) cannot cascade into one;
+- the admin site refuses deletion of a kept record whatever its ModelAdmin says
+  (``ops.admin_site.BackOfficeAdminSite.register``);
+- on PostgreSQL a trigger refuses ``DELETE`` on their tables, so not even raw SQL from the
+  application's connection removes one (:func:`refuse_delete_operations` in migrations).
+
+The tests in ``tradingsite/tests/test_kept_records.py`` walk every admin and API route.
+"""
+
+from django.db import migrations, models
+
+
+class RecordNotDeletable(RuntimeError):
+    """Raised when code tries to delete a kept record."""
+
+    def __init__(self, model: type[models.Model]) -> None:
+        super().__init__(
+            f"{model._meta.verbose_name_plural} are kept records and are never deleted; "
+            "use their service instead (cancel, reset, revoke, close)."
+        )
+
+
+class KeptQuerySet(models.QuerySet):
+    """A queryset whose bulk delete is refused."""
+
+    def delete(self):
+        raise RecordNotDeletable(self.model)
+
+    delete.queryset_only = True
+
+
+class KeptRecord(models.Model):
+    """A record that is changed only through its services and never deleted."""
+
+    objects = KeptQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def delete(self, *args, **kwargs):
+        raise RecordNotDeletable(type(self))
+
+
+def is_kept(model: type[models.Model]) -> bool:
+    """Whether rows of ``model`` may never be deleted (kept records and the audit trail)."""
+    from compliance.models import AppendOnlyModel
+
+    return issubclass(model, KeptRecord | AppendOnlyModel)
+
+
+REFUSE_DELETE_FUNCTION = """
+CREATE OR REPLACE FUNCTION tradingsite_refuse_delete() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '% rows are kept records: DELETE refused', TG_TABLE_NAME
+        USING HINT = 'Use the service (cancel, reset, revoke, close); records are never deleted.';
+END
+$$;
+"""
+REFUSE_DELETE_TRIGGER = """
+CREATE TRIGGER {table}_kept BEFORE DELETE ON {table}
+FOR EACH ROW EXECUTE FUNCTION tradingsite_refuse_delete();
+"""
+
+
+def refuse_delete_operations(*tables: str) -> list[migrations.RunPython]:
+    """Migration operations adding (PostgreSQL only) the trigger that refuses DELETE."""
+
+    def add(apps, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        schema_editor.execute(REFUSE_DELETE_FUNCTION, params=None)
+        for table in tables:
+            schema_editor.execute(REFUSE_DELETE_TRIGGER.format(table=table))
+
+    def drop(apps, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        for table in tables:
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_kept ON {table};")
+
+    return [migrations.RunPython(add, drop)]
