@@ -2,7 +2,12 @@
 
     from tradingsite_client import TradingSite
     api = TradingSite("https://api.example.in", key_id="tsk_...", secret="...")
-    order = api.place_order("TS0001", "INFY", "BUY", 5)
+    order = api.place_order("TS0001", "INFY", "BUY", 5, order_type="LIMIT", price="1400.00")
+    api.modify_order(order["order_id"], price="1405.00")
+    api.cancel_order(order["order_id"])
+    api.positions(), api.holdings(), api.trades(), api.funds("TS0001")
+
+Install it with ``pip install ./tradingsite_client`` from a clone of the repository.
 
 Signing is done by the stock ``requests-http-signature`` library (hmac-sha256, covering
 @method, @authority, @path, @query and the body's Content-Digest, with created and a fresh
@@ -91,10 +96,45 @@ class TradingSite:
         return self.request("POST", "/api/v1/orders", json=payload)
 
     def orders(self, **filters: str) -> dict:
+        """A page of orders (``results``, ``next``...), filtered e.g. by ``status="OPEN"``."""
         return self.request("GET", "/api/v1/orders", params=filters)
 
     def order(self, order_id: int) -> dict:
         return self.request("GET", f"/api/v1/orders/{order_id}")
 
+    def modify_order(
+        self, order_id: int, *, quantity: int | None = None,
+        price: Decimal | str | None = None, trigger_price: Decimal | str | None = None,
+    ) -> dict:  # fmt: skip
+        """Change a working order's quantity, price or trigger price (the server keeps its type
+        and validity); a filled or cancelled order raises ApiError(409, "order-not-working")."""
+        payload: dict[str, Any] = {}
+        if quantity is not None:
+            payload["quantity"] = quantity
+        for name, value in (("price", price), ("trigger_price", trigger_price)):
+            if value is not None:
+                payload[name] = str(value)
+        if not payload:
+            raise ValueError("modify_order needs a quantity, a price or a trigger_price")
+        return self.request("PATCH", f"/api/v1/orders/{order_id}", json=payload)
+
     def cancel_order(self, order_id: int) -> dict:
+        """Cancel the unfilled rest of a working order."""
         return self.request("DELETE", f"/api/v1/orders/{order_id}")
+
+    def trades(self, **filters: str) -> dict:
+        """A page of fills, newest first, with their charges; filter by ``account``,
+        ``trade_date`` (YYYY-MM-DD) or ``order`` (an order id)."""
+        return self.request("GET", "/api/v1/trades", params=filters)
+
+    def positions(self, account: str | None = None) -> list[dict]:
+        """Positions with realized and unrealized P&L; flat ones with no P&L are left out."""
+        return self.request("GET", "/api/v1/positions", params=_account(account))
+
+    def holdings(self, account: str | None = None) -> list[dict]:
+        """Delivery holdings (settled and awaiting settlement)."""
+        return self.request("GET", "/api/v1/holdings", params=_account(account))
+
+
+def _account(code: str | None) -> dict[str, str]:
+    return {"account": code} if code else {}

@@ -29,3 +29,22 @@ def generated(monkeypatch) -> list[str]:
 
     monkeypatch.setattr(rotation_base, "new_password", recorded)
     return made
+
+
+@pytest.fixture
+def algo(live_server, account, user_in_role, monkeypatch):
+    """The shipped client for an Algo Client's trade key on ``account`` (from 127.0.0.1), with
+    TRADINGSITE_URL, TRADINGSITE_KEY_ID and TRADINGSITE_SECRET set for its command line."""
+    from ops.apikeys import api_key_create
+    from tradingsite_client import TradingSite
+
+    owner = user_in_role("Algo Client", "algo1")
+    account.users.add(owner)
+    key, secret = api_key_create(
+        actor=None, user=owner, account=account, label="algo box", scope="trade",
+        primary_ip="127.0.0.1",
+    )  # fmt: skip
+    monkeypatch.setenv("TRADINGSITE_URL", live_server.url)
+    monkeypatch.setenv("TRADINGSITE_KEY_ID", key.key_id)
+    monkeypatch.setenv("TRADINGSITE_SECRET", secret)
+    return TradingSite(live_server.url, key_id=key.key_id, secret=secret)
