@@ -27,6 +27,7 @@ from orders.models import Fill, Holding, LedgerEntry, Order, Position, TradingAc
 from orders.services import (
     IdempotencyMismatch,
     IllegalTransition,
+    ModifyRejected,
     OrderInFlight,
     OrderInputError,
     order_cancel,
@@ -281,6 +282,12 @@ class OrderDetail(APIView):
             order = order_modify(order=order, actor=request.user, **data.validated_data)
         except OrderInputError as exc:
             raise _input_problem(exc) from exc
+        except ModifyRejected as exc:
+            raise Unprocessable(
+                str(exc),
+                problem_type="order-rejected",
+                extra={"order_id": order.pk, "rejections": exc.rejections},
+            ) from exc
         except IllegalTransition as exc:
             raise Conflict(str(exc), problem_type="order-not-working") from exc
         return Response(OrderOutput(order).data)

@@ -457,6 +457,7 @@ def order_modify(
         quantity=quantity if quantity is not None else order.quantity,
         price=price if price is not None else order.price,
         trigger_price=trigger_price if trigger_price is not None else order.trigger_price,
+        algo_id=order.algo_id,
     )
     errors = request_errors(changed, order.instrument)
     if changed.quantity <= order.filled_quantity:
@@ -474,6 +475,14 @@ def order_modify(
     available = funds_of(account, on=today)["available"] + order.blocked_amount
     if needed > available:
         raise OrderInputError({"quantity": [f"needs {needed} of funds; {available} is available"]})
+    # The modified order is checked as if placed anew in place of the old one: a small order
+    # made large, or a protective stop grown under a reduce-only switch, is refused.
+    rejections = _pre_trade_checks(
+        account=account, instrument=order.instrument, request=remaining, quote=quote,
+        replacing=order,
+    )  # fmt: skip
+    if rejections:
+        raise ModifyRejected(order, rejections)
     before = {
         "quantity": order.quantity,
         "price": str(order.price or ""),
@@ -505,6 +514,15 @@ def order_modify(
 
 
 # --- Fills -------------------------------------------------------------------------------------
+
+
+class ModifyRejected(ValueError):
+    """A modification the pre-trade checks refuse; the order stays as it was."""
+
+    def __init__(self, order: Order, rejections: list[Rejection]) -> None:
+        self.order, self.rejections = order, [r.as_dict() for r in rejections]
+        reasons = " ".join(r.message for r in rejections)
+        super().__init__(f"Order {order.pk} was not modified: {reasons}")
 
 
 class FillRejected(ValueError):

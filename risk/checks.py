@@ -139,7 +139,9 @@ def algo_lock(algo_id: str) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"risk:algo:{algo_id}"])
 
 
-def build_context(*, account, instrument, request, quote) -> Context:
+def build_context(*, account, instrument, request, quote, replacing=None) -> Context:
+    """What the checks need; ``replacing`` is a working order being modified, which counts
+    as this request instead of as itself."""
     from marketdata.pricecache import quote_get_many
 
     limits, products = effective_limits(account, instrument)
@@ -152,9 +154,11 @@ def build_context(*, account, instrument, request, quote) -> Context:
         key = f"{exchange}:{symbol}"
         exposures.setdefault(key, Exposure()).net += net
         context.positions.append((key, product, net, average))
-    for exchange, symbol, side, quantity, filled in Order.objects.filter(
-        account=account, status__in=WORKING
-    ).values_list("exchange", "tradingsymbol", "transaction_type", "quantity", "filled_quantity"):
+    working = Order.objects.filter(account=account, status__in=WORKING)
+    if replacing is not None:
+        working = working.exclude(pk=replacing.pk)
+    columns = ("exchange", "tradingsymbol", "transaction_type", "quantity", "filled_quantity")
+    for exchange, symbol, side, quantity, filled in working.values_list(*columns):
         exposure = exposures.setdefault(f"{exchange}:{symbol}", Exposure())
         if side == "BUY":
             exposure.pending_buy += quantity - filled
@@ -416,9 +420,11 @@ CHECKS: list[Callable[[Context], list[Rejection]]] = [
 ]
 
 
-def run_all(*, account, instrument, request, quote) -> list[Rejection]:
-    """The hook order placement calls (ORDERS_PRE_TRADE_CHECKS)."""
-    context = build_context(account=account, instrument=instrument, request=request, quote=quote)
+def run_all(*, account, instrument, request, quote, replacing=None) -> list[Rejection]:
+    """The hook order placement and modification call (ORDERS_PRE_TRADE_CHECKS)."""
+    context = build_context(
+        account=account, instrument=instrument, request=request, quote=quote, replacing=replacing
+    )
     found: list[Rejection] = []
     for check in CHECKS:
         found += check(context)

@@ -175,3 +175,22 @@ def test_null_targets_are_read_as_absent(rina):
     assert rina.post("/api/v1/risk/limit-changes", body, format="json").status_code == 201
     trip = {"level": "global", "reason": "x", "account": None, "tradingsymbol": None}
     assert rina.post("/api/v1/risk/kill-switches", trip, format="json").status_code == 201
+
+
+def test_a_modification_is_held_to_the_limits_an_order_is(trader, account, set_limit):
+    from risk.choices import LimitKind, Scope
+
+    set_limit(Scope.ACCOUNT, LimitKind.MAX_ORDER_QUANTITY, Decimal(5), account=account)
+    body = {"account": "TS0001", "tradingsymbol": "INFY", "transaction_type": "BUY",
+            "order_type": "LIMIT", "product": "CNC", "quantity": 5, "price": "1400.00"}  # fmt: skip
+    order = trader.post("/api/v1/orders", body, format="json").json()
+    grown = trader.patch(f"/api/v1/orders/{order['order_id']}", {"quantity": 500}, format="json")
+    assert grown.status_code == 422
+    assert grown.json()["rejections"][0]["code"] == "MAX_ORDER_QUANTITY"
+    assert Order.objects.get(pk=order["order_id"]).quantity == 5
+    assert (
+        trader.patch(
+            f"/api/v1/orders/{order['order_id']}", {"quantity": 4}, format="json"
+        ).status_code
+        == 200
+    )

@@ -127,3 +127,18 @@ def test_the_admin_trips_in_the_chosen_mode(account, long_ten, risk_managers, ot
     assert (long_ten["stop"].status, long_ten["buy"].status) == ("TRIGGER_PENDING", "CANCELLED")
     page = client.get("/admin/risk/accountexposure/").content.decode()
     assert "Reduce only" in page
+
+
+def test_a_protective_stop_cannot_be_grown_under_reduce_only(account, long_ten):
+    from orders.services import ModifyRejected, order_modify
+
+    kill_switch_trip(
+        level=KillSwitchLevel.ACCOUNT,
+        account=account,
+        reason="loss",
+        mode=KillSwitchMode.REDUCE_ONLY,
+    )
+    with pytest.raises(ModifyRejected, match="only orders that reduce exposure"):
+        order_modify(order=long_ten["stop"], quantity=15)
+    moved = order_modify(order=long_ten["stop"], trigger_price=Decimal("1460.00"))
+    assert (moved.quantity, moved.trigger_price) == (10, Decimal("1460.00"))
