@@ -1,15 +1,26 @@
-"""Admin of the compliance app: clients, and the audit trail (read-only, with a verifier)."""
+"""Admin of the compliance app: clients, and the audit trail (read-only, with a verifier).
+
+The trail's fields are ``editable=False``, so its detail pages list them as read-only
+fields (a form would show none); times are shown in IST, before and after as JSON.
+"""
+
+import json
+from datetime import datetime
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
-from django.urls import path
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
 from stdnum.in_ import pan as pan_number
 
+from compliance.actions import action_display, action_label
 from compliance.models import AuditCheckpoint, AuditEvent, Client
-from compliance.selectors import audit_checkpoint_latest
+from compliance.selectors import audit_checkpoint_latest, audit_checkpoint_schedule
 from compliance.verify import audit_verify
+from marketdata.calendar import IST
 from tradingsite.admin import ReadOnlyAdmin
 
 VIEW_AUDIT_TRAIL = "compliance.view_audit_trail"
@@ -34,6 +45,21 @@ class ClientAdmin(admin.ModelAdmin):
         return found, duplicates
 
 
+def in_ist(moment: datetime | None) -> str:
+    """A time as the desk reads it: "20 Nov 2026, 10:30:00 IST"."""
+    if moment is None:
+        return "-"
+    return f"{timezone.localtime(moment, IST):%d %b %Y, %H:%M:%S} IST"
+
+
+def json_block(value) -> str:
+    """``value`` as indented JSON in a <pre>, escaped (its text comes from the audited data)."""
+    if value is None:
+        return "-"
+    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+    return format_html('<pre class="audit-json">{}</pre>', text)
+
+
 class AuditTrailAdmin(ReadOnlyAdmin):
     """Read-only, and only for those who may read the audit trail."""
 
@@ -41,15 +67,70 @@ class AuditTrailAdmin(ReadOnlyAdmin):
         return request.user.has_perm(VIEW_AUDIT_TRAIL)
 
 
+class ActionFilter(admin.SimpleListFilter):
+    """The actions on the trail, by their labels; the query string keeps the code."""
+
+    title = "action"
+    parameter_name = "action"
+
+    def lookups(self, request, model_admin):
+        codes = AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct()
+        return sorted(((code, action_display(code)) for code in codes), key=lambda c: c[1])
+
+    def queryset(self, request, queryset):
+        return queryset.filter(action=self.value()) if self.value() else queryset
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(AuditTrailAdmin):
-    list_display = ["seq", "occurred_at", "action", "object_type", "object_id", "actor_username"]
+    list_display = [
+        "seq",
+        "occurred_at_ist",
+        "action_shown",
+        "object_type",
+        "object_id",
+        "actor_username",
+    ]
     list_display_links = ["seq"]
-    list_filter = ["action", "object_type", "actor_username", "occurred_at"]
+    list_filter = [ActionFilter, "object_type", "actor_username", "occurred_at"]
+    fieldsets = [
+        (None, {"fields": ["seq", "action_shown", "occurred_at_ist"]}),
+        ("Object", {"fields": ["object_type", "object_id"]}),
+        ("Who and from where", {"fields": ["actor", "source_ip_shown", "request_id"]}),
+        ("Change", {"fields": ["before_json", "after_json"]}),
+        ("Hash chain", {"fields": ["prev_hash", "hash"]}),
+    ]
+    readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
     search_fields = ["=object_id", "=request_id", "=actor_username"]
     ordering = ["-seq"]
     show_full_result_count = False  # the trail is large; one COUNT per page is enough
     actions = None
+
+    @admin.display(description="action", ordering="action")
+    def action_shown(self, event: AuditEvent) -> str:
+        return action_display(event.action)
+
+    @admin.display(description="occurred at (IST)", ordering="seq")
+    def occurred_at_ist(self, event: AuditEvent) -> str:
+        return in_ist(event.occurred_at)
+
+    @admin.display(description="actor")
+    def actor(self, event: AuditEvent) -> str:
+        if event.actor_id is None:
+            return event.actor_username
+        return f"{event.actor_username} (user id {event.actor_id})"
+
+    @admin.display(description="source IP")
+    def source_ip_shown(self, event: AuditEvent) -> str:
+        return event.source_ip or "-"
+
+    @admin.display(description="before")
+    def before_json(self, event: AuditEvent) -> str:
+        return json_block(event.before)
+
+    @admin.display(description="after")
+    def after_json(self, event: AuditEvent) -> str:
+        return json_block(event.after)
 
     def get_urls(self):
         verify = path(
@@ -64,6 +145,7 @@ class AuditEventAdmin(AuditTrailAdmin):
             **(extra_context or {}),
             "can_verify_audit_trail": request.user.has_perm(VERIFY_AUDIT_TRAIL),
             "has_checkpoint": AuditCheckpoint.objects.exists(),
+            "checkpoints": audit_checkpoint_schedule(),
         }
         return super().changelist_view(request, extra_context)
 
@@ -83,3 +165,17 @@ class AuditEventAdmin(AuditTrailAdmin):
 class AuditCheckpointAdmin(AuditTrailAdmin):
     list_display = ["seq", "hash", "created_at"]
     ordering = ["-seq", "-id"]
+    fields = ["seq", "event", "hash", "created_at_ist"]
+    readonly_fields = list(fields)
+
+    @admin.display(description="created at (IST)")
+    def created_at_ist(self, checkpoint: AuditCheckpoint) -> str:
+        return in_ist(checkpoint.created_at)
+
+    @admin.display(description="last event checkpointed")
+    def event(self, checkpoint: AuditCheckpoint) -> str:
+        event = AuditEvent.objects.filter(seq=checkpoint.seq).first()
+        if event is None:
+            return f"#{checkpoint.seq} is missing from the trail" if checkpoint.seq else "none yet"
+        url = reverse("admin:compliance_auditevent_change", args=[event.pk])
+        return format_html('<a href="{}">{}</a>', url, f"#{event.seq} {action_label(event.action)}")

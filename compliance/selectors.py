@@ -1,10 +1,15 @@
 """Reads of the compliance app that other code shares: the audit trail and its checkpoints."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from compliance.models import AuditCheckpoint, AuditEvent
+
+#: The beat task that checkpoints the trail (compliance.tasks; scheduled in ops.schedules).
+CHECKPOINT_TASK = "compliance.tasks.audit_checkpoint"
 
 
 def audit_events(
@@ -43,3 +48,37 @@ def audit_events(
 def audit_checkpoint_latest() -> AuditCheckpoint | None:
     """The most recent checkpoint (the one with the highest seq), if there is one."""
     return AuditCheckpoint.objects.order_by("-seq", "-id").first()
+
+
+@dataclass(frozen=True)
+class CheckpointSchedule:
+    """When the trail is checkpointed, and the last checkpoint made.
+
+    ``timing`` is None when no periodic task runs the checkpoint; ``next_run`` is None
+    when that task is disabled.
+    """
+
+    timing: str | None
+    enabled: bool
+    next_run: datetime | None
+    last: AuditCheckpoint | None
+
+
+def audit_checkpoint_schedule(*, now: datetime | None = None) -> CheckpointSchedule:
+    """The checkpoint task's schedule in django-celery-beat, and the latest checkpoint."""
+    from django_celery_beat.models import PeriodicTask
+
+    from ops.schedules import schedule_describe, schedule_next_run
+
+    now = now or timezone.now()
+    tasks = PeriodicTask.objects.filter(task=CHECKPOINT_TASK).select_related("crontab", "interval")
+    task = tasks.order_by("-enabled", "pk").first()
+    last = audit_checkpoint_latest()
+    if task is None:
+        return CheckpointSchedule(timing=None, enabled=False, next_run=None, last=last)
+    return CheckpointSchedule(
+        timing=schedule_describe(task),
+        enabled=task.enabled,
+        next_run=schedule_next_run(task, now),
+        last=last,
+    )

@@ -10,6 +10,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.admin import ModelAdmin
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.signals import user_login_failed
 from django.contrib.auth.views import redirect_to_login
 from django.db.models.base import ModelBase
@@ -61,10 +62,30 @@ class BackOfficeLoginForm(OTPAdminAuthenticationForm):
     the user picks one. A staff user with no device yet passes on the password alone
     and is sent to enrol. A wrong code counts as a failed sign-in: it is audited and
     counts towards the lockout.
+
+    An active user who is not staff and gave the right password (a trader, say) is told
+    that the admin is for staff and where to go instead; only someone who knows the
+    password learns that it was right. As before, that is no failed sign-in for the
+    lockout, and no sign-in either.
     """
 
     otp_token = _code_field()
     otp_error_messages = CODE_ERRORS
+    error_messages = {
+        **OTPAdminAuthenticationForm.error_messages,
+        "not_staff": "The back-office admin is for staff. Traders and algo clients use the "
+        "API at /api/v1/ with signed API keys (documentation at /api/docs/).",
+    }
+
+    def confirm_login_allowed(self, user) -> None:
+        AuthenticationForm.confirm_login_allowed(self, user)  # refuses inactive users
+        if not user.is_staff:
+            raise forms.ValidationError(self.error_messages["not_staff"], code="not_staff")
+
+    @property
+    def refused_as_not_staff(self) -> bool:
+        """Whether the password was right but the user is not staff (the template says more)."""
+        return any(error.code == "not_staff" for error in self.non_field_errors().as_data())
 
     def clean(self):
         self.cleaned_data = AdminAuthenticationForm.clean(self)

@@ -1,7 +1,8 @@
-"""System checks of the ops app (run by ``manage.py check``; ``--deploy`` in production)."""
+"""System checks of the ops app (run by ``manage.py check``; ``--deploy`` in production):
+the field-encryption keyring, and the static files manifest that `collectstatic` writes."""
 
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
 
@@ -19,3 +20,44 @@ def field_encryption_keyring(app_configs, **kwargs) -> list[Error]:
     if not ring.index_key:
         return [Error("FIELD_ENCRYPTION_KEYRING has no 'index:' line", id="ops.E002")]
     return []
+
+
+COLLECT_STATIC = "Run `python manage.py collectstatic --noinput`"
+
+
+def _static_manifest_missing() -> bool:
+    from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_storage
+
+    return isinstance(staticfiles_storage, ManifestFilesMixin) and not (
+        staticfiles_storage.manifest_storage.exists(staticfiles_storage.manifest_name)
+    )
+
+
+@register()  # no staticfiles tag: `collectstatic` itself need not be told to run
+def static_manifest_embedded(app_configs, **kwargs) -> list[Warning]:
+    """The embedded profile works without ``collectstatic``, but says it is missing."""
+    if settings.PRODUCTION or not _static_manifest_missing():
+        return []
+    return [
+        Warning(
+            f"No static files manifest in STATIC_ROOT ({settings.STATIC_ROOT}): pages are "
+            "served with static files found in the apps, unhashed and without long caching.",
+            hint=f"{COLLECT_STATIC} (`python manage.py demo` does it for you).",
+            id="ops.W001",
+        )
+    ]
+
+
+@register(Tags.staticfiles, deploy=True)
+def static_manifest_production(app_configs, **kwargs) -> list[Error]:
+    """Production without the manifest would answer every page with a 500."""
+    if not settings.PRODUCTION or not _static_manifest_missing():
+        return []
+    return [
+        Error(
+            f"No static files manifest in STATIC_ROOT ({settings.STATIC_ROOT}): every page "
+            "that uses a static file would fail with a server error.",
+            hint=f"{COLLECT_STATIC} in each deploy, before the web server starts.",
+            id="ops.E003",
+        )
+    ]

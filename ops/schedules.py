@@ -2,9 +2,11 @@
 
 Only missing entries are created, so a schedule edited or disabled in the admin
 keeps its edits across restarts and migrations. Apps add their entries here.
+``schedule_describe`` and ``schedule_next_run`` say when a task runs, for pages that show it.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.apps import apps as global_apps
 
@@ -131,3 +133,42 @@ def schedules_install(apps=global_apps) -> list[str]:
         )
         created.append(entry.name)
     return created
+
+
+def _clock_time(minute: str, hour: str) -> str | None:
+    """ "HH:MM" when the crontab fires once an hour-and-minute, else None."""
+    if minute.isdigit() and hour.isdigit():
+        return f"{int(hour):02d}:{int(minute):02d}"
+    return None
+
+
+def schedule_describe(task) -> str:
+    """A periodic task's timing as a person says it: "daily at 23:55 IST", "every 60 seconds"."""
+    if task.interval_id:
+        return str(task.interval)
+    cron = task.crontab
+    if cron is None:
+        return "at a clocked or solar time" if task.clocked_id or task.solar_id else "never"
+    zone = "IST" if str(cron.timezone) == "Asia/Kolkata" else str(cron.timezone)
+    at = _clock_time(cron.minute, cron.hour)
+    days = (cron.day_of_month, cron.month_of_year, cron.day_of_week)
+    if at and days == ("*", "*", "*"):
+        return f"daily at {at} {zone}"
+    if at and days == ("*", "*", "1-5"):
+        return f"weekdays at {at} {zone}"
+    if at and days[1:] == ("*", "*") and days[0].isdigit():
+        return f"monthly on day {days[0]} at {at} {zone}"
+    return cron.human_readable
+
+
+def schedule_next_run(task, now: datetime) -> datetime | None:
+    """When beat next runs ``task`` (enabled crontab or interval schedules), or None."""
+    if not task.enabled:
+        return None
+    if task.crontab_id:
+        zone = task.crontab.timezone
+        return task.crontab.due_start_time(now, zone)
+    if task.interval_id:
+        every = task.interval.schedule.run_every
+        return max(now, (task.last_run_at or now) + every)
+    return None

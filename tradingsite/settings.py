@@ -299,8 +299,17 @@ STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    # Production needs `collectstatic` (its deploy check says so); the embedded profile
+    # serves plain names from the apps until it has run (tradingsite.staticfiles).
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "tradingsite.staticfiles.EmbeddedStaticFilesStorage"
+    },
 }
+WHITENOISE_USE_FINDERS = DEBUG or (
+    not PRODUCTION and not (STATIC_ROOT / "staticfiles.json").is_file()
+)
 
 # --- Security -----------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -165,3 +165,40 @@ def test_an_administrator_unlocks_in_the_admin(client, user_in_role, otp_login, 
     assert AuditEvent.objects.filter(
         action="admin.delete", object_type="axes.accessattempt"
     ).exists()
+
+
+def test_a_trader_with_the_right_password_is_told_the_admin_is_for_staff(user_in_role, clock):
+    user_in_role("Trader")
+    for _ in range(2):
+        admin_sign_in(Client(), "trader", "wrong-password", OFFICE)
+
+    right = [admin_sign_in(Client(), "trader", PASSWORD, OFFICE) for _ in range(6)]
+    page = right[0].content.decode()
+
+    assert [r.status_code for r in right] == [200] * 6  # never signed in, never locked out
+    assert "The back-office admin is for staff." in page
+    assert 'href="/api/v1/"' in page
+    assert 'href="/api/docs/"' in page
+    assert "signed API keys" in page
+    assert "correct username and password" not in page
+    # As today: a right password of a non-staff user is no failure (and clears none).
+    [attempt] = AccessAttempt.objects.filter(username="trader", ip_address=OFFICE)
+    assert attempt.failures_since_start == 2
+    assert AuditEvent.objects.filter(action="auth.login_failed").count() == 2
+
+
+def test_a_wrong_password_reveals_nothing_about_staff(user_in_role, django_user_model, clock):
+    user_in_role("Trader")
+    retired = user_in_role("Client", username="retired")
+    retired.is_active = False
+    retired.save()
+    answers = [
+        admin_sign_in(Client(), "trader", "wrong-password", OFFICE),
+        admin_sign_in(Client(), "nobody", PASSWORD, OFFICE),
+        admin_sign_in(Client(), "retired", PASSWORD, OFFICE),  # right password, inactive
+    ]
+    for answer in answers:
+        page = answer.content.decode()
+        assert "Please enter the correct username and password for a staff account" in page
+        assert "for staff." not in page
+        assert "/api/docs/" not in page

@@ -5,7 +5,13 @@ from django.utils.module_loading import import_string
 
 #: Each app's seeder, in dependency order; later apps append theirs. A seeder is a
 #: function ``seed(*, stdout, reset_passwords)`` that creates only what is missing.
-SEEDERS = ["ops.demo.seed", "marketdata.demo.seed", "orders.demo.seed", "risk.demo.seed"]
+SEEDERS = [
+    "ops.demo.seed",
+    "marketdata.demo.seed",
+    "orders.demo.seed",
+    "risk.demo.seed",
+    "compliance.demo.seed",  # last: it checkpoints the audit trail the others wrote to
+]
 
 
 class Command(BaseCommand):

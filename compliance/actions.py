@@ -1,0 +1,72 @@
+"""Human labels of the audit trail's action codes, as data in one place.
+
+Every code that ``audit_record(action=...)`` writes today has a label here; a code with no
+label (a new one, or one from an older release) gets one derived from its text, so the
+admin never shows a bare code alone: ``risk.limit_approved`` reads "Risk: limit approved".
+"""
+
+#: Action code -> what a compliance officer would call it.
+AUDIT_ACTION_LABELS: dict[str, str] = {
+    # Sign-ins (compliance.signals, ops.twofactor, ops.daily_logout)
+    "auth.login": "Signed in",
+    "auth.logout": "Signed out",
+    "auth.login_failed": "Sign-in failed",
+    "auth.locked_out": "Sign-in locked out",
+    "auth.daily_logout": "Signed out by the daily logout",
+    "auth.totp_enrolled": "Authenticator set up",
+    "auth.totp_issued": "Authenticator issued",
+    # The admin's own log (compliance.signals)
+    "admin.add": "Added in the admin",
+    "admin.change": "Changed in the admin",
+    "admin.delete": "Deleted in the admin",
+    "admin.other": "Other admin action",
+    # Orders, fills and the ledger (orders.services): one per order status, and modify
+    "order.amo": "After-market order queued",
+    "order.accepted": "Order accepted",
+    "order.open": "Order open at the exchange",
+    "order.trigger_pending": "Stop order waiting for its trigger",
+    "order.partially_filled": "Order partially filled",
+    "order.complete": "Order filled",
+    "order.cancelled": "Order cancelled",
+    "order.rejected": "Order rejected",
+    "order.expired": "Order expired",
+    "order.modified": "Order modified",
+    "fill.applied": "Fill applied",
+    "ledger.posted": "Ledger entry posted",
+    # Risk (risk.services): maker-checker limit changes and kill switches
+    "risk.limit_proposed": "Risk limit change proposed",
+    "risk.limit_approved": "Risk limit change approved",
+    "risk.limit_rejected": "Risk limit change rejected",
+    "risk.kill_switch_tripped": "Kill switch tripped",
+    "risk.kill_switch_reset": "Kill switch reset",
+    # Operations (ops.apikeys, ops.admin, ops.rotation)
+    "ops.api_key_created": "API key created",
+    "ops.api_key_rotated": "API key rotated",
+    "ops.api_key_revoked": "API key revoked",
+    "ops.api_key_expired": "API key expired",
+    "ops.api_key_ips_changed": "API key static IPs changed",
+    "ops.api_key_ip_change_refused": "API key static IP change refused",
+    "ops.allowlist_saved": "IP allowlist entry saved",
+    "ops.allowlist_deleted": "IP allowlist entry deleted",
+    "ops.secret_rotated": "Secret rotated",
+    "ops.secret_rotation_failed": "Secret rotation failed",
+    "ops.secret_rotation_skipped": "Secret rotation skipped",
+    "ops.secret_rotation_dry_run": "Secret rotation dry run",
+}
+
+
+def action_label(code: str) -> str:
+    """The human label of ``code``; for a code with none, one derived from the code itself."""
+    if code in AUDIT_ACTION_LABELS:
+        return AUDIT_ACTION_LABELS[code]
+    area, _, what = code.partition(".")
+    area = area.replace("_", " ").strip()
+    what = what.replace("_", " ").replace(".", " ").strip()
+    if not what:
+        return area.capitalize() or code
+    return f"{area.capitalize()}: {what}"
+
+
+def action_display(code: str) -> str:
+    """The label with its code, as the admin shows an action: "Order accepted (order.accepted)"."""
+    return f"{action_label(code)} ({code})"

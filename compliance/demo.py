@@ -1,0 +1,26 @@
+"""Demo data of the compliance app: a checkpoint of the audit trail after the other seeders.
+
+It runs last, so the checkpoint covers the demo's own events (users' limits, orders...).
+A second run adds a checkpoint only if the chain moved since the last one, and a chain
+that fails verification is reported, never raised: the seed must not fail on re-run.
+"""
+
+from compliance.selectors import audit_checkpoint_latest, audit_checkpoint_schedule
+from compliance.services import AuditChainBroken, audit_checkpoint
+
+
+def seed(*, stdout, reset_passwords: bool = False) -> None:
+    previous = audit_checkpoint_latest()
+    try:
+        checkpoint = audit_checkpoint()
+    except AuditChainBroken as broken:
+        stdout.write(f"Audit checkpoint: not made, the chain failed verification: {broken}")
+        return
+    if previous is not None and checkpoint.pk == previous.pk:
+        stdout.write(f"Audit checkpoint: already at seq {checkpoint.seq} (chain unchanged).")
+        return
+    timing = audit_checkpoint_schedule().timing or "not scheduled"
+    stdout.write(
+        f"Audit checkpoint: seq {checkpoint.seq}, the trail verified up to it "
+        f"(next checkpoints: {timing}; see the audit trail page)."
+    )
