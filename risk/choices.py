@@ -37,5 +37,5 @@ class KillSwitchLevel(models.TextChoices):
 class KillSwitchMode(models.TextChoices):
     """What a tripped switch still lets through (NautilusTrader's trading states)."""
 
-    HALT = "halt", "Halt: cancel all open orders, refuse new ones"
-    REDUCE_ONLY = "reduce_only", "Reduce only: keep and accept only orders that reduce exposure"
+    HALT = "halt", "Halt"
+    REDUCE_ONLY = "reduce_only", "Reduce only"

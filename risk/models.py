@@ -169,7 +169,12 @@ class KillSwitch(KeptRecord):
 
     level = models.CharField(max_length=12, choices=KillSwitchLevel.choices)
     mode = models.CharField(
-        max_length=12, choices=KillSwitchMode.choices, default=KillSwitchMode.HALT
+        max_length=12,
+        choices=KillSwitchMode.choices,
+        default=KillSwitchMode.HALT,
+        help_text="Halt: cancel every open order and refuse new ones. Reduce only: keep the "
+        "orders that only reduce a position (protective stops), cancel the rest, and refuse "
+        "anything that would grow or flip a position.",
     )
     account = models.ForeignKey(
         "orders.TradingAccount", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -200,7 +205,7 @@ class KillSwitch(KeptRecord):
 
     def __str__(self) -> str:
         target = self.account or getattr(self.instrument, "key", None) or self.algo_id or "the firm"
-        state = self.get_mode_display().split(":")[0] if self.active else "reset"
+        state = self.get_mode_display() if self.active else "reset"
         return f"Kill switch on {target} ({state})"
 
     @property

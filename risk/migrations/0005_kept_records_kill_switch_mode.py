@@ -18,14 +18,9 @@ class Migration(migrations.Migration):
             model_name="killswitch",
             name="mode",
             field=models.CharField(
-                choices=[
-                    ("halt", "Halt: cancel all open orders, refuse new ones"),
-                    (
-                        "reduce_only",
-                        "Reduce only: keep and accept only orders that reduce exposure",
-                    ),
-                ],
+                choices=[("halt", "Halt"), ("reduce_only", "Reduce only")],
                 default="halt",
+                help_text="Halt: cancel every open order and refuse new ones. Reduce only: keep the orders that only reduce a position (protective stops), cancel the rest, and refuse anything that would grow or flip a position.",
                 max_length=12,
             ),
         ),
