@@ -1,4 +1,4 @@
-"""Run the whole embedded demo: migrate, collect static files, seed, then web + worker + beat."""
+"""Run the whole embedded demo: collect static files, migrate, seed, then web + worker + beat."""
 
 import os
 import sys
@@ -13,6 +13,8 @@ class Command(BaseCommand):
     help = (
         "Migrate, seed demo data and run web, Celery worker and beat together (Ctrl-C stops all)."
     )
+    # migrate runs the system checks, once the static files it would warn about are collected.
+    requires_system_checks = []
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--bind", default="127.0.0.1:8000", help="host:port for the web server")
@@ -21,8 +23,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, bind: str, prepare_only: bool, **options) -> None:
-        call_command("migrate", interactive=False, verbosity=1)
         call_command("collectstatic", interactive=False, verbosity=0)
+        call_command("migrate", interactive=False, verbosity=1)
         call_command("demo_seed")
         if prepare_only:
             return
