@@ -4,6 +4,7 @@ trips it, and the reset action lifts it (never by the one who tripped it). The b
 and the per-account exposure view are read-only; the exposure view can trip accounts' kill
 switches."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q
 from django.utils.html import format_html
@@ -20,6 +21,7 @@ from risk.models import (
     limit_value_label,
 )
 from risk.monitors import RiskSnapshot, account_snapshot
+from risk.selectors import desk_leaving_refusal
 from risk.services import (
     FourEyesViolation,
     kill_switch_reset,
@@ -30,8 +32,27 @@ from risk.services import (
 from tradingsite.admin import ReadOnlyAdmin
 
 
+class DeskForm(forms.ModelForm):
+    class Meta:
+        model = Desk
+        fields = ["name", "accounts"]
+
+    def clean_accounts(self):
+        accounts = self.cleaned_data["accounts"]
+        if self.instance.pk:
+            leaving = set(self.instance.accounts.all()) - set(accounts)
+            refusal = desk_leaving_refusal(desk=self.instance, leaving=leaving)
+            if refusal:
+                raise forms.ValidationError(refusal)
+        return accounts
+
+
 @admin.register(Desk)
 class DeskAdmin(admin.ModelAdmin):
+    """Accounts may join a desk at any time (its limits only tighten theirs); they leave a
+    desk with limits in force only once those limits are changed under four eyes."""
+
+    form = DeskForm
     list_display = ["name"]
     filter_horizontal = ["accounts"]
 

@@ -4,6 +4,7 @@ from django.db.models import Sum
 
 from orders.models import Order, Position
 from risk.checks import reduces_exposure
+from risk.models import Desk, RiskLimit
 
 
 def order_reduces_exposure(*, order: Order) -> bool:
@@ -14,3 +15,16 @@ def order_reduces_exposure(*, order: Order) -> bool:
     )
     net = positions.aggregate(net=Sum("quantity"))["net"] or 0
     return reduces_exposure(side=order.transaction_type, quantity=order.pending_quantity, net=net)
+
+
+def desk_leaving_refusal(*, desk: Desk, leaving) -> str:
+    """Why these accounts may not leave the desk ("" if they may): leaving a desk whose limits
+    are in force would lift those limits without a second risk manager."""
+    if not leaving or desk.pk is None or not RiskLimit.objects.filter(desk=desk).exists():
+        return ""
+    codes = ", ".join(sorted(str(account) for account in leaving))
+    return (
+        f"{codes} cannot leave desk {desk}: its limits are in force, and leaving would lift "
+        "them without a second risk manager. Propose account limits first, or propose "
+        "removing the desk's limits."
+    )

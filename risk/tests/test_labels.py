@@ -4,6 +4,7 @@ written, and only halted accounts marked as halted."""
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.test import Client as WebClient
 
 from orders.models import TradingAccount
@@ -66,3 +67,34 @@ def test_only_halted_accounts_are_marked_halted(account, risk_managers, otp_logi
     assert "icon-no" not in page
     assert "icon-yes" not in page.split("field-halted")[1]
     assert str(KillSwitch.objects.get()) == "Kill switch on TS0001 (Halt)"
+
+
+def test_an_account_leaves_a_desk_with_limits_only_under_four_eyes(
+    account, risk_managers, set_limit, otp_login
+):
+    """Leaving the desk would lift its limits: refused in the admin's form and in code."""
+    from risk.models import Desk
+    from risk.services import FourEyesViolation
+
+    desk = Desk.objects.create(name="Equities")
+    desk.accounts.add(account)
+    other = TradingAccount.objects.create(code="TS0002", client=account.client)
+    web = otp_login(WebClient(), risk_managers[0])
+    joined = web.post(
+        f"/admin/risk/desk/{desk.pk}/change/",
+        {"name": "Equities", "accounts": [account.pk, other.pk]},
+    )
+    assert joined.status_code == 302  # joining only tightens: no desk limits yet anyway
+    set_limit(Scope.DESK, LimitKind.MAX_ORDER_QUANTITY, Decimal(5), desk=desk)
+    page = web.post(
+        f"/admin/risk/desk/{desk.pk}/change/", {"name": "Equities", "accounts": [other.pk]}
+    )
+    assert page.status_code == 200
+    assert "TS0001 cannot leave desk Equities" in page.content.decode()
+    with pytest.raises(FourEyesViolation, match="second risk manager"), transaction.atomic():
+        desk.accounts.remove(account)
+    with pytest.raises(FourEyesViolation), transaction.atomic():
+        account.desks.clear()
+    with pytest.raises(FourEyesViolation), transaction.atomic():
+        desk.accounts.set([other])
+    assert set(desk.accounts.all()) == {account, other}
