@@ -155,6 +155,12 @@ def user_in_role(django_user_model):
     return make
 
 
+@pytest.fixture
+def risk_managers(user_in_role):
+    """Two risk managers, rina and ravi: one makes or trips, the other checks or resets."""
+    return user_in_role("Risk Manager", "rina"), user_in_role("Risk Manager", "ravi")
+
+
 def login_with_second_factor(client, user):
     """Sign ``user`` in on a test ``client`` as the admin's sign-in with a TOTP code would.
 

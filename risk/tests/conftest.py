@@ -1,13 +1,12 @@
-"""Fixtures of the risk tests: two risk managers, and limits set through maker-checker."""
+"""Fixtures of the risk tests: two risk managers, limits set through maker-checker, and
+placing an order through to its execution."""
 
 import pytest
 
+from orders.models import Order
+from orders.services import order_place
+from orders.tests.fixtures import request
 from risk.services import limit_decide, limit_propose
-
-
-@pytest.fixture
-def risk_managers(user_in_role):
-    return user_in_role("Risk Manager", "rina"), user_in_role("Risk Manager", "ravi")
 
 
 @pytest.fixture
@@ -22,3 +21,16 @@ def set_limit(risk_managers):
         return limit_decide(change=change, actor=checker, approve=True)
 
     return apply
+
+
+@pytest.fixture
+def place(django_capture_on_commit_callbacks):
+    """``place(account, **request fields)``: place an order, run its execution, reload it."""
+
+    def run(account, **kwargs) -> Order:
+        with django_capture_on_commit_callbacks(execute=True):
+            order = order_place(account=account, request=request(**kwargs)).order
+        order.refresh_from_db()
+        return order
+
+    return run

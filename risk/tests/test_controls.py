@@ -22,17 +22,6 @@ from risk.services import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def place(django_capture_on_commit_callbacks):
-    def run(account, **kwargs) -> Order:
-        with django_capture_on_commit_callbacks(execute=True):
-            order = order_place(account=account, request=request(**kwargs)).order
-        order.refresh_from_db()
-        return order
-
-    return run
-
-
 def test_a_limit_takes_effect_only_when_someone_else_approves(account, risk_managers):
     maker, checker = risk_managers
     change = limit_propose(

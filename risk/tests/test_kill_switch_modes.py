@@ -7,25 +7,12 @@ import pytest
 from rest_framework.test import APIClient
 
 from compliance.models import AuditEvent
-from orders.models import Order
-from orders.services import order_cancel, order_place
-from orders.tests.fixtures import request
+from orders.services import order_cancel
 from risk.checks import reduces_exposure
 from risk.choices import KillSwitchLevel, KillSwitchMode
 from risk.services import kill_switch_trip
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def place(django_capture_on_commit_callbacks):
-    def run(account, **kwargs) -> Order:
-        with django_capture_on_commit_callbacks(execute=True):
-            order = order_place(account=account, request=request(**kwargs)).order
-        order.refresh_from_db()
-        return order
-
-    return run
 
 
 @pytest.fixture

@@ -60,11 +60,6 @@ def kept_models() -> list[type[models.Model]]:
 
 
 @pytest.fixture
-def risk_managers(user_in_role):
-    return user_in_role("Risk Manager", "rina"), user_in_role("Risk Manager", "ravi")
-
-
-@pytest.fixture
 def books(account, risk_managers, user_in_role):
     """At least one row of every kept record."""
     rina, _ = risk_managers
