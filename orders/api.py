@@ -9,7 +9,6 @@ one service, shape.
 
 from decimal import Decimal
 
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django_guid import get_guid
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -22,7 +21,7 @@ from compliance.selectors import audit_events
 from ops.netaddr import client_ip
 from ops.signing import api_key  # a signed request sees only its key's account
 from orders import selectors
-from orders.choices import OrderType, Product, TransactionType, Validity
+from orders.choices import OrderStatus, OrderType, Product, TransactionType, Validity
 from orders.models import Fill, Holding, LedgerEntry, Order, Position, TradingAccount
 from orders.services import (
     IdempotencyMismatch,
@@ -34,8 +33,9 @@ from orders.services import (
     order_place,
 )
 from orders.validation import OrderRequest
-from tradingsite.errors import Conflict, ProblemError, Unprocessable
+from tradingsite.errors import Conflict, ProblemError, Unprocessable, get_or_404
 from tradingsite.permissions import holds
+from tradingsite.schema import problems
 
 PAISA = Decimal("0.01")
 PRICE_FIELD = {
@@ -60,7 +60,11 @@ class StrictSerializer(serializers.Serializer):
 
 
 def _account_for(request: Request, code: str, *, acting: bool) -> TradingAccount:
-    account = get_object_or_404(selectors.accounts_for(request.user, api_key(request)), code=code)
+    account = get_or_404(
+        selectors.accounts_for(request.user, api_key(request)),
+        f"No account {code} that you may {'act on' if acting else 'see'}.",
+        code=code,
+    )
     if acting and not selectors.account_acts_for(request.user, account):
         raise ProblemError(
             f"You are not linked to account {code}, so you cannot act on it.",
@@ -76,7 +80,20 @@ def of_account(rows, request: Request):
 
 
 def _order_for(request: Request, pk: int) -> Order:
-    return get_object_or_404(selectors.orders_for(request.user, api_key(request)), pk=pk)
+    return get_or_404(
+        selectors.orders_for(request.user, api_key(request)),
+        f"No order {pk} that you may see.",
+        pk=pk,
+    )
+
+
+def _not_working(exc: IllegalTransition, tried: str) -> Conflict:
+    """The order is past changing: say what it is and what was tried."""
+    order = exc.order
+    state = {OrderStatus.COMPLETE: "filled"}.get(order.status, order.status.lower())
+    return Conflict(
+        f"Order {order.pk} is {state} and cannot be {tried}.", problem_type="order-not-working"
+    )
 
 
 def _input_problem(exc: OrderInputError) -> serializers.ValidationError:
@@ -216,7 +233,17 @@ class OrderListCreate(generics.ListAPIView):
     @extend_schema(
         operation_id="order_place",
         request=OrderInput,
-        responses={200: OrderOutput, 201: OrderOutput},
+        responses={
+            200: OrderOutput,
+            201: OrderOutput,
+            **problems(
+                "not-found",
+                "permission-denied",
+                "order-in-flight",
+                "order-rejected",
+                "idempotency-mismatch",
+            ),
+        },
     )
     def post(self, request: Request) -> Response:
         data = OrderInput(data=request.data)
@@ -267,7 +294,11 @@ class OrderDetail(APIView):
     def get(self, request: Request, pk: int) -> Response:
         return Response(OrderOutput(_order_for(request, pk)).data)
 
-    @extend_schema(operation_id="order_modify", request=OrderModifyInput, responses=OrderOutput)
+    @extend_schema(
+        operation_id="order_modify",
+        request=OrderModifyInput,
+        responses={200: OrderOutput, **problems("permission-denied", "order-not-working")},
+    )
     def patch(self, request: Request, pk: int) -> Response:
         if not request.user.has_perm("orders.modify_order"):
             raise ProblemError(
@@ -282,10 +313,14 @@ class OrderDetail(APIView):
         except OrderInputError as exc:
             raise _input_problem(exc) from exc
         except IllegalTransition as exc:
-            raise Conflict(str(exc), problem_type="order-not-working") from exc
+            raise _not_working(exc, "modified") from exc
         return Response(OrderOutput(order).data)
 
-    @extend_schema(operation_id="order_cancel", responses=OrderOutput)
+    @extend_schema(
+        operation_id="order_cancel",
+        description="Cancels the unfilled rest of the order and answers the order, now CANCELLED.",
+        responses={200: OrderOutput, **problems("permission-denied", "order-not-working")},
+    )
     def delete(self, request: Request, pk: int) -> Response:
         order = _order_for(request, pk)
         may_cancel_any = request.user.has_perm("orders.cancel_any_order")
@@ -299,7 +334,7 @@ class OrderDetail(APIView):
         try:
             order = order_cancel(order=order, actor=request.user)
         except IllegalTransition as exc:
-            raise Conflict(str(exc), problem_type="order-not-working") from exc
+            raise _not_working(exc, "cancelled") from exc
         return Response(OrderOutput(order).data)
 
 
