@@ -3,7 +3,7 @@
 import json
 
 from django_celery_results.models import TaskResult
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -127,6 +127,19 @@ class ApiKeyListCreate(APIView):
     @extend_schema(
         operation_id="api_key_create",
         request=ApiKeyInput,
+        examples=[
+            OpenApiExample(
+                "A trading key for one machine",
+                request_only=True,
+                value={
+                    "account": "TS0001",
+                    "label": "colo box 1",
+                    "scope": "trade",
+                    "days": 90,
+                    "primary_ip": "127.0.0.1",
+                },
+            )
+        ],
         responses={201: IssuedKeyOutput, **problems("not-found", "unprocessable")},
     )
     def post(self, request: Request) -> Response:
@@ -188,6 +201,13 @@ class ApiKeyStaticIps(APIView):
     @extend_schema(
         operation_id="api_key_static_ips",
         request=StaticIpInput,
+        examples=[
+            OpenApiExample(
+                "Two static IPs",
+                request_only=True,
+                value={"primary_ip": "127.0.0.1", "secondary_ip": "::1"},
+            )
+        ],
         responses={200: ApiKeyOutput, **problems("unprocessable")},
     )
     def put(self, request: Request, key_id: str) -> Response:

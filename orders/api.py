@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 from django_guid import get_guid
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -209,6 +209,36 @@ class OrderOutput(serializers.ModelSerializer):
         ]
 
 
+ORDER_EXAMPLES = [
+    OpenApiExample(
+        "Market buy for delivery",
+        request_only=True,
+        value={
+            "account": "TS0001", "tradingsymbol": "INFY", "transaction_type": "BUY",
+            "order_type": "MARKET", "product": "CNC", "quantity": 5,
+        },
+    ),
+    OpenApiExample(
+        "Intraday limit sell",
+        request_only=True,
+        value={
+            "account": "TS0001", "tradingsymbol": "TCS", "transaction_type": "SELL",
+            "order_type": "LIMIT", "product": "MIS", "quantity": 2, "price": "3400.00",
+            "client_order_id": "desk-42",
+        },
+    ),
+    OpenApiExample(
+        "Stop-loss buy",
+        request_only=True,
+        value={
+            "account": "TS0001", "tradingsymbol": "INFY", "transaction_type": "BUY",
+            "order_type": "SL", "product": "CNC", "quantity": 1, "price": "1450.00",
+            "trigger_price": "1445.00",
+        },
+    ),
+]  # fmt: skip
+
+
 def _source_ip(request: Request) -> str | None:
     return client_ip(request._request) or None
 
@@ -233,6 +263,7 @@ class OrderListCreate(generics.ListAPIView):
     @extend_schema(
         operation_id="order_place",
         request=OrderInput,
+        examples=ORDER_EXAMPLES,
         responses={
             200: OrderOutput,
             201: OrderOutput,

@@ -3,14 +3,14 @@
 from decimal import Decimal
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from marketdata.models import Instrument
-from orders.api import OrderInput, _account_for
+from orders.api import ORDER_EXAMPLES, OrderInput, _account_for
 from orders.services import OrderInputError, order_what_if
 from orders.validation import OrderRequest
 from risk.choices import KillSwitchLevel, LimitKind, Scope
@@ -126,6 +126,31 @@ class ChangeListCreate(generics.ListAPIView):
     @extend_schema(
         operation_id="limit_change_propose",
         request=ChangeInput,
+        examples=[
+            OpenApiExample(
+                "Cap one account's order value",
+                request_only=True,
+                value={
+                    "scope": "account",
+                    "account": "TS0001",
+                    "kind": "max_order_value",
+                    "value": "2500000.00",
+                    "reason": "new client, first month",
+                },
+            ),
+            OpenApiExample(
+                "Cap a quantity in one instrument",
+                request_only=True,
+                value={
+                    "scope": "account_instrument",
+                    "account": "TS0001",
+                    "tradingsymbol": "INFY",
+                    "kind": "max_order_quantity",
+                    "value": "500",
+                    "reason": "results day",
+                },
+            ),
+        ],
         responses={201: ChangeOutput, **problems("not-found")},
     )
     def post(self, request: Request) -> Response:
@@ -228,6 +253,13 @@ class SwitchListTrip(generics.ListAPIView):
     @extend_schema(
         operation_id="kill_switch_trip",
         request=SwitchInput,
+        examples=[
+            OpenApiExample(
+                "Halt one instrument",
+                request_only=True,
+                value={"level": "instrument", "tradingsymbol": "SBIN", "reason": "news pending"},
+            )
+        ],
         responses={201: SwitchTripOutput, **problems("not-found")},
     )
     def post(self, request: Request) -> Response:
@@ -270,6 +302,7 @@ class WhatIf(APIView):
     @extend_schema(
         operation_id="order_what_if",
         request=OrderInput,
+        examples=ORDER_EXAMPLES,
         responses={200: OpenApiTypes.OBJECT, **problems("not-found")},
     )
     def post(self, request: Request) -> Response:
@@ -302,7 +335,23 @@ class SizingInput(serializers.Serializer):
 class Sizing(APIView):
     """How many shares an entry may carry so that its stop risks ``risk_pct`` % of equity."""
 
-    @extend_schema(operation_id="position_size", request=SizingInput, responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        operation_id="position_size",
+        request=SizingInput,
+        responses=OpenApiTypes.OBJECT,
+        examples=[
+            OpenApiExample(
+                "Risk 1% of 10 lakh on a long",
+                request_only=True,
+                value={
+                    "equity": "1000000.00",
+                    "risk_pct": "1.00",
+                    "entry": "1400.00",
+                    "stop": "1372.00",
+                },
+            )
+        ],
+    )
     def post(self, request: Request) -> Response:
         data = SizingInput(data=request.data)
         data.is_valid(raise_exception=True)

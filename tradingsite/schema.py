@@ -14,11 +14,18 @@ Two sources, merged per status:
 
 Each error response is ``application/problem+json``: the ``Problem`` component narrowed to
 its types (``type`` is an enum of their URIs), with a description naming each of them.
+
+Three extensions make request bodies say what validation accepts, so that a client (or a
+fuzzer) reading the schema can send what passes: a decimal sent as a string needs a digit
+(and no sign when it may not be negative), a text field that may not be blank says so
+with ``minLength: 1``, and a body that refuses unknown fields says
+``additionalProperties: false``.
 """
 
 from collections import defaultdict
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.utils import OpenApiResponse
 
 from tradingsite.errors import PROBLEM_CONTENT_TYPE, PROBLEM_TYPES
@@ -181,3 +188,48 @@ def add_problem_responses(result: dict, generator: Any, request: Any, public: bo
                     responses[code]["headers"] = HEADERS[status]
             operation["responses"] = dict(sorted(responses.items()))
     return result
+
+
+# --- Request fields: say what validation accepts -----------------------------------------------
+
+
+class DecimalStringField(OpenApiSerializerFieldExtension):
+    """drf-spectacular's pattern for a decimal string (``^-?\\d{0,10}(?:\\.\\d{0,2})?$``) also
+    matches "" and "-", which DRF refuses; this one needs a digit, and a sign only when a
+    negative value is allowed."""
+
+    target_class = "rest_framework.fields.DecimalField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        field = self.target
+        schema = auto_schema._map_serializer_field(field, direction, bypass_extensions=True)
+        if schema.get("type") == "string" and None not in (field.max_digits, field.decimal_places):
+            whole = max(field.max_digits - field.decimal_places, 1)
+            sign = "" if field.min_value is not None and field.min_value >= 0 else "-?"
+            fraction = rf"(?:\.\d{{1,{field.decimal_places}}})?" if field.decimal_places else ""
+            schema["pattern"] = rf"^{sign}\d{{1,{whole}}}{fraction}$"
+        return schema
+
+
+class NonBlankCharField(OpenApiSerializerFieldExtension):
+    """A request field that may not be blank needs at least one character."""
+
+    target_class = "rest_framework.fields.CharField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        field = self.target
+        schema = auto_schema._map_serializer_field(field, direction, bypass_extensions=True)
+        if direction == "request" and not field.allow_blank and "minLength" not in schema:
+            schema["minLength"] = 1
+        return schema
+
+
+class StrictRequestBody(OpenApiSerializerExtension):
+    """orders.api.StrictSerializer refuses fields it does not know (400 on each of them)."""
+
+    target_class = "orders.api.StrictSerializer"
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        return {**schema, "additionalProperties": False}
