@@ -165,8 +165,8 @@ def common_problems(path: str, method: str, operation: dict) -> list[str]:
         slugs.append("scope-insufficient")  # a read-only API key
     if operation.get("requestBody"):
         slugs += ["malformed-request", "unsupported-media-type", "validation-error"]
-    elif operation.get("parameters"):
-        slugs.append("validation-error")
+    elif any(p["in"] != "path" for p in operation.get("parameters", [])):
+        slugs.append("validation-error")  # a bad query parameter (a path one is a 404)
     if "{" in path:
         slugs.append("not-found")
     return slugs

@@ -5,6 +5,7 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 
 from tradingsite.errors import PROBLEM_CONTENT_TYPE, PROBLEM_TYPES
+from tradingsite.schema import problems
 
 #: What every operation may answer, whatever it does: bad Host or too many fields (400),
 #: credentials (401), role, allowlist or second factor (403), Accept (406), rate (429), bugs.
@@ -120,3 +121,14 @@ def test_limits_and_credentials_answers_document_their_headers(schema):
             assert {"not-authenticated", "authentication-failed", "session-expired"} <= (
                 problem_types(responses["401"])
             )
+
+
+def test_a_path_parameter_alone_is_no_validation_error(schema):
+    responses = operation(schema, "get", "/api/v1/orders/{id}")["responses"]
+    assert problem_types(responses["400"]) == {"bad-request"}
+    assert problem_types(responses["404"]) == {"not-found"}
+
+
+def test_a_view_cannot_document_a_problem_type_that_does_not_exist():
+    with pytest.raises(ValueError, match="order-lost"):
+        problems("conflict", "order-lost")
