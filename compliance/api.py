@@ -9,20 +9,19 @@ from datetime import datetime, time, timedelta
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
-from rest_framework.pagination import CursorPagination
 
 from compliance.models import AuditEvent
 from compliance.selectors import audit_events
+from tradingsite.errors import get_or_404
+from tradingsite.pagination import StandardCursorPagination
 from tradingsite.permissions import holds
 
 ViewAuditTrail = holds("compliance.view_audit_trail")
 
 
-class AuditEventPagination(CursorPagination):
+class AuditEventPagination(StandardCursorPagination):
     ordering = "-seq"
     page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
 
 
 class AuditEventOutput(serializers.ModelSerializer):
@@ -114,3 +113,7 @@ class AuditEventDetail(generics.RetrieveAPIView):
     @extend_schema(operation_id="audit_event_detail")
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+    def get_object(self) -> AuditEvent:
+        seq = self.kwargs["seq"]
+        return get_or_404(self.get_queryset(), f"No audit event {seq}.", seq=seq)

@@ -2,9 +2,8 @@
 
 import json
 
-from django.shortcuts import get_object_or_404
 from django_celery_results.models import TaskResult
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -22,8 +21,9 @@ from ops.models import ApiKey
 from ops.signing import api_key
 from orders.api import StrictSerializer
 from orders.selectors import accounts_for
-from tradingsite.errors import Unprocessable
+from tradingsite.errors import Unprocessable, get_or_404
 from tradingsite.permissions import holds
+from tradingsite.schema import problems
 
 
 class TaskResultOutput(serializers.Serializer):
@@ -44,7 +44,7 @@ class TaskResultView(APIView):
 
     @extend_schema(operation_id="task_result", responses=TaskResultOutput)
     def get(self, request: Request, task_id: str) -> Response:
-        task = get_object_or_404(TaskResult, task_id=task_id)
+        task = get_or_404(TaskResult, f"No background job {task_id}.", task_id=task_id)
         task.result = None if task.result is None else json.loads(task.result)
         return Response(TaskResultOutput(task).data)
 
@@ -99,8 +99,11 @@ def _issued(key: ApiKey, secret: str, created: int = status.HTTP_201_CREATED) ->
 
 
 def _own_key(request: Request, key_id: str) -> ApiKey:
-    return get_object_or_404(
-        ApiKey.objects.select_related("account"), key_id=key_id, user=request.user
+    return get_or_404(
+        ApiKey.objects.select_related("account"),
+        f"No API key {key_id} of yours.",
+        key_id=key_id,
+        user=request.user,
     )
 
 
@@ -122,13 +125,31 @@ class ApiKeyListCreate(APIView):
         return Response(ApiKeyOutput(keys, many=True).data)
 
     @extend_schema(
-        operation_id="api_key_create", request=ApiKeyInput, responses={201: IssuedKeyOutput}
+        operation_id="api_key_create",
+        request=ApiKeyInput,
+        examples=[
+            OpenApiExample(
+                "A trading key for one machine",
+                request_only=True,
+                value={
+                    "account": "TS0001",
+                    "label": "colo box 1",
+                    "scope": "trade",
+                    "days": 90,
+                    "primary_ip": "127.0.0.1",
+                },
+            )
+        ],
+        responses={201: IssuedKeyOutput, **problems("not-found", "unprocessable")},
     )
     def post(self, request: Request) -> Response:
         data = ApiKeyInput(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
-        account = get_object_or_404(accounts_for(request.user), code=fields.pop("account"))
+        code = fields.pop("account")
+        account = get_or_404(
+            accounts_for(request.user), f"No account {code} that you may see.", code=code
+        )
         try:
             key, secret = api_key_create(
                 actor=request.user, user=request.user, account=account, **fields
@@ -143,7 +164,11 @@ class ApiKeyRotate(APIView):
 
     permission_classes = SELF_SERVICE
 
-    @extend_schema(operation_id="api_key_rotate", request=None, responses={201: IssuedKeyOutput})
+    @extend_schema(
+        operation_id="api_key_rotate",
+        request=None,
+        responses={201: IssuedKeyOutput, **problems("unprocessable")},
+    )
     def post(self, request: Request, key_id: str) -> Response:
         try:
             key, secret = api_key_rotate(actor=request.user, key=_own_key(request, key_id))
@@ -155,7 +180,11 @@ class ApiKeyRotate(APIView):
 class ApiKeyRevoke(APIView):
     permission_classes = SELF_SERVICE
 
-    @extend_schema(operation_id="api_key_revoke", request=None, responses=ApiKeyOutput)
+    @extend_schema(
+        operation_id="api_key_revoke",
+        request=None,
+        responses={200: ApiKeyOutput, **problems("unprocessable")},
+    )
     def post(self, request: Request, key_id: str) -> Response:
         try:
             key = api_key_revoke(actor=request.user, key=_own_key(request, key_id))
@@ -169,7 +198,18 @@ class ApiKeyStaticIps(APIView):
 
     permission_classes = SELF_SERVICE
 
-    @extend_schema(operation_id="api_key_static_ips", request=StaticIpInput, responses=ApiKeyOutput)
+    @extend_schema(
+        operation_id="api_key_static_ips",
+        request=StaticIpInput,
+        examples=[
+            OpenApiExample(
+                "Two static IPs",
+                request_only=True,
+                value={"primary_ip": "127.0.0.1", "secondary_ip": "::1"},
+            )
+        ],
+        responses={200: ApiKeyOutput, **problems("unprocessable")},
+    )
     def put(self, request: Request, key_id: str) -> Response:
         data = StaticIpInput(data=request.data)
         data.is_valid(raise_exception=True)

@@ -9,10 +9,9 @@ one service, shape.
 
 from decimal import Decimal
 
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django_guid import get_guid
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,7 +21,7 @@ from compliance.selectors import audit_events
 from ops.netaddr import client_ip
 from ops.signing import api_key  # a signed request sees only its key's account
 from orders import selectors
-from orders.choices import OrderType, Product, TransactionType, Validity
+from orders.choices import OrderStatus, OrderType, Product, TransactionType, Validity
 from orders.models import Fill, Holding, LedgerEntry, Order, Position, TradingAccount
 from orders.services import (
     IdempotencyMismatch,
@@ -35,8 +34,9 @@ from orders.services import (
     order_place,
 )
 from orders.validation import OrderRequest
-from tradingsite.errors import Conflict, ProblemError, Unprocessable
+from tradingsite.errors import Conflict, ProblemError, Unprocessable, get_or_404
 from tradingsite.permissions import holds
+from tradingsite.schema import problems
 
 PAISA = Decimal("0.01")
 PRICE_FIELD = {
@@ -61,7 +61,11 @@ class StrictSerializer(serializers.Serializer):
 
 
 def _account_for(request: Request, code: str, *, acting: bool) -> TradingAccount:
-    account = get_object_or_404(selectors.accounts_for(request.user, api_key(request)), code=code)
+    account = get_or_404(
+        selectors.accounts_for(request.user, api_key(request)),
+        f"No account {code} that you may {'act on' if acting else 'see'}.",
+        code=code,
+    )
     if acting and not selectors.account_acts_for(request.user, account):
         raise ProblemError(
             f"You are not linked to account {code}, so you cannot act on it.",
@@ -77,7 +81,20 @@ def of_account(rows, request: Request):
 
 
 def _order_for(request: Request, pk: int) -> Order:
-    return get_object_or_404(selectors.orders_for(request.user, api_key(request)), pk=pk)
+    return get_or_404(
+        selectors.orders_for(request.user, api_key(request)),
+        f"No order {pk} that you may see.",
+        pk=pk,
+    )
+
+
+def _not_working(exc: IllegalTransition, tried: str) -> Conflict:
+    """The order is past changing: say what it is and what was tried."""
+    order = exc.order
+    state = {OrderStatus.COMPLETE: "filled"}.get(order.status, order.status.lower())
+    return Conflict(
+        f"Order {order.pk} is {state} and cannot be {tried}.", problem_type="order-not-working"
+    )
 
 
 def _input_problem(exc: OrderInputError) -> serializers.ValidationError:
@@ -193,6 +210,36 @@ class OrderOutput(serializers.ModelSerializer):
         ]
 
 
+ORDER_EXAMPLES = [
+    OpenApiExample(
+        "Market buy for delivery",
+        request_only=True,
+        value={
+            "account": "TS0001", "tradingsymbol": "INFY", "transaction_type": "BUY",
+            "order_type": "MARKET", "product": "CNC", "quantity": 5,
+        },
+    ),
+    OpenApiExample(
+        "Intraday limit sell",
+        request_only=True,
+        value={
+            "account": "TS0001", "tradingsymbol": "TCS", "transaction_type": "SELL",
+            "order_type": "LIMIT", "product": "MIS", "quantity": 2, "price": "3400.00",
+            "client_order_id": "desk-42",
+        },
+    ),
+    OpenApiExample(
+        "Stop-loss buy",
+        request_only=True,
+        value={
+            "account": "TS0001", "tradingsymbol": "INFY", "transaction_type": "BUY",
+            "order_type": "SL", "product": "CNC", "quantity": 1, "price": "1450.00",
+            "trigger_price": "1445.00",
+        },
+    ),
+]  # fmt: skip
+
+
 def _source_ip(request: Request) -> str | None:
     return client_ip(request._request) or None
 
@@ -217,7 +264,18 @@ class OrderListCreate(generics.ListAPIView):
     @extend_schema(
         operation_id="order_place",
         request=OrderInput,
-        responses={200: OrderOutput, 201: OrderOutput},
+        examples=ORDER_EXAMPLES,
+        responses={
+            200: OrderOutput,
+            201: OrderOutput,
+            **problems(
+                "not-found",
+                "permission-denied",
+                "order-in-flight",
+                "order-rejected",
+                "idempotency-mismatch",
+            ),
+        },
     )
     def post(self, request: Request) -> Response:
         data = OrderInput(data=request.data)
@@ -268,7 +326,11 @@ class OrderDetail(APIView):
     def get(self, request: Request, pk: int) -> Response:
         return Response(OrderOutput(_order_for(request, pk)).data)
 
-    @extend_schema(operation_id="order_modify", request=OrderModifyInput, responses=OrderOutput)
+    @extend_schema(
+        operation_id="order_modify",
+        request=OrderModifyInput,
+        responses={200: OrderOutput, **problems("permission-denied", "order-not-working")},
+    )
     def patch(self, request: Request, pk: int) -> Response:
         if not request.user.has_perm("orders.modify_order"):
             raise ProblemError(
@@ -289,10 +351,14 @@ class OrderDetail(APIView):
                 extra={"order_id": order.pk, "rejections": exc.rejections},
             ) from exc
         except IllegalTransition as exc:
-            raise Conflict(str(exc), problem_type="order-not-working") from exc
+            raise _not_working(exc, "modified") from exc
         return Response(OrderOutput(order).data)
 
-    @extend_schema(operation_id="order_cancel", responses=OrderOutput)
+    @extend_schema(
+        operation_id="order_cancel",
+        description="Cancels the unfilled rest of the order and answers the order, now CANCELLED.",
+        responses={200: OrderOutput, **problems("permission-denied", "order-not-working")},
+    )
     def delete(self, request: Request, pk: int) -> Response:
         order = _order_for(request, pk)
         may_cancel_any = request.user.has_perm("orders.cancel_any_order")
@@ -306,7 +372,7 @@ class OrderDetail(APIView):
         try:
             order = order_cancel(order=order, actor=request.user)
         except IllegalTransition as exc:
-            raise Conflict(str(exc), problem_type="order-not-working") from exc
+            raise _not_working(exc, "cancelled") from exc
         return Response(OrderOutput(order).data)
 
 

@@ -2,16 +2,15 @@
 
 from decimal import Decimal
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from marketdata.models import Instrument
-from orders.api import OrderInput, _account_for
+from orders.api import ORDER_EXAMPLES, OrderInput, _account_for
 from orders.services import OrderInputError, order_what_if
 from orders.validation import OrderRequest
 from risk.choices import KillSwitchLevel, KillSwitchMode, LimitKind, Scope
@@ -24,8 +23,9 @@ from risk.services import (
     limit_propose,
 )
 from risk.sizing import position_size
-from tradingsite.errors import ProblemError
+from tradingsite.errors import ProblemError, get_or_404
 from tradingsite.permissions import holds
+from tradingsite.schema import problems
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
 
@@ -34,7 +34,9 @@ def _targets(request: Request, fields: dict) -> tuple:
     """Take the account code and trading symbol out of ``fields`` as the objects they name."""
     code, symbol = fields.pop("account", None), fields.pop("tradingsymbol", None)
     account = _account_for(request, code, acting=False) if code else None
-    instrument = get_object_or_404(Instrument, tradingsymbol=symbol) if symbol else None
+    instrument = (
+        get_or_404(Instrument, f"No instrument {symbol}.", tradingsymbol=symbol) if symbol else None
+    )
     return account, instrument
 
 
@@ -122,7 +124,34 @@ class ChangeListCreate(generics.ListAPIView):
         return [holds(perm)()]
 
     @extend_schema(
-        operation_id="limit_change_propose", request=ChangeInput, responses={201: ChangeOutput}
+        operation_id="limit_change_propose",
+        request=ChangeInput,
+        examples=[
+            OpenApiExample(
+                "Cap one account's order value",
+                request_only=True,
+                value={
+                    "scope": "account",
+                    "account": "TS0001",
+                    "kind": "max_order_value",
+                    "value": "2500000.00",
+                    "reason": "new client, first month",
+                },
+            ),
+            OpenApiExample(
+                "Cap a quantity in one instrument",
+                request_only=True,
+                value={
+                    "scope": "account_instrument",
+                    "account": "TS0001",
+                    "tradingsymbol": "INFY",
+                    "kind": "max_order_quantity",
+                    "value": "500",
+                    "reason": "results day",
+                },
+            ),
+        ],
+        responses={201: ChangeOutput, **problems("not-found")},
     )
     def post(self, request: Request) -> Response:
         data = ChangeInput(data=request.data)
@@ -144,9 +173,12 @@ class ChangeDecide(APIView):
     permission_classes = [holds("risk.approve_limit_change")]
     approve = True
 
-    @extend_schema(request=None, responses=ChangeOutput)
+    @extend_schema(
+        request=None,
+        responses={200: ChangeOutput, **problems("permission-denied", "conflict")},
+    )
     def post(self, request: Request, pk: int) -> Response:
-        change = get_object_or_404(LimitChange, pk=pk)
+        change = get_or_404(LimitChange, f"No limit change {pk}.", pk=pk)
         try:
             change = limit_decide(change=change, actor=request.user, approve=self.approve)
         except FourEyesViolation as exc:
@@ -207,6 +239,13 @@ class SwitchOutput(serializers.ModelSerializer):
         ]
 
 
+class SwitchTripOutput(serializers.Serializer):
+    kill_switch = SwitchOutput()
+    cancelled_orders = serializers.ListField(
+        child=serializers.IntegerField(), help_text="The open orders it cancelled"
+    )
+
+
 class SwitchListTrip(generics.ListAPIView):
     """Kill switches; POST trips one, cancelling the open orders it covers."""
 
@@ -219,7 +258,16 @@ class SwitchListTrip(generics.ListAPIView):
         return [holds(perm)()]
 
     @extend_schema(
-        operation_id="kill_switch_trip", request=SwitchInput, responses={201: OpenApiTypes.OBJECT}
+        operation_id="kill_switch_trip",
+        request=SwitchInput,
+        examples=[
+            OpenApiExample(
+                "Halt one instrument",
+                request_only=True,
+                value={"level": "instrument", "tradingsymbol": "SBIN", "reason": "news pending"},
+            )
+        ],
+        responses={201: SwitchTripOutput, **problems("not-found")},
     )
     def post(self, request: Request) -> Response:
         data = SwitchInput(data=request.data)
@@ -237,9 +285,13 @@ class SwitchListTrip(generics.ListAPIView):
 class SwitchReset(APIView):
     permission_classes = [holds("risk.reset_kill_switch")]
 
-    @extend_schema(operation_id="kill_switch_reset", request=None, responses=SwitchOutput)
+    @extend_schema(
+        operation_id="kill_switch_reset",
+        request=None,
+        responses={200: SwitchOutput, **problems("permission-denied", "conflict")},
+    )
     def post(self, request: Request, pk: int) -> Response:
-        switch = get_object_or_404(KillSwitch, pk=pk)
+        switch = get_or_404(KillSwitch, f"No kill switch {pk}.", pk=pk)
         try:
             switch = kill_switch_reset(switch=switch, actor=request.user)
         except FourEyesViolation as exc:
@@ -254,7 +306,12 @@ class WhatIf(APIView):
 
     permission_classes = [holds("risk.run_what_if")]
 
-    @extend_schema(operation_id="order_what_if", request=OrderInput, responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        operation_id="order_what_if",
+        request=OrderInput,
+        examples=ORDER_EXAMPLES,
+        responses={200: OpenApiTypes.OBJECT, **problems("not-found")},
+    )
     def post(self, request: Request) -> Response:
         data = OrderInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -285,7 +342,23 @@ class SizingInput(serializers.Serializer):
 class Sizing(APIView):
     """How many shares an entry may carry so that its stop risks ``risk_pct`` % of equity."""
 
-    @extend_schema(operation_id="position_size", request=SizingInput, responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        operation_id="position_size",
+        request=SizingInput,
+        responses=OpenApiTypes.OBJECT,
+        examples=[
+            OpenApiExample(
+                "Risk 1% of 10 lakh on a long",
+                request_only=True,
+                value={
+                    "equity": "1000000.00",
+                    "risk_pct": "1.00",
+                    "entry": "1400.00",
+                    "stop": "1372.00",
+                },
+            )
+        ],
+    )
     def post(self, request: Request) -> Response:
         data = SizingInput(data=request.data)
         data.is_valid(raise_exception=True)

@@ -16,10 +16,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from django_guid import get_guid
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -250,6 +251,20 @@ class Unprocessable(ProblemError):
     problem_type = "unprocessable"
 
 
+class NotFound(ProblemError):
+    problem_type = "not-found"
+
+
+def get_or_404(objects: QuerySet | type[Model], detail: str, **lookup: Any) -> Any:
+    """The one object of ``objects`` matching ``lookup``, or a 404 whose detail says what was
+    looked for (e.g. "No order 42 that you may see."), never a bare "Not found."."""
+    rows = objects._default_manager.all() if isinstance(objects, type) else objects
+    try:
+        return rows.get(**lookup)
+    except rows.model.DoesNotExist:
+        raise NotFound(detail) from None
+
+
 def problem_body(
     request: HttpRequest | None,
     slug: str,
@@ -384,54 +399,3 @@ def problem_types(request: HttpRequest, slug: str | None = None) -> JsonResponse
     if problem is None:
         return problem_response(request, "not-found", f"There is no problem type called {slug!r}.")
     return JsonResponse({**asdict(problem), "type": problem.uri})
-
-
-# --- OpenAPI: every operation documents its problem responses ------------------------------
-
-PROBLEM_SCHEMA = {
-    "type": "object",
-    "description": "RFC 9457 problem details.",
-    "required": ["type", "title", "status", "detail"],
-    "properties": {
-        "type": {"type": "string", "format": "uri-reference"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "instance": {"type": "string", "nullable": True},
-        "request_id": {"type": "string", "nullable": True},
-        "errors": {
-            "type": "object",
-            "additionalProperties": {"type": "array", "items": {"type": "string"}},
-        },
-    },
-}
-
-
-def add_problem_responses(result: dict, generator: Any, request: Any, public: bool) -> dict:
-    """drf-spectacular postprocessing hook: a Problem schema and the error responses it answers."""
-    result.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
-    problem = {
-        "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
-    }
-    for path, operations in result.get("paths", {}).items():
-        for operation in operations.values():
-            codes = ["401", "403", "429", "500"]
-            if operation.get("requestBody") or operation.get("parameters"):
-                codes.append("400")
-            if "{" in path:
-                codes.append("404")
-            for code in codes:
-                operation["responses"].setdefault(
-                    code, {"description": PROBLEM_TYPES_BY_STATUS[int(code)], **problem}
-                )
-    return result
-
-
-PROBLEM_TYPES_BY_STATUS = {
-    status.HTTP_400_BAD_REQUEST: "Invalid input (problem+json with per-field errors)",
-    status.HTTP_401_UNAUTHORIZED: "Not authenticated",
-    status.HTTP_403_FORBIDDEN: "Permission denied",
-    status.HTTP_404_NOT_FOUND: "Not found",
-    status.HTTP_429_TOO_MANY_REQUESTS: "Rate limited (see Retry-After)",
-    status.HTTP_500_INTERNAL_SERVER_ERROR: "Server error (quote request_id)",
-}

@@ -445,7 +445,7 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "tradingsite.errors.add_problem_responses",
+        "tradingsite.schema.add_problem_responses",
     ],
 }
 

@@ -111,9 +111,23 @@ def test_wrong_password_is_401_authentication_failed(client):
     problem(response, 401, "authentication-failed")
 
 
-def test_bad_page_is_problem_404(client):
-    body = problem(client.get("/api/test/numbers?page=999"), 404, "not-found")
-    assert "Invalid page" in body["detail"]
+@pytest.mark.parametrize(
+    ("page", "message"),
+    [
+        ("0", "must be a whole number from 1 to 24"),
+        ("-3", "must be a whole number from 1 to 24"),
+        ("25", "there is no page 25; the last is 24"),
+        ("1e3", "must be a whole number from 1 to 24"),
+    ],
+)
+def test_a_page_out_of_range_is_problem_400_on_the_page_field(client, page, message):
+    body = problem(client.get(f"/api/test/numbers?page={page}"), 400, "validation-error")
+    assert body["errors"] == {"page": [message]}
+
+
+def test_last_and_empty_pages(client):
+    assert client.get("/api/test/numbers?page=last").json()["results"][-1] == 1200
+    assert client.get("/api/test/numbers?page=24").json()["next"] is None
 
 
 def test_pagination_defaults_and_cap(client):
