@@ -21,14 +21,14 @@ from compliance.selectors import audit_events
 from ops.netaddr import client_ip
 from ops.signing import api_key  # a signed request sees only its key's account
 from orders import selectors
-from orders.choices import OrderStatus, OrderType, Product, TransactionType, Validity
+from orders.choices import OrderType, Product, TransactionType, Validity
 from orders.models import Fill, Holding, LedgerEntry, Order, Position, TradingAccount
 from orders.services import (
     IdempotencyMismatch,
-    IllegalTransition,
     ModifyRejected,
     OrderInFlight,
     OrderInputError,
+    OrderNotWorking,
     order_cancel,
     order_modify,
     order_place,
@@ -85,15 +85,6 @@ def _order_for(request: Request, pk: int) -> Order:
         selectors.orders_for(request.user, api_key(request)),
         f"No order {pk} that you may see.",
         pk=pk,
-    )
-
-
-def _not_working(exc: IllegalTransition, tried: str) -> Conflict:
-    """The order is past changing: say what it is and what was tried."""
-    order = exc.order
-    state = {OrderStatus.COMPLETE: "filled"}.get(order.status, order.status.lower())
-    return Conflict(
-        f"Order {order.pk} is {state} and cannot be {tried}.", problem_type="order-not-working"
     )
 
 
@@ -329,7 +320,10 @@ class OrderDetail(APIView):
     @extend_schema(
         operation_id="order_modify",
         request=OrderModifyInput,
-        responses={200: OrderOutput, **problems("permission-denied", "order-not-working")},
+        responses={
+            200: OrderOutput,
+            **problems("permission-denied", "order-not-working", "order-rejected"),
+        },
     )
     def patch(self, request: Request, pk: int) -> Response:
         if not request.user.has_perm("orders.modify_order"):
@@ -350,8 +344,8 @@ class OrderDetail(APIView):
                 problem_type="order-rejected",
                 extra={"order_id": order.pk, "rejections": exc.rejections},
             ) from exc
-        except IllegalTransition as exc:
-            raise _not_working(exc, "modified") from exc
+        except OrderNotWorking as exc:
+            raise Conflict(str(exc), problem_type="order-not-working") from exc
         return Response(OrderOutput(order).data)
 
     @extend_schema(
@@ -371,8 +365,8 @@ class OrderDetail(APIView):
             _account_for(request, order.account.code, acting=True)
         try:
             order = order_cancel(order=order, actor=request.user)
-        except IllegalTransition as exc:
-            raise _not_working(exc, "cancelled") from exc
+        except OrderNotWorking as exc:
+            raise Conflict(str(exc), problem_type="order-not-working") from exc
         return Response(OrderOutput(order).data)
 
 

@@ -67,6 +67,15 @@ class IllegalTransition(ValueError):
         super().__init__(f"Order {order.pk} is {order.status}; it cannot become {to}.")
 
 
+class OrderNotWorking(IllegalTransition):
+    """A cancel or modify of an order that is past changing, worded for what was tried."""
+
+    def __init__(self, order: Order, tried: str) -> None:
+        state = {OrderStatus.COMPLETE: "filled"}.get(order.status, order.status.lower())
+        ValueError.__init__(self, f"Order {order.pk} is {state} and cannot be {tried}.")
+        self.order, self.to = order, order.status
+
+
 @dataclass(frozen=True)
 class PlaceResult:
     order: Order
@@ -428,7 +437,7 @@ def order_cancel(*, order: Order, actor=None, reason: str = "cancelled by reques
     """Cancel the unfilled rest of a working order and release its funds."""
     account, order = _locked(order)
     if order.status not in WORKING:
-        raise IllegalTransition(order, OrderStatus.CANCELLED)
+        raise OrderNotWorking(order, "cancelled")
     if order.broker_order_id:
         from orders.execution import adapter_for
 
@@ -446,7 +455,7 @@ def order_modify(
     """Change the quantity, price or trigger of a working order; funds are re-blocked to match."""
     account, order = _locked(order)
     if order.status not in WORKING:
-        raise IllegalTransition(order, order.status)
+        raise OrderNotWorking(order, "modified")
     changed = OrderRequest(
         exchange=order.exchange,
         tradingsymbol=order.tradingsymbol,

@@ -308,7 +308,7 @@ def test_cancel_releases_funds_once(account):
     order_cancel(order=order)
     order.refresh_from_db()
     assert (order.status, order.blocked_amount, order.paper.status) == ("CANCELLED", 0, "cancelled")
-    with pytest.raises(IllegalTransition, match="is CANCELLED"):
+    with pytest.raises(IllegalTransition, match="is cancelled and cannot be cancelled"):
         order_cancel(order=order)
     assert_invariants(account)
 

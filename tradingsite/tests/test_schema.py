@@ -42,7 +42,7 @@ def problem_types(response: dict) -> set[str]:
         ("get", "/api/v1/accounts/{code}/ledger", {"200", "404"}, {"400": {"validation-error"}}),
         ("get", "/api/v1/audit-events", {"200"}, {"400": {"validation-error"}}),
         ("delete", "/api/v1/orders/{id}", {"200", "404", "409"}, {"409": {"order-not-working"}}),
-        ("patch", "/api/v1/orders/{id}", {"200", "404", "409", "415"}, {"409": {"order-not-working"}}),
+        ("patch", "/api/v1/orders/{id}", {"200", "404", "409", "415", "422"}, {"409": {"order-not-working"}, "422": {"order-rejected"}}),
         (
             "post", "/api/v1/orders", {"200", "201", "404", "409", "415", "422"},
             {
