@@ -22,13 +22,6 @@ def cli(capsys, *argv: str) -> tuple[int, object, str]:
     return code, json.loads(out) if out else None, err
 
 
-def problem(err: str) -> dict:
-    """The problem document the command line printed last on stderr. The live server shares
-    this process's stderr, and a logging handler bound to an earlier test's closed capture
-    may print a "Logging error" report before it."""
-    start = 0 if err.startswith("{") else err.rindex("\n{\n") + 1
-    return json.loads(err[start:])
-
 
 def resting_buy(algo, quantity: int = 5) -> dict:
     """A limit buy below the 1500.05 ask, so it stays OPEN."""
@@ -98,7 +91,7 @@ def test_the_command_line_modifies_and_cancels(algo, capsys):
     assert (code, answer["quantity"], answer["price"]) == (0, 6, "1402.35")
     code, answer, err = cli(capsys, "modify", order_id, "--trigger-price", "1401.00")
     assert (code, answer) == (1, None)  # a limit order has no trigger: the API says so
-    assert list(problem(err)["errors"]) == ["trigger_price"]
+    assert list(json.loads(err)["errors"]) == ["trigger_price"]
     code, stop, _ = cli(capsys, "place", "TS0001", "INFY", "BUY", "2", "--type", "SL",
                         "--price", "1600", "--trigger-price", "1590")  # fmt: skip
     assert (code, stop["trigger_price"]) == (0, "1590.00")
@@ -109,7 +102,7 @@ def test_the_command_line_modifies_and_cancels(algo, capsys):
     assert (code, answer["status"]) == (0, "CANCELLED")
     code, answer, err = cli(capsys, "cancel", order_id)
     assert (code, answer) == (1, None)  # nothing on stdout, the problem on stderr
-    assert problem(err)["type"] == "/api/problems/order-not-working"
+    assert json.loads(err)["type"] == "/api/problems/order-not-working"
 
 
 def test_the_command_line_shows_trades_positions_holdings_and_funds(algo, capsys):
@@ -127,7 +120,7 @@ def test_the_command_line_shows_trades_positions_holdings_and_funds(algo, capsys
     assert (code, answer["code"]) == (0, "TS0001")
     assert Decimal(answer["funds"]["cash"]) < Decimal("1000000.00") - Decimal("6000.20")
     code, answer, err = cli(capsys, "funds", "TS0009")
-    assert (code, answer, problem(err)["status"]) == (1, None, 404)
+    assert (code, answer, json.loads(err)["status"]) == (1, None, 404)
 
 
 @pytest.mark.parametrize(
