@@ -22,7 +22,6 @@ def cli(capsys, *argv: str) -> tuple[int, object, str]:
     return code, json.loads(out) if out else None, err
 
 
-
 def resting_buy(algo, quantity: int = 5) -> dict:
     """A limit buy below the 1500.05 ask, so it stays OPEN."""
     return algo.place_order("TS0001", "INFY", "BUY", quantity, order_type="LIMIT", price="1400.00")
