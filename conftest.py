@@ -31,6 +31,15 @@ def require(available: bool, what: str) -> None:
     pytest.skip(f"needs {what}")
 
 
+def problem(response, status: int, slug: str) -> dict:
+    """Assert an API answer is the problem+json of ``slug`` with ``status``; return its body."""
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["type"] == f"/api/problems/{slug}"
+    return body
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -2,17 +2,10 @@
 
 import pytest
 
+from conftest import problem
+
 pytestmark = pytest.mark.django_db
-PROBLEM = "application/problem+json"
 NEW = {"account": "TS0001", "label": "laptop", "scope": "trade", "primary_ip": "10.1.1.1"}
-
-
-def problem(response, status: int, slug: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == PROBLEM
-    body = response.json()
-    assert body["type"] == f"/api/problems/{slug}"
-    return body
 
 
 def test_unknown_keys_and_accounts_are_named(trader):

@@ -7,11 +7,11 @@ import pytest
 from django.contrib.auth.models import Group
 
 from compliance.models import AuditEvent, Client
+from conftest import problem
 from orders.models import LedgerEntry, Order, TradingAccount
 from orders.tests.fixtures import quote
 
 pytestmark = pytest.mark.django_db
-PROBLEM = "application/problem+json"
 BUY = {
     "account": "TS0001",
     "tradingsymbol": "INFY",
@@ -29,14 +29,6 @@ def submit(django_capture_on_commit_callbacks):
             return client.post("/api/v1/orders", body, format="json", **headers)
 
     return post
-
-
-def problem(response, status: int, slug: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == PROBLEM
-    body = response.json()
-    assert body["type"] == f"/api/problems/{slug}"
-    return body
 
 
 def counts() -> tuple[int, int, int]:

@@ -3,10 +3,10 @@ type, and a detail worded for what was tried (issue 10)."""
 
 import pytest
 
+from conftest import problem
 from orders.models import Order
 
 pytestmark = pytest.mark.django_db
-PROBLEM = "application/problem+json"
 RESTING = {
     "account": "TS0001",
     "tradingsymbol": "INFY",
@@ -16,14 +16,6 @@ RESTING = {
     "quantity": 2,
     "price": "1400.00",
 }
-
-
-def problem(response, status: int, slug: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == PROBLEM
-    body = response.json()
-    assert body["type"] == f"/api/problems/{slug}"
-    return body
 
 
 @pytest.fixture

@@ -2,18 +2,10 @@
 
 import pytest
 
+from conftest import problem
 from risk.models import KillSwitch, LimitChange
 
 pytestmark = pytest.mark.django_db
-PROBLEM = "application/problem+json"
-
-
-def problem(response, status: int, slug: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == PROBLEM
-    body = response.json()
-    assert body["type"] == f"/api/problems/{slug}"
-    return body
 
 
 @pytest.fixture
