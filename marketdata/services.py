@@ -52,7 +52,7 @@ def instruments_import(
     symbols = [row.tradingsymbol for row in rows]
     existing = {
         i.tradingsymbol: i
-        for i in Instrument.objects.select_for_update().filter(
+        for i in Instrument.objects.select_for_update(of=("self",)).filter(
             exchange=exchange, tradingsymbol__in=symbols
         )
     }

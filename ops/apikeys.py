@@ -86,7 +86,9 @@ def api_key_create(
         raise ApiKeyError(f"{user} is not linked to account {account.code}")
     primary, secondary = _ips(primary_ip, secondary_ip)
     with transaction.atomic():
-        type(account).objects.select_for_update().filter(pk=account.pk).first()  # the cap
+        type(account).objects.select_for_update(of=("self",)).filter(
+            pk=account.pk
+        ).first()  # the cap
         cap = settings.API_KEY_MAX_ACTIVE_PER_ACCOUNT
         if active_keys(account).filter(replaced_by__isnull=True).count() >= cap:
             raise ApiKeyError(
@@ -114,7 +116,11 @@ def api_key_create(
 def api_key_rotate(*, actor, key: ApiKey) -> tuple[ApiKey, str]:
     """A successor with a new secret; the old key stays valid for the overlap, then expires."""
     with transaction.atomic():
-        key = ApiKey.objects.select_for_update().select_related("account", "user").get(pk=key.pk)
+        key = (
+            ApiKey.objects.select_for_update(of=("self",))
+            .select_related("account", "user")
+            .get(pk=key.pk)
+        )
         if key.revoked_at or key.expires_at <= timezone.now():
             raise ApiKeyError(f"{key.key_id} is no longer active; create a new key instead")
         if key.replaced_by_id:
@@ -139,7 +145,11 @@ def api_key_rotate(*, actor, key: ApiKey) -> tuple[ApiKey, str]:
 
 def api_key_revoke(*, actor, key: ApiKey) -> ApiKey:
     with transaction.atomic():
-        key = ApiKey.objects.select_for_update().select_related("account", "user").get(pk=key.pk)
+        key = (
+            ApiKey.objects.select_for_update(of=("self",))
+            .select_related("account", "user")
+            .get(pk=key.pk)
+        )
         if key.revoked_at:
             raise ApiKeyError(f"{key.key_id} is already revoked")
         key.revoked_at = timezone.now()
@@ -157,7 +167,11 @@ def api_key_bind_ips(
         raise ApiKeyError("primary_ip: a key needs a static IP to be used at all")
     refused = ""
     with transaction.atomic():
-        key = ApiKey.objects.select_for_update().select_related("account", "user").get(pk=key.pk)
+        key = (
+            ApiKey.objects.select_for_update(of=("self",))
+            .select_related("account", "user")
+            .get(pk=key.pk)
+        )
         before = key.static_ips
         if [primary, secondary] == [key.primary_ip, key.secondary_ip]:
             return key

@@ -64,7 +64,7 @@ def totp_enrolment_device(*, user) -> TOTPDevice:
 @transaction.atomic
 def totp_enrol_confirm(*, device: TOTPDevice, token: str) -> bool:
     """Confirm a draft device with a code from the app; False if the code is wrong."""
-    device = TOTPDevice.objects.select_for_update().get(pk=device.pk)
+    device = TOTPDevice.objects.select_for_update(of=("self",)).get(pk=device.pk)
     if device.confirmed or not device.verify_token(token):
         return False
     device.confirmed = True

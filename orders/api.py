@@ -24,17 +24,12 @@ from orders import selectors
 from orders.choices import OrderType, Product, TransactionType, Validity
 from orders.models import Fill, Holding, LedgerEntry, Order, Position, TradingAccount
 from orders.services import (
-    IdempotencyMismatch,
-    ModifyRejected,
-    OrderInFlight,
-    OrderInputError,
-    OrderNotWorking,
     order_cancel,
     order_modify,
     order_place,
 )
 from orders.validation import OrderRequest
-from tradingsite.errors import Conflict, ProblemError, Unprocessable, get_or_404
+from tradingsite.errors import ProblemError, Unprocessable, get_or_404
 from tradingsite.permissions import holds
 from tradingsite.schema import problems
 
@@ -86,10 +81,6 @@ def _order_for(request: Request, pk: int) -> Order:
         f"No order {pk} that you may see.",
         pk=pk,
     )
-
-
-def _input_problem(exc: OrderInputError) -> serializers.ValidationError:
-    return serializers.ValidationError(exc.errors)
 
 
 # --- Accounts ----------------------------------------------------------------------------------
@@ -262,7 +253,7 @@ class OrderListCreate(generics.ListAPIView):
             **problems(
                 "not-found",
                 "permission-denied",
-                "order-in-flight",
+                "account-busy",
                 "order-rejected",
                 "idempotency-mismatch",
             ),
@@ -273,23 +264,14 @@ class OrderListCreate(generics.ListAPIView):
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         account = _account_for(request, fields.pop("account"), acting=True)
-        try:
-            key = api_key(request)
-            result = order_place(
-                account=account,
-                request=OrderRequest(**fields, algo_id=key.algo_id if key else ""),
-                actor=request.user,
-                source_ip=_source_ip(request),
-                request_id=get_guid() or "",
-            )
-        except OrderInputError as exc:
-            raise _input_problem(exc) from exc
-        except IdempotencyMismatch as exc:
-            raise Unprocessable(
-                str(exc), problem_type="idempotency-mismatch", extra={"order_id": exc.order.pk}
-            ) from exc
-        except OrderInFlight as exc:
-            raise Conflict(str(exc), problem_type="order-in-flight") from exc
+        key = api_key(request)
+        result = order_place(
+            account=account,
+            request=OrderRequest(**fields, algo_id=key.algo_id if key else ""),
+            actor=request.user,
+            source_ip=_source_ip(request),
+            request_id=get_guid() or "",
+        )
         order = result.order
         if order.status == "REJECTED":
             raise Unprocessable(
@@ -322,7 +304,7 @@ class OrderDetail(APIView):
         request=OrderModifyInput,
         responses={
             200: OrderOutput,
-            **problems("permission-denied", "order-not-working", "order-rejected"),
+            **problems("permission-denied", "order-not-working", "order-rejected", "account-busy"),
         },
     )
     def patch(self, request: Request, pk: int) -> Response:
@@ -334,24 +316,16 @@ class OrderDetail(APIView):
         _account_for(request, order.account.code, acting=True)
         data = OrderModifyInput(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            order = order_modify(order=order, actor=request.user, **data.validated_data)
-        except OrderInputError as exc:
-            raise _input_problem(exc) from exc
-        except ModifyRejected as exc:
-            raise Unprocessable(
-                str(exc),
-                problem_type="order-rejected",
-                extra={"order_id": order.pk, "rejections": exc.rejections},
-            ) from exc
-        except OrderNotWorking as exc:
-            raise Conflict(str(exc), problem_type="order-not-working") from exc
+        order = order_modify(order=order, actor=request.user, **data.validated_data)
         return Response(OrderOutput(order).data)
 
     @extend_schema(
         operation_id="order_cancel",
         description="Cancels the unfilled rest of the order and answers the order, now CANCELLED.",
-        responses={200: OrderOutput, **problems("permission-denied", "order-not-working")},
+        responses={
+            200: OrderOutput,
+            **problems("permission-denied", "order-not-working", "account-busy"),
+        },
     )
     def delete(self, request: Request, pk: int) -> Response:
         order = _order_for(request, pk)
@@ -363,10 +337,7 @@ class OrderDetail(APIView):
                     problem_type="permission-denied",
                 )
             _account_for(request, order.account.code, acting=True)
-        try:
-            order = order_cancel(order=order, actor=request.user)
-        except OrderNotWorking as exc:
-            raise Conflict(str(exc), problem_type="order-not-working") from exc
+        order = order_cancel(order=order, actor=request.user)
         return Response(OrderOutput(order).data)
 
 

@@ -1,5 +1,6 @@
 """End-of-day work on beat schedules: expire DAY orders, square off intraday, settle delivery."""
 
+import logging
 from datetime import date
 from decimal import Decimal
 
@@ -7,27 +8,29 @@ from django.db import transaction
 from django.utils import timezone
 
 from marketdata import calendar
+from orders import locks
 from orders.choices import WORKING, OrderStatus
-from orders.models import Holding, Order, Position, TradingAccount
+from orders.models import Order, Position
 from orders.positions import PositionState, position_after_fill
 from orders.validation import OrderRequest
 
+logger = logging.getLogger(__name__)
 SQUARE_OFF_TAG = "SQUAREOFF"
 
 
 def orders_expire(*, session_date: date | None = None) -> list[int]:
     """Expire every working DAY order of ``session_date`` (default today) and release its funds."""
     from orders.execution import adapter_for
-    from orders.services import _block, _locked, order_transition
+    from orders.services import _block, order_transition
 
     session_date = session_date or timezone.localtime(timezone.now(), calendar.IST).date()
     expired = []
     due = Order.objects.filter(
         session_date__lte=session_date, status__in=WORKING - {OrderStatus.AMO}
     )
-    for order_id in due.values_list("pk", flat=True):
+    for order_id, account_id in due.values_list("pk", "account_id"):
         with transaction.atomic():
-            account, order = _locked(Order.objects.only("account_id").get(pk=order_id))
+            account, order = locks.account_and_order(order_id, account_id)
             if order.status not in WORKING or order.status == OrderStatus.AMO:
                 continue
             if order.broker_order_id:
@@ -44,7 +47,7 @@ def orders_expire(*, session_date: date | None = None) -> list[int]:
 
 def mis_square_off() -> list[int]:
     """Close every open intraday position with a market order through the normal order path."""
-    from orders.services import OrderInFlight, order_place
+    from orders.services import order_place
 
     placed = []
     for position in (
@@ -64,33 +67,42 @@ def mis_square_off() -> list[int]:
         )
         try:
             placed.append(order_place(account=position.account, request=request).order.pk)
-        except OrderInFlight:
-            continue
+        except locks.AccountBusy:  # its client_order_id makes the next run a safe retry
+            logger.warning("square-off of position %s deferred: account busy", position.pk)
     return placed
 
 
-@transaction.atomic
 def holdings_settle() -> int:
     """Settle the last session's delivery trades into holdings (run before the next open, T+1),
-    and start every position's day counters afresh. Returns the delivery positions settled."""
+    and start every position's day counters afresh. Returns the delivery positions settled.
+
+    One transaction per account, locking the account, then its positions, then holdings."""
+    moved = Position.objects.exclude(day_buy_quantity=0, day_sell_quantity=0)
     settled = 0
-    for position in Position.objects.select_for_update().exclude(
-        day_buy_quantity=0, day_sell_quantity=0
-    ):
-        TradingAccount.objects.select_for_update().get(pk=position.account_id)
-        if position.product == "CNC" and position.quantity:
-            holding, _ = Holding.objects.select_for_update().get_or_create(
-                account_id=position.account_id, instrument_id=position.instrument_id
-            )
-            held = PositionState(holding.quantity, holding.average_price, Decimal("0"))
-            side = "BUY" if position.quantity > 0 else "SELL"
-            after = position_after_fill(
-                held, side=side, quantity=abs(position.quantity), price=position.average_price
-            )
-            holding.quantity, holding.average_price = after.quantity, after.average_price
-            holding.save()
-            position.quantity, position.average_price = 0, Decimal("0")
-            settled += 1
-        position.day_buy_quantity = position.day_sell_quantity = 0
-        position.save()
+    for account_id in sorted(set(moved.values_list("account_id", flat=True))):
+        with transaction.atomic():
+            locks.account(account_id)
+            for position in locks.positions_moved(account_pk=account_id):
+                settled += _settle(position)
+    return settled
+
+
+def _settle(position: Position) -> int:
+    """Move one delivery position into its holding; reset its day counters."""
+    settled = 0
+    if position.product == "CNC" and position.quantity:
+        holding = locks.holding(
+            account_pk=position.account_id, instrument_pk=position.instrument_id
+        )
+        held = PositionState(holding.quantity, holding.average_price, Decimal("0"))
+        side = "BUY" if position.quantity > 0 else "SELL"
+        after = position_after_fill(
+            held, side=side, quantity=abs(position.quantity), price=position.average_price
+        )
+        holding.quantity, holding.average_price = after.quantity, after.average_price
+        holding.save()
+        position.quantity, position.average_price = 0, Decimal("0")
+        settled = 1
+    position.day_buy_quantity = position.day_sell_quantity = 0
+    position.save()
     return settled

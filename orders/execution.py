@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from orders import locks
 from orders.choices import OrderStatus
 from orders.models import Order, OrderOutbox, TradingAccount
 
@@ -55,7 +56,7 @@ def execution_submit(order_id: int) -> str:
     from orders.services import order_transition
 
     with transaction.atomic():
-        outbox = OrderOutbox.objects.select_for_update().filter(order_id=order_id).first()
+        outbox = locks.outbox(order_id)
         if outbox is None or outbox.sent_at:
             return "already sent"
         order = Order.objects.select_related("account", "instrument").get(pk=order_id)
@@ -69,9 +70,8 @@ def execution_submit(order_id: int) -> str:
         outbox.save(update_fields=["attempts"])
     # The adapter runs in its own transaction, locking the account first as every write does.
     with transaction.atomic():
-        account = TradingAccount.objects.select_for_update().get(pk=order.account_id)
-        order = Order.objects.select_for_update().select_related("instrument").get(pk=order_id)
-        outbox = OrderOutbox.objects.select_for_update().get(order_id=order_id)
+        account, order = locks.account_and_order(order_id, order.account_id)
+        outbox = locks.outbox(order_id)
         if outbox.sent_at:
             return "already sent"
         if order.status == OrderStatus.AMO:

@@ -13,10 +13,11 @@ from django.db import transaction
 
 from marketdata.pricecache import quote_get
 from marketdata.quotes import Quote
+from orders import locks
 from orders.choices import OrderStatus
 from orders.execution import BrokerOrderState
 from orders.matching import MatchingConfig, Touch, WorkingOrder, match
-from orders.models import Order, PaperOrder, TradingAccount
+from orders.models import Order, PaperOrder
 
 STATES = {
     PaperOrder.Status.WORKING: "working",
@@ -50,7 +51,7 @@ class PaperExchange:
         return _state(paper)
 
     def modify(self, order: Order) -> None:
-        paper = PaperOrder.objects.select_for_update().get(order=order)
+        paper = locks.paper_order(order=order)
         paper.quantity, paper.price, paper.trigger_price = (
             order.quantity,
             order.price,
@@ -92,16 +93,9 @@ def paper_match(paper_id: int, quote: Quote) -> int:
     from orders.services import fill_apply, order_cancel, order_transition
 
     with transaction.atomic():
-        order = Order.objects.only("account_id").get(paper__pk=paper_id)
-        TradingAccount.objects.select_for_update().get(
-            pk=order.account_id
-        )  # lock order: account first
-        paper = (
-            PaperOrder.objects.select_for_update()
-            .select_related("order__instrument")
-            .get(pk=paper_id)
-        )
-        order = paper.order
+        held = Order.objects.only("pk", "account_id").get(paper__pk=paper_id)
+        _, order = locks.account_and_order(held.pk, held.account_id)
+        paper = locks.paper_order(pk=paper_id)
         if paper.status != PaperOrder.Status.WORKING or paper.remaining == 0:
             return 0
         working = WorkingOrder(

@@ -1,8 +1,10 @@
 """Writes of the orders app: place, modify and cancel orders, apply fills, post to the ledger.
 
-Every write is one transaction that locks the trading account row first (then the order),
-records its audit events in that transaction, and leaves side effects, such as
-submitting to the broker, to ``on_commit``. Status moves go through ``order_transition``
+Every write is one transaction (``orders.locks.spine_transaction``) that takes its row locks
+in the order ``orders.locks`` fixes (the account first, then the order, the position, the
+audit chain last), records its audit event in that transaction, and leaves side effects,
+such as submitting to the broker, to ``on_commit``. Refusals are ``DomainError``s, which
+the API maps to problem+json in one place. Status moves go through ``order_transition``
 and the table in ``orders.choices.TRANSITIONS``; nothing else changes an order's status.
 """
 
@@ -11,7 +13,6 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, ROUND_UP, Decimal
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -21,8 +22,9 @@ from prometheus_client import Counter
 from compliance.services import audit_record
 from marketdata import calendar
 from marketdata.models import Instrument
-from marketdata.pricecache import quote_get
+from marketdata.pricecache import quote_get_many
 from marketdata.quotes import Quote
+from orders import locks
 from orders.charges import charges_for_fill
 from orders.choices import TRANSITIONS, WORKING, LedgerKind, OrderStatus
 from orders.margins import margin_fraction
@@ -32,39 +34,41 @@ from orders.rates import brokerage_plans, charge_rates
 from orders.selectors import funds_of
 from orders.signals import order_rejected
 from orders.validation import OrderRequest, Rejection, business_rejections, request_errors
+from tradingsite.errors import DomainError, validation_detail
 
 PAISA = Decimal("0.01")
-IN_FLIGHT_SECONDS = 30
 ORDER_REJECTIONS = Counter("orders_rejections_total", "Orders rejected, by reason code", ["code"])
 
 
-class OrderInputError(ValueError):
+class OrderInputError(DomainError, ValueError):
     """The request cannot be an order at all; nothing was written."""
 
+    problem_type = "validation-error"
+
     def __init__(self, errors: dict[str, list[str]]) -> None:
-        self.errors = errors
-        super().__init__("; ".join(f"{k}: {', '.join(v)}" for k, v in errors.items()))
+        super().__init__(validation_detail(errors), errors=errors)
 
 
-class IdempotencyMismatch(ValueError):
+class IdempotencyMismatch(DomainError, ValueError):
     """The client_order_id was used before with a different payload."""
+
+    problem_type = "idempotency-mismatch"
 
     def __init__(self, order: Order) -> None:
         self.order = order
         super().__init__(
             f"client_order_id {order.client_order_id!r} was already used for order {order.pk} "
-            "with a different payload."
+            "with a different payload.",
+            extra={"order_id": order.pk},
         )
 
 
-class OrderInFlight(RuntimeError):
-    """Another request with the same client_order_id is being placed right now."""
+class IllegalTransition(DomainError, ValueError):
+    problem_type = "order-not-working"
 
-
-class IllegalTransition(ValueError):
-    def __init__(self, order: Order, to: str) -> None:
+    def __init__(self, order: Order, to: str, detail: str = "") -> None:
         self.order, self.to = order, to
-        super().__init__(f"Order {order.pk} is {order.status}; it cannot become {to}.")
+        super().__init__(detail or f"Order {order.pk} is {order.status}; it cannot become {to}.")
 
 
 class OrderNotWorking(IllegalTransition):
@@ -72,8 +76,7 @@ class OrderNotWorking(IllegalTransition):
 
     def __init__(self, order: Order, tried: str) -> None:
         state = {OrderStatus.COMPLETE: "filled"}.get(order.status, order.status.lower())
-        ValueError.__init__(self, f"Order {order.pk} is {state} and cannot be {tried}.")
-        self.order, self.to = order, order.status
+        super().__init__(order, order.status, f"Order {order.pk} is {state} and cannot be {tried}.")
 
 
 @dataclass(frozen=True)
@@ -85,12 +88,17 @@ class PlaceResult:
 # --- State machine ------------------------------------------------------------------------
 
 
-def order_transition(order: Order, to: str, *, actor=None, reason: str = "", **detail) -> None:
-    """Move ``order`` to ``to`` if the state machine allows it; audit the move."""
+def _move(order: Order, to: str) -> str:
+    """Set ``order``'s status to ``to`` if the state machine allows it; returns the old one."""
     if to not in TRANSITIONS[order.status]:
         raise IllegalTransition(order, to)
-    before = order.status
-    order.status = to
+    before, order.status = order.status, to
+    return before
+
+
+def order_transition(order: Order, to: str, *, actor=None, reason: str = "", **detail) -> None:
+    """Move ``order`` to ``to`` if the state machine allows it; audit the move."""
+    before = _move(order, to)
     order.save(
         update_fields=["status", "filled_quantity", "average_price", "blocked_amount", "updated_at"]
     )
@@ -104,6 +112,10 @@ def order_transition(order: Order, to: str, *, actor=None, reason: str = "", **d
 
 
 # --- Ledger and funds ------------------------------------------------------------------------
+
+
+class FundsRefused(DomainError, ValueError):
+    """A deposit, withdrawal or adjustment that cannot be posted; nothing was."""
 
 
 def ledger_post(
@@ -142,20 +154,20 @@ def ledger_post(
     return entry
 
 
-@transaction.atomic
+@locks.spine_transaction
 def funds_move(
     *, account: TradingAccount, kind: str, amount: Decimal, actor=None, memo: str = ""
 ) -> LedgerEntry:
     """A deposit, withdrawal or adjustment. Withdrawals cannot take more than is available."""
     if kind not in (LedgerKind.DEPOSIT, LedgerKind.WITHDRAWAL, LedgerKind.ADJUSTMENT):
-        raise ValueError(f"{kind} is posted by trading, not by hand")
+        raise FundsRefused(f"{kind} is posted by trading, not by hand")
     if amount <= 0 and kind != LedgerKind.ADJUSTMENT:
-        raise ValueError("amount must be positive")
-    account = TradingAccount.objects.select_for_update().get(pk=account.pk)
+        raise FundsRefused("amount must be positive")
+    account = locks.account(account.pk)
     signed = -amount if kind == LedgerKind.WITHDRAWAL else amount
     available = funds_of(account, on=timezone.localdate())["available"]
     if kind == LedgerKind.WITHDRAWAL and amount > available:
-        raise ValueError(f"only {available} is available to withdraw")
+        raise FundsRefused(f"only {available} is available to withdraw")
     return ledger_post(account=account, kind=kind, amount=signed, memo=memo, actor=actor)
 
 
@@ -226,7 +238,8 @@ def instrument_for(request: OrderRequest) -> Instrument:
 
 
 def _same_order(account: TradingAccount, request: OrderRequest, payload: str) -> Order | None:
-    order = Order.objects.filter(account=account, client_order_id=request.client_order_id).first()
+    same = Order.objects.filter(account=account, client_order_id=request.client_order_id)
+    order = next(iter(same.order_by()[:1]), None)  # through the unique index, unordered
     if order is not None and order.payload_hash != payload:
         raise IdempotencyMismatch(order)
     return order
@@ -246,32 +259,29 @@ def order_place(
 ) -> PlaceResult:  # fmt: skip
     """Validate, run the checks, and record the order as ACCEPTED, AMO or REJECTED, all at once.
 
-    The same client_order_id with the same payload returns the original order; with
-    another payload it raises IdempotencyMismatch; while the first is in flight, OrderInFlight.
+    The same client_order_id with the same payload returns the original order, and with
+    another payload raises IdempotencyMismatch. A duplicate sent while the first is being
+    placed waits for the account lock and then finds it, through the unique index on
+    (account, client_order_id).
     """
     instrument = instrument_for(request)
     errors = request_errors(request, instrument)
     if errors:
         raise OrderInputError(errors)
-    payload = request.payload_hash()
-    in_flight_key = ""
-    if request.client_order_id:
-        existing = _same_order(account, request, payload)
-        if existing:
-            return PlaceResult(existing, created=False)
-        in_flight_key = f"orders:in-flight:{account.pk}:{request.client_order_id}"
-        if not cache.add(in_flight_key, 1, timeout=IN_FLIGHT_SECONDS):
-            raise OrderInFlight(
-                f"An order with client_order_id {request.client_order_id!r} is being placed."
-            )
-    quote = quote_get(instrument.key)  # before taking the lock: it may go upstream
-    try:
-        return _place_locked(
-            account, instrument, request, quote, payload, actor, source_ip, request_id
-        )
-    finally:
-        if in_flight_key:
-            cache.delete(in_flight_key)
+    prices = _prices_before_lock(account, instrument)  # quotes may go upstream: no lock yet
+    return _place_locked(
+        account.pk, instrument, request, prices, request.payload_hash(), actor, source_ip,
+        request_id,
+    )  # fmt: skip
+
+
+def _prices_before_lock(account: TradingAccount, instrument: Instrument) -> dict[str, Quote]:
+    """The quote of ``instrument`` and of everything the account holds or works, fetched
+    before any lock is taken (a miss may wait on the upstream's rate limit)."""
+    from risk.selectors import exposure_instrument_keys
+
+    keys = [instrument.key, *exposure_instrument_keys(account_pk=account.pk)]
+    return quote_get_many(dict.fromkeys(keys))
 
 
 @dataclass(frozen=True)
@@ -285,9 +295,13 @@ class Assessment:
 
 
 def order_assess(
-    *, account, instrument, request: OrderRequest, quote: Quote, now: datetime
+    *, account, instrument, request: OrderRequest, prices: dict[str, Quote], now: datetime
 ) -> Assessment:
-    """The checks of placement, with no writes; the caller holds the account row lock."""
+    """The checks of placement, with no writes; the caller holds the account row lock.
+
+    ``prices`` holds the quote of ``instrument`` and those of the account's other
+    instruments, fetched before the lock."""
+    quote = prices[instrument.key]
     market_open = calendar.is_open(now)
     today = timezone.localtime(now, calendar.IST).date()
     session_date = today if market_open else calendar.next_open(now).astimezone(calendar.IST).date()
@@ -315,7 +329,7 @@ def order_assess(
         required_funds=required,
     )
     rejections += _pre_trade_checks(
-        account=account, instrument=instrument, request=request, quote=quote
+        account=account, instrument=instrument, request=request, quote=quote, prices=prices
     )
     return Assessment(rejections, required, market_open, session_date)
 
@@ -326,35 +340,36 @@ def order_what_if(*, account: TradingAccount, request: OrderRequest) -> Assessme
     errors = request_errors(request, instrument)
     if errors:
         raise OrderInputError(errors)
-    quote = quote_get(instrument.key)
-    with transaction.atomic():
-        account = (
-            TradingAccount.objects.select_for_update().select_related("client").get(pk=account.pk)
-        )
+    prices = _prices_before_lock(account, instrument)
+
+    @locks.spine_transaction
+    def assess() -> Assessment:
         return order_assess(
-            account=account, instrument=instrument, request=request, quote=quote, now=timezone.now()
-        )
+            account=locks.account(account.pk), instrument=instrument, request=request,
+            prices=prices, now=timezone.now(),
+        )  # fmt: skip
+
+    return assess()
 
 
-@transaction.atomic
+@locks.spine_transaction
 def _place_locked(
-    account, instrument, request, quote, payload, actor, source_ip, request_id
+    account_pk, instrument, request, prices, payload, actor, source_ip, request_id
 ) -> PlaceResult:
-    account = TradingAccount.objects.select_for_update().select_related("client").get(pk=account.pk)
+    account = locks.account(account_pk)
     if request.client_order_id:
         existing = _same_order(account, request, payload)
         if existing:
             return PlaceResult(existing, created=False)
     now = timezone.now()
     assessment = order_assess(
-        account=account, instrument=instrument, request=request, quote=quote, now=now
+        account=account, instrument=instrument, request=request, prices=prices, now=now
     )
     rejections, required, market_open = (
         assessment.rejections,
         assessment.required_funds,
         assessment.market_open,
     )
-    session_date = assessment.session_date
     for rejection in rejections:
         ORDER_REJECTIONS.labels(rejection.code).inc()
     status = (
@@ -364,7 +379,7 @@ def _place_locked(
         if market_open
         else OrderStatus.AMO
     )
-    order = Order.objects.create(
+    order = Order(
         account=account,
         instrument=instrument,
         exchange=instrument.exchange,
@@ -381,12 +396,15 @@ def _place_locked(
         algo_id=request.algo_id,
         status=status,
         rejection_reasons=[r.as_dict() for r in rejections],
-        session_date=session_date,
+        session_date=assessment.session_date,
         payload_hash=payload,
         placed_by=actor if getattr(actor, "pk", None) else None,
         placed_from_ip=source_ip,
         request_id=request_id,
     )
+    if not rejections:
+        _block(account, order, required)
+    order.save(force_insert=True)
     snapshot = {
         "status": status,
         "quantity": order.quantity,
@@ -406,8 +424,6 @@ def _place_locked(
         )
         order_rejected.send(sender=Order, order=order, rejections=rejections)
         return PlaceResult(order, created=True)
-    _block(account, order, required)
-    order.save(update_fields=["blocked_amount"])
     OrderOutbox.objects.create(
         order=order, not_before=now if market_open else calendar.next_open(now)
     )
@@ -427,15 +443,10 @@ def _place_locked(
 # --- Modifying and cancelling --------------------------------------------------------------------
 
 
-def _locked(order: Order) -> tuple[TradingAccount, Order]:
-    account = TradingAccount.objects.select_for_update().get(pk=order.account_id)
-    return account, Order.objects.select_for_update().select_related("instrument").get(pk=order.pk)
-
-
-@transaction.atomic
+@locks.spine_transaction
 def order_cancel(*, order: Order, actor=None, reason: str = "cancelled by request") -> Order:
     """Cancel the unfilled rest of a working order and release its funds."""
-    account, order = _locked(order)
+    account, order = locks.account_and_order(order.pk, order.account_id)
     if order.status not in WORKING:
         raise OrderNotWorking(order, "cancelled")
     if order.broker_order_id:
@@ -447,13 +458,21 @@ def order_cancel(*, order: Order, actor=None, reason: str = "cancelled by reques
     return order
 
 
-@transaction.atomic
 def order_modify(
     *, order: Order, actor=None, quantity: int | None = None, price: Decimal | None = None,
     trigger_price: Decimal | None = None,
 ) -> Order:  # fmt: skip
-    """Change the quantity, price or trigger of a working order; funds are re-blocked to match."""
-    account, order = _locked(order)
+    """Change the quantity, price or trigger of a working order; funds are re-blocked to match.
+
+    The quotes the checks need are fetched first; the locks are taken after."""
+    instrument = Instrument.objects.get(pk=order.instrument_id)
+    prices = _prices_before_lock(order.account, instrument)
+    return _modify_locked(order.pk, order.account_id, prices, actor, quantity, price, trigger_price)
+
+
+@locks.spine_transaction
+def _modify_locked(order_pk, account_pk, prices, actor, quantity, price, trigger_price) -> Order:
+    account, order = locks.account_and_order(order_pk, account_pk)
     if order.status not in WORKING:
         raise OrderNotWorking(order, "modified")
     changed = OrderRequest(
@@ -475,7 +494,7 @@ def order_modify(
         )
     if errors:
         raise OrderInputError(errors)
-    quote = quote_get(order.instrument.key)
+    quote = prices[order.instrument.key]
     today = timezone.localtime(timezone.now(), calendar.IST).date()
     remaining = OrderRequest(
         **{**changed.__dict__, "quantity": changed.quantity - order.filled_quantity}
@@ -488,7 +507,7 @@ def order_modify(
     # made large, or a protective stop grown under a reduce-only switch, is refused.
     rejections = _pre_trade_checks(
         account=account, instrument=order.instrument, request=remaining, quote=quote,
-        replacing=order,
+        prices=prices, replacing=order,
     )  # fmt: skip
     if rejections:
         raise ModifyRejected(order, rejections)
@@ -522,23 +541,30 @@ def order_modify(
     return order
 
 
-# --- Fills -------------------------------------------------------------------------------------
-
-
-class ModifyRejected(ValueError):
+class ModifyRejected(DomainError, ValueError):
     """A modification the pre-trade checks refuse; the order stays as it was."""
+
+    problem_type = "order-rejected"
 
     def __init__(self, order: Order, rejections: list[Rejection]) -> None:
         self.order, self.rejections = order, [r.as_dict() for r in rejections]
         reasons = " ".join(r.message for r in rejections)
-        super().__init__(f"Order {order.pk} was not modified: {reasons}")
+        super().__init__(
+            f"Order {order.pk} was not modified: {reasons}",
+            extra={"order_id": order.pk, "rejections": self.rejections},
+        )
 
 
-class FillRejected(ValueError):
+# --- Fills -------------------------------------------------------------------------------------
+
+
+class FillRejected(DomainError, ValueError):
     """A fill that cannot belong to its order (too large, or the order is no longer working)."""
 
+    problem_type = "conflict"
 
-@transaction.atomic
+
+@locks.spine_transaction
 def fill_apply(
     *,
     order: Order,
@@ -547,12 +573,14 @@ def fill_apply(
     price: Decimal,
     filled_at: datetime | None = None,
 ) -> Fill:
-    """Record one execution: the fill, the order's progress, the position, the ledger, the audit.
+    """Record one execution: the fill, the order's progress, the position, the ledger, and one
+    audit event (the order's new status, carrying the fill and its ledger lines).
 
     Idempotent per broker fill id: the same fill applied twice is recorded once.
     """
-    account, order = _locked(order)
-    existing = Fill.objects.filter(order=order, broker_fill_id=broker_fill_id).first()
+    account, order = locks.account_and_order(order.pk, order.account_id)
+    fills = list(order.fills.all())
+    existing = next((f for f in fills if f.broker_fill_id == broker_fill_id), None)
     if existing:
         return existing
     if order.status not in WORKING:
@@ -565,7 +593,6 @@ def fill_apply(
         )
     filled_at = filled_at or timezone.now()
     trade_date = timezone.localtime(filled_at, calendar.IST).date()
-    brokerage_so_far = sum((Decimal(f.charges["brokerage"]) for f in order.fills.all()), Decimal(0))
     breakdown = charges_for_fill(
         rates=charge_rates(),
         plans=brokerage_plans(),
@@ -576,7 +603,7 @@ def fill_apply(
         side=order.transaction_type,
         quantity=quantity,
         price=price,
-        brokerage_already_charged=brokerage_so_far,
+        brokerage_already_charged=sum((Decimal(f.charges["brokerage"]) for f in fills), Decimal(0)),
     )
     fill = Fill.objects.create(
         order=order,
@@ -596,50 +623,61 @@ def fill_apply(
         (order.average_price * order.filled_quantity + price * quantity) / total_filled
     ).quantize(Decimal("0.0001"), ROUND_HALF_EVEN)
     order.filled_quantity = total_filled
-    _block(
-        account,
-        order,
-        (order.blocked_amount * order.pending_quantity / pending_before).quantize(PAISA, ROUND_UP),
-    )
-    order.save(update_fields=["blocked_amount"])
+    account.blocked -= order.blocked_amount
+    kept = order.blocked_amount * order.pending_quantity / pending_before
+    order.blocked_amount = kept.quantize(PAISA, ROUND_UP)
+    account.blocked += order.blocked_amount
     complete = order.filled_quantity == order.quantity
-    order_transition(
-        order, OrderStatus.COMPLETE if complete else OrderStatus.PARTIALLY_FILLED, fill_id=fill.pk
+    status_before = _move(order, OrderStatus.COMPLETE if complete else OrderStatus.PARTIALLY_FILLED)
+    order.save(
+        update_fields=["status", "filled_quantity", "average_price", "blocked_amount", "updated_at"]
     )
 
     realized = _position_apply(account, order, quantity, price, charges=breakdown.total)
-    value = (price * quantity).quantize(PAISA)
-    if order.product == "MIS":
-        if realized:
-            ledger_post(
-                account=account,
-                kind=LedgerKind.REALIZED_PNL,
-                amount=realized,
-                order=order,
-                fill=fill,
-            )
-    elif order.transaction_type == "BUY":
-        ledger_post(
-            account=account, kind=LedgerKind.TRADE_DEBIT, amount=-value, order=order, fill=fill
-        )
-    else:
-        ledger_post(
-            account=account, kind=LedgerKind.TRADE_CREDIT, amount=value, order=order, fill=fill
-        )
-    for kind, amount in breakdown.as_dict().items():
-        if kind != "total" and Decimal(amount):
-            ledger_post(account=account, kind=kind, amount=-Decimal(amount), order=order, fill=fill)
+    entries = [
+        LedgerEntry(account=account, kind=kind, amount=amount, order=order, fill=fill)
+        for kind, amount in _fill_ledger_lines(order, quantity, price, realized, breakdown)
+    ]
+    LedgerEntry.objects.bulk_create(entries)
+    account.cash_balance += sum((e.amount for e in entries), Decimal("0.00"))
+    account.save(update_fields=["cash_balance", "blocked"])
     audit_record(
-        action="fill.applied",
-        obj=fill,
+        action=f"order.{order.status.lower()}",
+        obj=order,
+        before={"status": status_before},
         after={
-            "order": order.pk,
-            "quantity": quantity,
-            "price": str(price),
-            "charges": breakdown.as_dict(),
+            "status": order.status,
+            "filled_quantity": order.filled_quantity,
+            "fill": {
+                "id": fill.pk,
+                "broker_fill_id": broker_fill_id,
+                "quantity": quantity,
+                "price": str(price),
+                "charges": breakdown.as_dict(),
+            },
+            "ledger": [{"kind": e.kind, "amount": str(e.amount)} for e in entries],
+            "balance": str(account.cash_balance),
         },
     )
     return fill
+
+
+def _fill_ledger_lines(order, quantity, price, realized, breakdown) -> list[tuple[str, Decimal]]:
+    """The ledger lines of one fill: the trade's value (delivery) or its realized P&L
+    (intraday), then each charge as a debit."""
+    value = (price * quantity).quantize(PAISA)
+    lines = []
+    if order.product == "MIS":
+        if realized:
+            lines.append((LedgerKind.REALIZED_PNL, realized))
+    elif order.transaction_type == "BUY":
+        lines.append((LedgerKind.TRADE_DEBIT, -value))
+    else:
+        lines.append((LedgerKind.TRADE_CREDIT, value))
+    for kind, amount in breakdown.as_dict().items():
+        if kind != "total" and Decimal(amount):
+            lines.append((kind, -Decimal(amount)))
+    return lines
 
 
 def _position_apply(
@@ -651,8 +689,8 @@ def _position_apply(
     A delivery position is the day's net delivery trades: a sale beyond the day's buys shows
     as a negative quantity and is settled against holdings at T+1 (``holdings_settle``).
     """
-    position, _ = Position.objects.select_for_update().get_or_create(
-        account=account, instrument=order.instrument, product=order.product
+    position = locks.position(
+        account_pk=account.pk, instrument_pk=order.instrument_id, product=order.product
     )
     state = PositionState(position.quantity, position.average_price, position.realized_pnl)
     after = position_after_fill(state, side=order.transaction_type, quantity=quantity, price=price)

@@ -11,19 +11,18 @@ from rest_framework.views import APIView
 
 from marketdata.models import Instrument
 from orders.api import ORDER_EXAMPLES, OrderInput, _account_for
-from orders.services import OrderInputError, order_what_if
+from orders.services import order_what_if
 from orders.validation import OrderRequest
 from risk.choices import KillSwitchLevel, KillSwitchMode, LimitKind, Scope
 from risk.models import Desk, KillSwitch, LimitChange, RiskLimit
 from risk.services import (
-    FourEyesViolation,
     kill_switch_reset,
     kill_switch_trip,
     limit_decide,
     limit_propose,
 )
 from risk.sizing import position_size
-from tradingsite.errors import ProblemError, get_or_404
+from tradingsite.errors import get_or_404
 from tradingsite.permissions import holds
 from tradingsite.schema import problems
 
@@ -38,10 +37,6 @@ def _targets(request: Request, fields: dict) -> tuple:
         get_or_404(Instrument, f"No instrument {symbol}.", tradingsymbol=symbol) if symbol else None
     )
     return account, instrument
-
-
-def _four_eyes(exc: FourEyesViolation) -> ProblemError:
-    return ProblemError(str(exc), problem_type="permission-denied")
 
 
 class LimitOutput(serializers.ModelSerializer):
@@ -158,12 +153,7 @@ class ChangeListCreate(generics.ListAPIView):
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         account, instrument = _targets(request, fields)
-        try:
-            change = limit_propose(
-                actor=request.user, account=account, instrument=instrument, **fields
-            )
-        except ValueError as exc:
-            raise serializers.ValidationError({"value": [str(exc)]}) from exc
+        change = limit_propose(actor=request.user, account=account, instrument=instrument, **fields)
         return Response(ChangeOutput(change).data, status=201)
 
 
@@ -179,12 +169,7 @@ class ChangeDecide(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         change = get_or_404(LimitChange, f"No limit change {pk}.", pk=pk)
-        try:
-            change = limit_decide(change=change, actor=request.user, approve=self.approve)
-        except FourEyesViolation as exc:
-            raise _four_eyes(exc) from exc
-        except ValueError as exc:
-            raise ProblemError(str(exc), problem_type="conflict") from exc
+        change = limit_decide(change=change, actor=request.user, approve=self.approve)
         return Response(ChangeOutput(change).data)
 
 
@@ -292,12 +277,7 @@ class SwitchReset(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         switch = get_or_404(KillSwitch, f"No kill switch {pk}.", pk=pk)
-        try:
-            switch = kill_switch_reset(switch=switch, actor=request.user)
-        except FourEyesViolation as exc:
-            raise _four_eyes(exc) from exc
-        except ValueError as exc:
-            raise ProblemError(str(exc), problem_type="conflict") from exc
+        switch = kill_switch_reset(switch=switch, actor=request.user)
         return Response(SwitchOutput(switch).data)
 
 
@@ -317,10 +297,7 @@ class WhatIf(APIView):
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         account = _account_for(request, fields.pop("account"), acting=False)
-        try:
-            assessment = order_what_if(account=account, request=OrderRequest(**fields))
-        except OrderInputError as exc:
-            raise serializers.ValidationError(exc.errors) from exc
+        assessment = order_what_if(account=account, request=OrderRequest(**fields))
         return Response(
             {
                 "would_accept": not assessment.rejections,

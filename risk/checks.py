@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db import connection
 from django.db.models import Q, Sum
 from django.utils import timezone
 
@@ -131,18 +130,14 @@ def effective_limits(
     return limits, products
 
 
-def algo_lock(algo_id: str) -> None:
-    """Serialise, until the transaction ends, everyone counting or halting this algo ID's orders
-    across accounts (PostgreSQL advisory lock; SQLite transactions are serial already)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"risk:algo:{algo_id}"])
-
-
-def build_context(*, account, instrument, request, quote, replacing=None) -> Context:
+def build_context(*, account, instrument, request, quote, prices=None, replacing=None) -> Context:
     """What the checks need; ``replacing`` is a working order being modified, which counts
-    as this request instead of as itself."""
-    from marketdata.pricecache import quote_get_many
+    as this request instead of as itself.
+
+    ``prices`` are the quotes of the account's instruments, fetched before the account lock
+    was taken (``orders.services``): no quote is fetched here, under the lock. An instrument
+    missing from them (a position opened meanwhile) is valued at its average price."""
+    from orders import locks
 
     limits, products = effective_limits(account, instrument)
     context = Context(account, instrument, request, quote, limits=limits, allowed_products=products)
@@ -169,10 +164,9 @@ def build_context(*, account, instrument, request, quote, replacing=None) -> Con
         this.pending_buy += request.quantity
     else:
         this.pending_sell += request.quantity
-    others = [key for key in exposures if key != instrument.key]
-    context.prices = (
-        {key: q.last_price for key, q in quote_get_many(others).items()} if others else {}
-    )
+    context.prices = {key: q.last_price for key, q in (prices or {}).items()}
+    for key, _product, _net, average in context.positions:
+        context.prices.setdefault(key, average)
     context.prices[instrument.key] = quote.last_price
     today = timezone.localdate()
     context.day_pnl = LedgerEntry.objects.filter(
@@ -182,7 +176,7 @@ def build_context(*, account, instrument, request, quote, replacing=None) -> Con
     recent = Order.objects.filter(created_at__gte=second_ago).exclude(status="REJECTED")
     context.orders_last_second = recent.filter(account=account).count()
     if request.algo_id:
-        algo_lock(request.algo_id)  # after the account lock, always in that order
+        locks.algo(request.algo_id)  # after the account lock, always in that order
         context.algo_orders_last_second = recent.filter(algo_id=request.algo_id).count()
     context.switches = list(
         KillSwitch.objects.filter(reset_at__isnull=True).filter(
@@ -420,11 +414,12 @@ CHECKS: list[Callable[[Context], list[Rejection]]] = [
 ]
 
 
-def run_all(*, account, instrument, request, quote, replacing=None) -> list[Rejection]:
+def run_all(*, account, instrument, request, quote, prices=None, replacing=None) -> list[Rejection]:
     """The hook order placement and modification call (ORDERS_PRE_TRADE_CHECKS)."""
     context = build_context(
-        account=account, instrument=instrument, request=request, quote=quote, replacing=replacing
-    )
+        account=account, instrument=instrument, request=request, quote=quote, prices=prices,
+        replacing=replacing,
+    )  # fmt: skip
     found: list[Rejection] = []
     for check in CHECKS:
         found += check(context)

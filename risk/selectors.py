@@ -7,6 +7,21 @@ from risk.checks import reduces_exposure
 from risk.models import Desk, RiskLimit
 
 
+def exposure_instrument_keys(*, account_pk: int) -> list[str]:
+    """The keys of every instrument the account holds a position in or works an order in
+    (what its exposure is valued on), in one query."""
+    from orders.choices import WORKING
+
+    held = Position.objects.filter(account_id=account_pk).exclude(quantity=0)
+    working = Order.objects.filter(account_id=account_pk, status__in=WORKING)
+    keys = (
+        held.order_by()
+        .values_list("instrument__exchange", "instrument__tradingsymbol")
+        .union(working.order_by().values_list("exchange", "tradingsymbol"))
+    )
+    return [f"{exchange}:{symbol}" for exchange, symbol in keys]
+
+
 def order_reduces_exposure(*, order: Order) -> bool:
     """Whether a working order only reduces its account's net position in its instrument
     (all products together), so a reduce-only kill switch keeps it working."""

@@ -12,17 +12,36 @@ from django.db import transaction
 from django.utils import timezone
 
 from compliance.services import audit_record
+from orders import locks
 from orders.choices import WORKING
-from orders.models import Order, TradingAccount
-from risk.checks import algo_lock
+from orders.locks import SELF
+from orders.models import Order
 from risk.choices import KillSwitchLevel, KillSwitchMode, LimitKind
 from risk.models import Breach, KillSwitch, LimitChange, RiskLimit, target_key
 from risk.monitors import BREACHES
 from risk.selectors import order_reduces_exposure
+from tradingsite.errors import DomainError
 
 
-class FourEyesViolation(PermissionError):
+class FourEyesViolation(DomainError, PermissionError):
     """The same person may not both make and check a change, or trip and reset a switch."""
+
+    problem_type = "permission-denied"
+
+
+class LimitInvalid(DomainError, ValueError):
+    """A proposed limit that cannot be a limit (no value, no products)."""
+
+    problem_type = "validation-error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"value: {detail}", errors={"value": [detail]})
+
+
+class AlreadyDecided(DomainError, ValueError):
+    """A limit change already decided, or a kill switch already reset."""
+
+    problem_type = "conflict"
 
 
 def limit_propose(
@@ -32,9 +51,9 @@ def limit_propose(
     """Propose a limit (the maker). Nothing changes until another risk manager approves."""
     if kind == LimitKind.ALLOWED_PRODUCTS:
         if not remove and not products:
-            raise ValueError("allowed_products needs products, e.g. CNC,MIS")
+            raise LimitInvalid("allowed_products needs products, e.g. CNC,MIS")
     elif not remove and (value is None or value < 0):
-        raise ValueError(f"{kind} needs a value of zero or more")
+        raise LimitInvalid(f"{kind} needs a value of zero or more")
     target_key(scope, desk=desk, account=account, instrument=instrument)  # a known scope
     with transaction.atomic():
         change = LimitChange.objects.create(
@@ -67,9 +86,9 @@ def limit_propose(
 @transaction.atomic
 def limit_decide(*, change: LimitChange, actor, approve: bool) -> LimitChange:
     """Approve or reject a proposed limit (the checker): never the proposer."""
-    change = LimitChange.objects.select_for_update().get(pk=change.pk)
+    change = LimitChange.objects.select_for_update(of=SELF).get(pk=change.pk)
     if change.status != LimitChange.Status.PROPOSED:
-        raise ValueError(f"this change is already {change.status}")
+        raise AlreadyDecided(f"this change is already {change.status}")
     if change.proposed_by_id == actor.pk:
         raise FourEyesViolation(
             "A limit change needs a second risk manager; you proposed this one."
@@ -82,9 +101,8 @@ def limit_decide(*, change: LimitChange, actor, approve: bool) -> LimitChange:
         target = target_key(
             change.scope, desk=change.desk, account=change.account, instrument=change.instrument
         )
-        current = (
-            RiskLimit.objects.select_for_update().filter(target=target, kind=change.kind).first()
-        )
+        limits = RiskLimit.objects.select_for_update(of=SELF)
+        current = limits.filter(target=target, kind=change.kind).first()
         before = {"value": str(current.value), "products": current.products} if current else None
         if change.remove:
             RiskLimit.objects.filter(target=target, kind=change.kind).delete()
@@ -138,9 +156,9 @@ def kill_switch_trip(
     with transaction.atomic():
         if breaches:
             if account is not None:
-                TradingAccount.objects.select_for_update().filter(pk=account.pk).first()
+                locks.account(account.pk)
             else:
-                algo_lock(algo_id)
+                locks.algo(algo_id)
             if KillSwitch.objects.filter(
                 level=level, account=account, algo_id=algo_id, reset_at__isnull=True
             ).exists():
@@ -230,9 +248,9 @@ def order_rate_breached(*, order: Order, rejections: list) -> None:
 @transaction.atomic
 def kill_switch_reset(*, switch: KillSwitch, actor) -> KillSwitch:
     """Lift a kill switch; it must be a different risk manager from the one who tripped it."""
-    switch = KillSwitch.objects.select_for_update().get(pk=switch.pk)
+    switch = KillSwitch.objects.select_for_update(of=SELF).get(pk=switch.pk)
     if not switch.active:
-        raise ValueError("this kill switch is already reset")
+        raise AlreadyDecided("this kill switch is already reset")
     if switch.tripped_by_id == actor.pk:
         raise FourEyesViolation(
             "A kill switch is reset by a second risk manager, not the one who tripped it."

@@ -135,12 +135,6 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
             "The request conflicts with the current state, e.g. a duplicate still in flight.",
         ),
         ProblemType(
-            "order-in-flight",
-            "Order already in flight",
-            409,
-            "An order with this client_order_id is being placed right now; retry shortly.",
-        ),
-        ProblemType(
             "order-not-working",
             "Order not working",
             409,
@@ -206,6 +200,13 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         ProblemType(
             "service-unavailable", "Service unavailable", 503, "A dependency is down. Retry later."
         ),
+        ProblemType(
+            "account-busy",
+            "Account busy",
+            503,
+            "The account's records stayed locked by other work (a fill, a kill switch) past "
+            "the lock timeout; nothing was changed. Retry after the Retry-After seconds.",
+        ),
     ]
 }
 
@@ -221,6 +222,30 @@ _DRF_EXCEPTION_TYPES: list[tuple[type[Exception], str]] = [
     (exceptions.UnsupportedMediaType, "unsupported-media-type"),
     (exceptions.Throttled, "rate-limited"),
 ]
+
+
+class DomainError(Exception):
+    """A business rule a service refused, named by its problem type.
+
+    Services raise subclasses that set ``problem_type``; the API's exception handler maps
+    every one of them (views need no try/except). ``errors`` are field errors, ``extra``
+    further members of the problem document, ``retry_after`` seconds for a Retry-After.
+    """
+
+    problem_type = "unprocessable"
+    retry_after: int | None = None
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: dict[str, list[str]] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or {}
+        self.extra = extra or {}
 
 
 class ProblemError(exceptions.APIException):
@@ -304,7 +329,7 @@ def field_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     return {prefix or "non_field_errors": [str(m) for m in messages]} if messages else {}
 
 
-def _validation_detail(errors: dict[str, list[str]]) -> str:
+def validation_detail(errors: dict[str, list[str]]) -> str:
     fields = ", ".join(errors)
     first = next(iter(errors.values()))[0] if errors else "invalid input"
     if len(errors) == 1:
@@ -318,6 +343,8 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     Unexpected exceptions return None so Django logs them and answers through
     :func:`server_error`.
     """
+    if isinstance(exc, DomainError):
+        return _domain_response(exc, context.get("request"))
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -332,7 +359,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         )
     elif isinstance(exc, exceptions.ValidationError):
         errors = field_errors(exc.detail)
-        body = problem_body(request, "validation-error", _validation_detail(errors), errors=errors)
+        body = problem_body(request, "validation-error", validation_detail(errors), errors=errors)
     else:
         slug = next((s for cls, s in _DRF_EXCEPTION_TYPES if isinstance(exc, cls)), None) or next(
             (p.slug for p in PROBLEM_TYPES.values() if p.status == response.status_code),
@@ -343,6 +370,12 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     response.data = body
     response.content_type = PROBLEM_CONTENT_TYPE
     return response
+
+
+def _domain_response(exc: DomainError, request) -> Response:
+    body = problem_body(request, exc.problem_type, exc.detail, errors=exc.errors, extra=exc.extra)
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+    return Response(body, status=body["status"], headers=headers, content_type=PROBLEM_CONTENT_TYPE)
 
 
 # --- Django-level handlers (wired in tradingsite.urls) --------------------------------------

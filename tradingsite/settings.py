@@ -193,6 +193,11 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
         "DATABASE_CONNECT_TIMEOUT", default=5
     )
+    # A row lock not granted in this time fails the statement (orders.locks retries, then
+    # answers account-busy): set once per connection, so it costs no statement.
+    DATABASES["default"]["OPTIONS"]["options"] = (
+        f"-c lock_timeout={env.int('DATABASE_LOCK_TIMEOUT_MS', default=2000)}"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ------------------------------------------------------------------------------

@@ -41,13 +41,13 @@ def problem_types(response: dict) -> set[str]:
         ("get", "/api/v1/risk/limit-changes", {"200"}, {"400": {"validation-error"}}),
         ("get", "/api/v1/accounts/{code}/ledger", {"200", "404"}, {"400": {"validation-error"}}),
         ("get", "/api/v1/audit-events", {"200"}, {"400": {"validation-error"}}),
-        ("delete", "/api/v1/orders/{id}", {"200", "404", "409"}, {"409": {"order-not-working"}}),
-        ("patch", "/api/v1/orders/{id}", {"200", "404", "409", "415", "422"}, {"409": {"order-not-working"}, "422": {"order-rejected"}}),
+        ("delete", "/api/v1/orders/{id}", {"200", "404", "409", "503"}, {"409": {"order-not-working"}, "503": {"account-busy"}}),
+        ("patch", "/api/v1/orders/{id}", {"200", "404", "409", "415", "422", "503"}, {"409": {"order-not-working"}, "422": {"order-rejected"}, "503": {"account-busy"}}),
         (
-            "post", "/api/v1/orders", {"200", "201", "404", "409", "415", "422"},
+            "post", "/api/v1/orders", {"200", "201", "404", "415", "422", "503"},
             {
                 "404": {"not-found"},
-                "409": {"order-in-flight"},
+                "503": {"account-busy"},
                 "422": {"order-rejected", "idempotency-mismatch"},
                 "403": {"permission-denied"},
             },
