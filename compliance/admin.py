@@ -11,12 +11,12 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
-from django.urls import path, reverse
+from django.urls import path
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from stdnum.in_ import pan as pan_number
 
-from compliance.actions import action_display, action_label
+from compliance.actions import action_display
 from compliance.models import AuditCheckpoint, AuditEvent, Client
 from compliance.selectors import audit_checkpoint_latest, audit_checkpoint_schedule
 from compliance.verify import audit_verify
@@ -84,6 +84,8 @@ class ActionFilter(admin.SimpleListFilter):
 @admin.register(AuditEvent)
 class AuditEventAdmin(AuditTrailAdmin):
     list_display = [
+        "id",
+        "chain",
         "seq",
         "occurred_at_ist",
         "action_shown",
@@ -91,10 +93,10 @@ class AuditEventAdmin(AuditTrailAdmin):
         "object_id",
         "actor_username",
     ]
-    list_display_links = ["seq"]
+    list_display_links = ["id"]
     list_filter = [ActionFilter, "object_type", "actor_username", "occurred_at"]
     fieldsets = [
-        (None, {"fields": ["seq", "action_shown", "occurred_at_ist"]}),
+        (None, {"fields": ["id", "chain", "seq", "action_shown", "occurred_at_ist"]}),
         ("Object", {"fields": ["object_type", "object_id"]}),
         ("Who and from where", {"fields": ["actor", "source_ip_shown", "request_id"]}),
         ("Change", {"fields": ["before_json", "after_json"]}),
@@ -102,7 +104,7 @@ class AuditEventAdmin(AuditTrailAdmin):
     ]
     readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
     search_fields = ["=object_id", "=request_id", "=actor_username"]
-    ordering = ["-seq"]
+    ordering = ["-id"]
     show_full_result_count = False  # the trail is large; one COUNT per page is enough
     actions = None
 
@@ -110,7 +112,7 @@ class AuditEventAdmin(AuditTrailAdmin):
     def action_shown(self, event: AuditEvent) -> str:
         return action_display(event.action)
 
-    @admin.display(description="occurred at (IST)", ordering="seq")
+    @admin.display(description="occurred at (IST)", ordering="id")
     def occurred_at_ist(self, event: AuditEvent) -> str:
         return in_ist(event.occurred_at)
 
@@ -163,19 +165,26 @@ class AuditEventAdmin(AuditTrailAdmin):
 
 @admin.register(AuditCheckpoint)
 class AuditCheckpointAdmin(AuditTrailAdmin):
-    list_display = ["seq", "hash", "created_at"]
-    ordering = ["-seq", "-id"]
-    fields = ["seq", "event", "hash", "created_at_ist"]
+    list_display = ["id", "created_at_ist", "chain_count", "events"]
+    ordering = ["-id"]
+    fields = ["id", "created_at_ist", "chain_count", "events", "heads_table"]
     readonly_fields = list(fields)
 
     @admin.display(description="created at (IST)")
     def created_at_ist(self, checkpoint: AuditCheckpoint) -> str:
         return in_ist(checkpoint.created_at)
 
-    @admin.display(description="last event checkpointed")
-    def event(self, checkpoint: AuditCheckpoint) -> str:
-        event = AuditEvent.objects.filter(seq=checkpoint.seq).first()
-        if event is None:
-            return f"#{checkpoint.seq} is missing from the trail" if checkpoint.seq else "none yet"
-        url = reverse("admin:compliance_auditevent_change", args=[event.pk])
-        return format_html('<a href="{}">{}</a>', url, f"#{event.seq} {action_label(event.action)}")
+    @admin.display(description="chains")
+    def chain_count(self, checkpoint: AuditCheckpoint) -> int:
+        return len(checkpoint.heads)
+
+    @admin.display(description="heads checkpointed")
+    def heads_table(self, checkpoint: AuditCheckpoint) -> str:
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            ((chain, seq, hash_) for chain, (seq, hash_) in sorted(checkpoint.heads.items())),
+        )
+        return format_html(
+            "<table><tr><th>chain</th><th>seq</th><th>hash</th></tr>{}</table>", rows
+        )

@@ -1,7 +1,7 @@
 """Audit-trail API: read-only, newest first, for holders of compliance.view_audit_trail.
 
 The trail only grows, and may hold tens of millions of events, so lists page by cursor
-on ``seq`` (no COUNT, no deep OFFSET). Any write method answers 405 problem+json.
+on ``id`` (no COUNT, no deep OFFSET). Any write method answers 405 problem+json.
 """
 
 from datetime import datetime, time, timedelta
@@ -20,7 +20,7 @@ ViewAuditTrail = holds("compliance.view_audit_trail")
 
 
 class AuditEventPagination(StandardCursorPagination):
-    ordering = "-seq"
+    ordering = "-id"
     page_size = 50
 
 
@@ -31,7 +31,7 @@ class AuditEventOutput(serializers.ModelSerializer):
     class Meta:
         model = AuditEvent
         fields = [
-            "seq", "occurred_at", "action", "object_type", "object_id", "actor_id",
+            "id", "chain", "seq", "occurred_at", "action", "object_type", "object_id", "actor_id",
             "actor_username", "source_ip", "request_id", "before", "after", "prev_hash", "hash",
         ]  # fmt: skip
 
@@ -103,17 +103,17 @@ class AuditEventList(generics.ListAPIView):
 
 
 class AuditEventDetail(generics.RetrieveAPIView):
-    """One audit event, by its place in the chain."""
+    """One audit event, by its id (its place in the whole trail)."""
 
     permission_classes = [ViewAuditTrail]
     serializer_class = AuditEventOutput
     queryset = AuditEvent.objects.all()
-    lookup_field = "seq"
+    lookup_field = "id"
 
     @extend_schema(operation_id="audit_event_detail")
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     def get_object(self) -> AuditEvent:
-        seq = self.kwargs["seq"]
-        return get_or_404(self.get_queryset(), f"No audit event {seq}.", seq=seq)
+        pk = self.kwargs["id"]
+        return get_or_404(self.get_queryset(), f"No audit event {pk}.", pk=pk)

@@ -1,7 +1,8 @@
 """The audit trail's hash: one canonical JSON form of an event, used to write and to verify.
 
 An event's hash is ``sha256(prev_hash + canonical_json(fields))`` where ``fields`` are
-every column but ``id`` and ``hash``. The canonical form must come out the same from
+every column but ``id`` and ``hash`` (so the chain's name is covered: an event cannot be
+moved to another chain). The canonical form must come out the same from
 the values being written and from the values read back from any database, so:
 
 - keys are sorted, separators are tight, text stays UTF-8 (no ``\\uXXXX`` escapes);
@@ -23,12 +24,16 @@ from typing import Any
 
 from django.utils.functional import Promise
 
-from compliance.models import GENESIS_HASH
+from compliance.models import FIRM_CHAIN, GENESIS_HASH
 
-__all__ = ["GENESIS_HASH", "HASHED_FIELDS", "canonical_json", "event_hash", "plain"]
+__all__ = [
+    "FIRM_CHAIN", "GENESIS_HASH", "HASHED_FIELDS", "canonical_json", "chain_of", "event_hash",
+    "plain",
+]  # fmt: skip
 
 #: The columns covered by an event's hash, in no particular order (keys are sorted).
 HASHED_FIELDS = (
+    "chain",
     "seq",
     "occurred_at",
     "action",
@@ -86,3 +91,18 @@ def event_hash(fields: Mapping[str, Any]) -> str:
     """The hex sha256 that links an event (given as its field values) into the chain."""
     text = fields["prev_hash"] + canonical_json(fields)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def account_chain(account_id: int) -> str:
+    return f"account:{account_id}"
+
+
+def chain_of(obj: Any = None, account_id: int | None = None) -> str:
+    """The chain an event belongs on: its account's (given, or the object's ``account_id``,
+    or the object itself if it is a trading account), else the firm's."""
+    if account_id is None and obj is not None:
+        if obj._meta.label_lower == "orders.tradingaccount":
+            account_id = obj.pk
+        else:
+            account_id = getattr(obj, "account_id", None)
+    return account_chain(account_id) if account_id else FIRM_CHAIN

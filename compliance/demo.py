@@ -17,10 +17,10 @@ def seed(*, stdout, reset_passwords: bool = False) -> None:
         stdout.write(f"Audit checkpoint: not made, the chain failed verification: {broken}")
         return
     if previous is not None and checkpoint.pk == previous.pk:
-        stdout.write(f"Audit checkpoint: already at seq {checkpoint.seq} (chain unchanged).")
+        stdout.write(f"Audit checkpoint: already at {checkpoint} (trail unchanged).")
         return
     timing = audit_checkpoint_schedule().timing or "not scheduled"
     stdout.write(
-        f"Audit checkpoint: seq {checkpoint.seq}, the trail verified up to it "
+        f"Audit checkpoint: {checkpoint}, the trail verified up to it "
         f"(next checkpoints: {timing}; see the audit trail page)."
     )

@@ -148,15 +148,22 @@ class AppendOnlyModel(models.Model):
         raise AppendOnlyError(f"{self._meta.db_table} is append-only: delete refused")
 
 
-class AuditEvent(AppendOnlyModel):
-    """One link of the hash chain: who did what to which object, when and from where.
+FIRM_CHAIN = "firm"
 
-    ``hash`` is sha256(prev_hash + canonical JSON of every other field); see
-    ``compliance.chain``. ``actor_id`` is no foreign key, so deleting a user never
-    touches the trail; ``actor_username`` is the name at the time.
+
+class AuditEvent(AppendOnlyModel):
+    """One link of a hash chain: who did what to which object, when and from where.
+
+    The trail is many chains: one per trading account (``account:<id>``), whose writers
+    already hold the account's row lock, and the ``firm`` chain for events of no account.
+    ``seq`` is the event's place in its chain; ``id`` orders the whole trail. ``hash`` is
+    sha256(prev_hash + canonical JSON of every other field); see ``compliance.chain``.
+    ``actor_id`` is no foreign key, so deleting a user never touches the trail;
+    ``actor_username`` is the name at the time.
     """
 
-    seq = models.BigIntegerField(unique=True, editable=False, help_text="Position in the chain")
+    chain = models.CharField(max_length=32, editable=False, help_text='"firm" or "account:<id>"')
+    seq = models.BigIntegerField(editable=False, help_text="Position in its chain")
     occurred_at = models.DateTimeField(editable=False)
     action = models.CharField(max_length=64, editable=False, help_text="e.g. order.accepted")
     object_type = models.CharField(
@@ -173,51 +180,56 @@ class AuditEvent(AppendOnlyModel):
     hash = models.CharField(max_length=64, editable=False)
 
     class Meta:
-        ordering = ["seq"]
+        ordering = ["id"]
         default_permissions = ("view",)
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "seq"], name="compliance_audit_chain_seq")
+        ]
         indexes = [
             models.Index(fields=["occurred_at"], name="compliance_audit_at_idx"),
-            models.Index(fields=["action", "seq"], name="compliance_audit_action_idx"),
+            models.Index(fields=["action", "id"], name="compliance_audit_action_id_idx"),
             models.Index(
-                fields=["object_type", "object_id", "seq"], name="compliance_audit_object_idx"
+                fields=["object_type", "object_id", "id"], name="compliance_audit_obj_id_idx"
             ),
-            models.Index(fields=["actor_username", "seq"], name="compliance_audit_actor_idx"),
+            models.Index(fields=["actor_username", "id"], name="compliance_audit_actor_id_idx"),
         ]
 
     def __str__(self) -> str:
         target = f" {self.object_type}:{self.object_id}" if self.object_type else ""
-        return f"#{self.seq} {self.action}{target} by {self.actor_username}"
+        return f"{self.chain} #{self.seq} {self.action}{target} by {self.actor_username}"
 
 
-class AuditChainHead(models.Model):
-    """The single row naming the chain's last link; writers lock it to append in turn."""
+class AuditChain(models.Model):
+    """The head of one chain: its last link. Writers lock it, last of all their locks, to
+    append in turn; an account's writers hold the account's lock already."""
 
-    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    key = models.CharField(max_length=32, primary_key=True)
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, default=GENESIS_HASH)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         default_permissions = ()
-        constraints = [
-            models.CheckConstraint(condition=models.Q(id=1), name="compliance_audit_head_single")
-        ]
 
     def __str__(self) -> str:
-        return f"Audit chain head at seq {self.seq}"
+        return f"Audit chain {self.key} at seq {self.seq}"
 
 
 class AuditCheckpoint(AppendOnlyModel):
-    """The chain's head at one moment (daily): later verifications may start from it."""
+    """Every chain's head at one moment (daily): later verifications may start from it.
 
-    seq = models.BigIntegerField(editable=False)
-    hash = models.CharField(max_length=64, editable=False)
+    ``heads`` maps each chain to ``[seq, hash]``; ``events`` counts the events it covers.
+    """
+
+    heads = models.JSONField(default=dict, editable=False)
+    events = models.BigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["-seq", "-id"]
+        ordering = ["-id"]
         default_permissions = ("view",)
-        get_latest_by = ["seq", "id"]
+        get_latest_by = ["id"]
 
     def __str__(self) -> str:
-        return f"Checkpoint at seq {self.seq}"
+        chains = len(self.heads)
+        return f"Checkpoint of {chains} chain{'s' if chains != 1 else ''}, {self.events:,} events"

@@ -26,7 +26,7 @@ def audit_events(
     ``actor`` is a username, or a user id when it is all digits; ``since`` is inclusive
     and ``until`` exclusive.
     """
-    events = AuditEvent.objects.order_by("-seq")
+    events = AuditEvent.objects.order_by("-id")
     if action:
         events = events.filter(action=action)
     if object_type:
@@ -46,8 +46,8 @@ def audit_events(
 
 
 def audit_checkpoint_latest() -> AuditCheckpoint | None:
-    """The most recent checkpoint (the one with the highest seq), if there is one."""
-    return AuditCheckpoint.objects.order_by("-seq", "-id").first()
+    """The most recent checkpoint, if there is one."""
+    return AuditCheckpoint.objects.order_by("-id").first()
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,11 @@
 """Writes of the compliance app: appending to the audit trail and checkpointing it.
 
 ``audit_record`` is the only code that writes ``AuditEvent`` rows. Call it inside the
-transaction of the change it describes, as late as possible: it locks the chain head
-until that transaction ends, so every writer appends in turn.
+transaction of the change it describes, as late as possible: it locks the head of the
+event's chain (the account's, or the firm's) until that transaction ends, so the writers
+of one chain append in turn, and it is the last lock the transaction takes
+(``orders.locks``). An account's chain is written under the account's own lock, so the
+trail adds no contention between accounts.
 """
 
 import ipaddress
@@ -15,15 +18,14 @@ from django.utils import timezone
 from django.utils.ipv6 import clean_ipv6_address
 from django_guid import get_guid
 
-from compliance.chain import event_hash, plain
+from compliance.chain import chain_of, event_hash, plain
 from compliance.context import current_audit_context
-from compliance.models import AuditChainHead, AuditCheckpoint, AuditEvent
+from compliance.models import AuditChain, AuditCheckpoint, AuditEvent
 from compliance.selectors import audit_checkpoint_latest
 
 logger = logging.getLogger(__name__)
 
 SYSTEM_ACTOR = "system"
-HEAD_ID = 1
 
 
 class AuditChainBroken(Exception):
@@ -53,26 +55,24 @@ def _checked(field: str, value: str) -> str:
     return value
 
 
-def _locked_head() -> AuditChainHead:
-    """The chain head, locked until the transaction ends; re-created if it went missing.
-
-    The data migration creates the row; only a flush (tests) or a restore removes it,
-    and then the chain continues from its last event.
-    """
-    try:
-        return AuditChainHead.objects.select_for_update().get(pk=HEAD_ID)
-    except AuditChainHead.DoesNotExist:
-        last = AuditEvent.objects.order_by("-seq").values("seq", "hash").first()
-        _, created = AuditChainHead.objects.get_or_create(pk=HEAD_ID, defaults=last or {})
-        if created and last:
-            logger.warning("Audit chain head was missing; rebuilt at seq %s", last["seq"])
-        return AuditChainHead.objects.select_for_update().get(pk=HEAD_ID)
+def _locked_head(chain: str) -> AuditChain:
+    """The chain's head, locked until the transaction ends; made on the chain's first event,
+    or rebuilt from its last event if it went missing (a restore)."""
+    head = AuditChain.objects.select_for_update(of=("self",)).filter(key=chain).first()
+    if head is not None:
+        return head
+    last = AuditEvent.objects.filter(chain=chain).order_by("-seq").values("seq", "hash").first()
+    AuditChain.objects.bulk_create([AuditChain(key=chain, **(last or {}))], ignore_conflicts=True)
+    if last:
+        logger.warning("Audit chain %s had no head; rebuilt at seq %s", chain, last["seq"])
+    return AuditChain.objects.select_for_update(of=("self",)).get(key=chain)
 
 
 def audit_record(
     *,
     action: str,
     obj: Model | None = None,
+    account_id: int | None = None,
     object_type: str = "",
     object_id: str = "",
     actor: AbstractBaseUser | None = None,
@@ -84,7 +84,8 @@ def audit_record(
     """Append one event to the audit trail and return it.
 
     It joins the caller's transaction (the event commits or rolls back with the
-    caller's work) or opens its own. ``obj`` gives ``object_type`` and ``object_id``.
+    caller's work) or opens its own. ``obj`` gives ``object_type`` and ``object_id``, and
+    the chain: its account's (``account_id`` overrides), else the firm's.
     Actor, source IP and request id not given come from the current request (see
     ``AuditContextMiddleware``); outside a request the actor is "system".
     """
@@ -111,21 +112,22 @@ def audit_record(
         "before": plain(before),
         "after": plain(after),
     }
+    chain = chain_of(obj, account_id)
     with transaction.atomic(savepoint=False):
-        head = _locked_head()
-        fields.update(seq=head.seq + 1, prev_hash=head.hash, occurred_at=timezone.now())
+        head = _locked_head(chain)
+        now = timezone.now()
+        fields.update(chain=chain, seq=head.seq + 1, prev_hash=head.hash, occurred_at=now)
         event = AuditEvent(**fields, hash=event_hash(fields))
         event.save()
-        head.seq, head.hash = event.seq, event.hash
-        head.save(update_fields=["seq", "hash", "updated_at"])
+        AuditChain.objects.filter(key=chain).update(seq=event.seq, hash=event.hash, updated_at=now)
     return event
 
 
 def audit_checkpoint(*, verify: bool = True) -> AuditCheckpoint:
-    """Store the chain's head as a checkpoint that later verifications can start from.
+    """Store every chain's head as a checkpoint that later verifications can start from.
 
     With ``verify`` (the default) the events since the previous checkpoint are verified
-    first and the checkpoint names the last verified event; a broken chain raises
+    first and the checkpoint names the heads verified; a broken chain raises
     :class:`AuditChainBroken` and stores nothing. Running it twice with no new events
     returns the existing checkpoint.
     """
@@ -136,10 +138,10 @@ def audit_checkpoint(*, verify: bool = True) -> AuditCheckpoint:
         result = audit_verify(since_checkpoint=previous)
         if not result.ok:
             raise AuditChainBroken(result)
-        seq, hash_ = result.last_seq, result.last_hash
+        heads = result.heads
     else:
-        head = AuditChainHead.objects.filter(pk=HEAD_ID).first() or AuditChainHead()
-        seq, hash_ = head.seq, head.hash
-    if previous is not None and (previous.seq, previous.hash) == (seq, hash_):
+        heads = {c.key: [c.seq, c.hash] for c in AuditChain.objects.all()}
+    if previous is not None and previous.heads == heads:
         return previous
-    return AuditCheckpoint.objects.create(seq=seq, hash=hash_)
+    events = sum(seq for seq, _ in heads.values())
+    return AuditCheckpoint.objects.create(heads=heads, events=events)

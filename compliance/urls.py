@@ -6,5 +6,5 @@ from compliance import api
 
 urlpatterns = [
     path("audit-events", api.AuditEventList.as_view(), name="audit-events"),
-    path("audit-events/<int:seq>", api.AuditEventDetail.as_view(), name="audit-event"),
+    path("audit-events/<int:id>", api.AuditEventDetail.as_view(), name="audit-event"),
 ]

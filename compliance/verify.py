@@ -1,151 +1,245 @@
-"""Verification of the audit trail's hash chain, streamed in seq order in batches.
+"""Verification of the audit trail: every chain walked in seq order, streamed in batches.
 
-Every event's hash is recomputed, every ``prev_hash`` must name the event before it,
-seq must run without gaps, and the chain head must name the last event. The first
-broken link is reported with its seq and the reason.
+In each chain every event's hash is recomputed, every ``prev_hash`` must name the event
+before it, seq must run from 1 without gaps, and the chain's head row must name its last
+event. The first broken link of each chain is reported with the chain, its seq and why.
 
-The head is read first and only events up to it are checked, so events appended while
-verification runs are left for the next run rather than reported as broken.
+The heads are read first and only events up to them are checked, so events appended
+while verification runs are left for the next run rather than reported as broken. From a
+checkpoint, only the chains whose head moved since are walked (from the checkpointed
+head on); every checkpointed head must still be on its chain.
 """
 
 import time
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.db.models import Max
+from django.db.models import Q
 
 from compliance.chain import GENESIS_HASH, HASHED_FIELDS, event_hash
-from compliance.models import AuditChainHead, AuditCheckpoint, AuditEvent
+from compliance.models import AuditChain, AuditCheckpoint, AuditEvent
 
 if TYPE_CHECKING:
     from ops.progress import JobProgress
 
 CHUNK_SIZE = 5000
 _COLUMNS = (*HASHED_FIELDS, "hash")
+_CHAIN, _SEQ, _PREV, _HASH = (
+    _COLUMNS.index(name) for name in ("chain", "seq", "prev_hash", "hash")
+)
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    """The first broken link of one chain."""
+
+    chain: str
+    seq: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = f" at seq {self.seq}" if self.seq is not None else ""
+        return f"chain {self.chain}{where}: {self.reason}"
 
 
 @dataclass(frozen=True)
 class VerifyResult:
-    """What one verification found. ``checked`` counts the events verified after the start."""
+    """What one verification found. ``checked`` counts the events verified after the start;
+    ``heads`` maps every chain verified to ``[seq, hash]`` of its last good event."""
 
-    ok: bool
     checked: int
-    start_seq: int
-    last_seq: int
-    last_hash: str
     seconds: float
-    broken_seq: int | None = None
-    reason: str = ""
+    heads: dict[str, list]
+    breaks: list[ChainBreak] = field(default_factory=list)
     checkpoint_id: int | None = None
 
+    @property
+    def ok(self) -> bool:
+        return not self.breaks
+
+    @property
+    def first_break(self) -> ChainBreak | None:
+        return self.breaks[0] if self.breaks else None
+
+    @property
+    def broken_chain(self) -> str | None:
+        return self.breaks[0].chain if self.breaks else None
+
+    @property
+    def broken_seq(self) -> int | None:
+        return self.breaks[0].seq if self.breaks else None
+
+    @property
+    def reason(self) -> str:
+        return self.breaks[0].reason if self.breaks else ""
+
+    @property
+    def events(self) -> int:
+        """Events in the verified chains, up to their heads."""
+        return sum(seq for seq, _ in self.heads.values())
+
     def __str__(self) -> str:
-        since = f" since the checkpoint at seq {self.start_seq}" if self.checkpoint_id else ""
+        since = " since the checkpoint" if self.checkpoint_id else ""
         took = f"in {self.seconds:.2f} s"
+        chains = f"{len(self.heads):,} chain{'s' if len(self.heads) != 1 else ''}"
         if self.ok:
-            span = f" (seq {self.start_seq + 1}-{self.last_seq})" if self.checked else ""
-            return f"Audit chain intact: {self.checked:,} events checked{span}{since} {took}."
-        where = f" at seq {self.broken_seq}" if self.broken_seq is not None else ""
+            return (
+                f"Audit trail intact: {self.checked:,} events checked{since} in {chains} "
+                f"({self.events:,} events in all) {took}."
+            )
+        more = f" (and {len(self.breaks) - 1} more broken chains)" if len(self.breaks) > 1 else ""
         return (
-            f"Audit chain BROKEN{where}: {self.reason} "
-            f"({self.checked:,} events good before it{since}, {took})."
+            f"Audit trail BROKEN: {self.breaks[0]}{more}. "
+            f"{self.checked:,} events checked{since} {took}."
         )
 
 
 class _Walk:
-    """The state of one pass along the chain."""
+    """One chain's walk from a start (genesis or a checkpointed head) towards its head."""
 
-    def __init__(self, start_seq: int, start_hash: str, checkpoint_id: int | None) -> None:
-        self.started = time.monotonic()
-        self.start_seq = start_seq
-        self.checkpoint_id = checkpoint_id
+    def __init__(self, chain: str, start_seq: int, start_hash: str, head: tuple | None) -> None:
+        self.chain, self.head = chain, head
         self.seq, self.hash, self.checked = start_seq, start_hash, 0
+        self.broken: ChainBreak | None = None
+        self.beyond: int | None = None  # the first seq seen beyond the head read at the start
 
-    def result(self, broken_seq: int | None = None, reason: str = "") -> VerifyResult:
-        return VerifyResult(
-            ok=not reason,
-            checked=self.checked,
-            start_seq=self.start_seq,
-            last_seq=self.seq,
-            last_hash=self.hash,
-            seconds=time.monotonic() - self.started,
-            broken_seq=broken_seq,
-            reason=reason,
-            checkpoint_id=self.checkpoint_id,
-        )
-
-    def step(self, event: dict) -> VerifyResult | None:
-        """Check the next event against the last good one; a failed result if it breaks."""
+    def step(self, row: tuple) -> None:
+        if self.head is not None and row[_SEQ] > self.head[0]:
+            self.beyond = self.beyond or row[_SEQ]  # appended since, or forged past the head
+            return
+        if self.broken is not None:
+            return
         expected = self.seq + 1
-        if event["seq"] != expected:
-            return self.result(expected, f"seq {expected} is missing")
-        if event["prev_hash"] != self.hash:
-            return self.result(expected, f"prev_hash does not match event {self.seq}")
-        if event_hash(event) != event["hash"]:
-            return self.result(expected, "hash does not match the event's contents")
-        self.seq, self.hash = event["seq"], event["hash"]
-        self.checked += 1
+        if row[_SEQ] != expected:
+            self.broken = ChainBreak(self.chain, expected, f"seq {expected} is missing")
+        elif row[_PREV] != self.hash:
+            reason = f"prev_hash does not match event {self.seq}"
+            self.broken = ChainBreak(self.chain, expected, reason)
+        elif event_hash(dict(zip(_COLUMNS, row, strict=True))) != row[_HASH]:
+            reason = "hash does not match the event's contents"
+            self.broken = ChainBreak(self.chain, expected, reason)
+        else:
+            self.seq, self.hash = row[_SEQ], row[_HASH]
+            self.checked += 1
+
+    def finish(self) -> ChainBreak | None:
+        """The head read before the walk must name the walk's last event."""
+        if self.broken is not None:
+            return self.broken
+        if self.head is None:
+            return ChainBreak(self.chain, None, "the chain has events but no head row")
+        head_seq, head_hash = self.head
+        if head_seq > self.seq:
+            return ChainBreak(self.chain, self.seq + 1, f"seq {self.seq + 1} is missing")
+        if head_hash != self.hash:
+            reason = f"the chain head's hash does not match event {self.seq}"
+            return ChainBreak(self.chain, self.seq, reason)
         return None
 
 
-def _anchor_problem(checkpoint: AuditCheckpoint) -> str:
-    """Why the checkpoint's own event no longer matches it, or ""."""
-    event = AuditEvent.objects.filter(seq=checkpoint.seq).values(*_COLUMNS).first()
-    if event is None:
-        return f"seq {checkpoint.seq} is missing"
-    if event["hash"] != checkpoint.hash:
-        return f"event {checkpoint.seq} no longer has the hash of checkpoint {checkpoint.pk}"
-    if event_hash(event) != event["hash"]:
-        return "hash does not match the event's contents"
-    return ""
+def _anchor_breaks(heads: dict[str, list]) -> list[ChainBreak]:
+    """Every checkpointed head must still be an intact event of its chain."""
+    wanted = [(chain, seq, hash_) for chain, (seq, hash_) in heads.items() if seq > 0]
+    if not wanted:
+        return []
+    match = Q()
+    for chain, seq, _ in wanted:
+        match |= Q(chain=chain, seq=seq)
+    found = {
+        (r[_CHAIN], r[_SEQ]): r for r in AuditEvent.objects.filter(match).values_list(*_COLUMNS)
+    }
+    breaks = []
+    for chain, seq, hash_ in sorted(wanted):
+        row = found.get((chain, seq))
+        if row is None:
+            breaks.append(ChainBreak(chain, seq, f"seq {seq} of the checkpoint is missing"))
+        elif row[_HASH] != hash_:
+            reason = f"event {seq} no longer has the checkpoint's hash"
+            breaks.append(ChainBreak(chain, seq, reason))
+        elif event_hash(dict(zip(_COLUMNS, row, strict=True))) != row[_HASH]:
+            breaks.append(ChainBreak(chain, seq, "hash does not match the event's contents"))
+    return breaks
+
+
+def _beyond_head_breaks(walks: list[_Walk]) -> list[ChainBreak]:
+    """Events seen past a head are new only if the head has moved past them since: a writer
+    commits the event and its head together."""
+    if not walks:
+        return []
+    now = dict(
+        AuditChain.objects.filter(key__in=[w.chain for w in walks]).values_list("key", "seq")
+    )
+    return [
+        ChainBreak(
+            w.chain,
+            w.beyond,
+            f"event {w.beyond} lies beyond the chain head (seq {now.get(w.chain, 0)})",
+        )
+        for w in walks
+        if now.get(w.chain, 0) < w.beyond
+    ]
 
 
 def audit_verify(
     *,
     since_checkpoint: AuditCheckpoint | None = None,
+    chains: Iterable[str] | None = None,
     progress: "JobProgress | None" = None,
     chunk_size: int = CHUNK_SIZE,
 ) -> VerifyResult:
-    """Verify the chain, from the start or from a checkpoint; report the first broken link.
+    """Verify every chain (or ``chains``), from genesis or from a checkpoint; report the
+    first broken link of each broken chain.
 
     ``progress`` (an ``ops.progress.JobProgress``) is given the total and advanced in
     batches.
     """
-    checkpoint = since_checkpoint
-    start_seq = checkpoint.seq if checkpoint else 0
-    start_hash = checkpoint.hash if checkpoint else GENESIS_HASH
-    walk = _Walk(start_seq, start_hash, checkpoint.pk if checkpoint else None)
-    if checkpoint is not None and checkpoint.seq > 0 and (problem := _anchor_problem(checkpoint)):
-        return walk.result(checkpoint.seq, problem)
-
-    head = AuditChainHead.objects.filter(pk=1).values("seq", "hash").first()
-    events = AuditEvent.objects.filter(seq__gt=start_seq).order_by("seq")
-    if head is not None:
-        events = events.filter(seq__lte=head["seq"])
-        if progress is not None:
-            progress.set_total(max(head["seq"] - start_seq, 0))
-    for row in events.values_list(*_COLUMNS).iterator(chunk_size=chunk_size):
-        if broken := walk.step(dict(zip(_COLUMNS, row, strict=True))):
-            return broken
-        if progress is not None and walk.checked % chunk_size == 0:
-            progress.advance(chunk_size)
+    started = time.monotonic()
+    heads = {c.key: (c.seq, c.hash) for c in AuditChain.objects.all()}
+    start = dict(since_checkpoint.heads) if since_checkpoint else {}
+    breaks = _anchor_breaks(start) if since_checkpoint else []
+    events = AuditEvent.objects.all()
+    if chains is not None:
+        chains = set(chains)
+        heads = {chain: head for chain, head in heads.items() if chain in chains}
+        events = events.filter(chain__in=chains)
+    if since_checkpoint is not None:  # only the chains that moved, from their checkpoint on
+        moved = [c for c, head in heads.items() if tuple(start.get(c, (0, GENESIS_HASH))) != head]
+        gone = sorted(set(start) - set(heads))
+        breaks += [ChainBreak(c, None, "the chain's head row is gone") for c in gone]
+        after = Q(pk__in=[])
+        for chain in moved:
+            after |= Q(chain=chain, seq__gt=start.get(chain, (0, GENESIS_HASH))[0])
+        events = events.filter(after)
     if progress is not None:
-        progress.advance(walk.checked % chunk_size)
-    return _check_head(walk, head)
+        progress.set_total(
+            sum(max(seq - start.get(c, (0, GENESIS_HASH))[0], 0) for c, (seq, _) in heads.items())
+        )
 
-
-def _check_head(walk: _Walk, head: dict | None) -> VerifyResult:
-    """The head read before the walk must name its last event; no event may lie beyond it."""
-    if head is None:
-        if walk.seq > 0:
-            return walk.result(None, "the chain head row is missing")
-        return walk.result()
-    if head["seq"] > walk.seq:
-        return walk.result(walk.seq + 1, f"seq {walk.seq + 1} is missing")
-    if head["seq"] == walk.seq and head["hash"] != walk.hash:
-        return walk.result(walk.seq, f"the chain head's hash does not match event {walk.seq}")
-    # Read the newest event before the head again: a writer commits both together.
-    newest = AuditEvent.objects.aggregate(seq=Max("seq"))["seq"] or 0
-    now = AuditChainHead.objects.filter(pk=1).values_list("seq", flat=True).first() or 0
-    if newest > now:
-        return walk.result(now + 1, f"event {now + 1} lies beyond the chain head (seq {now})")
-    return walk.result()
+    walks: dict[str, _Walk] = {}
+    rows = events.order_by("chain", "seq").values_list(*_COLUMNS)
+    for count, row in enumerate(rows.iterator(chunk_size=chunk_size), 1):
+        walk = walks.get(row[_CHAIN])
+        if walk is None:
+            seq, hash_ = start.get(row[_CHAIN], (0, GENESIS_HASH))
+            walk = walks[row[_CHAIN]] = _Walk(row[_CHAIN], seq, hash_, heads.get(row[_CHAIN]))
+        walk.step(row)
+        if progress is not None and count % chunk_size == 0:
+            progress.advance(chunk_size)
+    for chain, head in heads.items():  # a head with no events walked: all of it is missing
+        if chain not in walks and tuple(start.get(chain, (0, GENESIS_HASH))) != head:
+            seq, hash_ = start.get(chain, (0, GENESIS_HASH))
+            walks[chain] = _Walk(chain, seq, hash_, head)
+    breaks += [b for walk in walks.values() if (b := walk.finish())]
+    breaks += _beyond_head_breaks([w for w in walks.values() if w.beyond and not w.broken])
+    if progress is not None:
+        progress.advance(sum(w.checked for w in walks.values()) % chunk_size)
+    verified = {c: list(start.get(c, (0, GENESIS_HASH))) for c in heads}
+    verified.update({c: [w.seq, w.hash] for c, w in walks.items() if w.head is not None})
+    return VerifyResult(
+        checked=sum(w.checked for w in walks.values()),
+        seconds=time.monotonic() - started,
+        heads=verified,
+        breaks=sorted(breaks, key=lambda b: (b.chain, b.seq or 0)),
+        checkpoint_id=since_checkpoint.pk if since_checkpoint else None,
+    )

@@ -356,7 +356,7 @@ class OrderHistory(APIView):
     @extend_schema(operation_id="order_history", responses=HistoryOutput(many=True))
     def get(self, request: Request, pk: int) -> Response:
         order = _order_for(request, pk)
-        events = audit_events(object_type="orders.order", object_id=str(order.pk)).order_by("seq")
+        events = audit_events(object_type="orders.order", object_id=str(order.pk)).order_by("id")
         return Response(HistoryOutput(events, many=True).data)
 
 

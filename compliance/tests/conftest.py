@@ -30,13 +30,14 @@ def run_sql_around_trigger(sql: str, params: list | tuple = (), table: str = EVE
 
 @pytest.fixture
 def tamper() -> Callable[..., None]:
-    """``tamper(seq, column=value, ...)`` rewrites columns of one event behind the app's back."""
+    """``tamper(seq, column=value, ..., chain="firm")`` rewrites columns of one event behind
+    the app's back."""
 
-    def rewrite(seq: int, **columns) -> None:
+    def rewrite(seq: int, chain: str = "firm", **columns) -> None:
         assignments = ", ".join(f"{name} = %s" for name in columns)
         run_sql_around_trigger(
-            f"UPDATE {EVENTS} SET {assignments} WHERE seq = %s",  # noqa: S608 - test-only names
-            [*columns.values(), seq],
+            f"UPDATE {EVENTS} SET {assignments} WHERE chain = %s AND seq = %s",  # noqa: S608
+            [*columns.values(), chain, seq],
         )
 
     return rewrite
@@ -44,10 +45,13 @@ def tamper() -> Callable[..., None]:
 
 @pytest.fixture
 def remove() -> Callable[[int], None]:
-    """``remove(seq)`` deletes one event behind the app's back."""
+    """``remove(seq, chain="firm")`` deletes one event behind the app's back."""
 
-    def delete(seq: int) -> None:
-        run_sql_around_trigger(f"DELETE FROM {EVENTS} WHERE seq = %s", [seq])  # noqa: S608
+    def delete(seq: int, chain: str = "firm") -> None:
+        run_sql_around_trigger(
+            f"DELETE FROM {EVENTS} WHERE chain = %s AND seq = %s",  # noqa: S608
+            [chain, seq],
+        )
 
     return delete
 

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 PROBLEM = "application/problem+json"
 LIST = "/api/v1/audit-events"
 FIELDS = {
-    "seq", "occurred_at", "action", "object_type", "object_id", "actor_id", "actor_username",
+    "id", "chain", "seq", "occurred_at", "action", "object_type", "object_id", "actor_id", "actor_username",
     "source_ip", "request_id", "before", "after", "prev_hash", "hash",
 }  # fmt: skip
 
@@ -52,10 +52,10 @@ def test_list_is_newest_first_and_pages_by_cursor(officer, trail):
     assert seqs(officer.get(body["next"])) == [1]
 
 
-def test_detail_by_seq(officer, trail):
+def test_detail_by_id(officer, trail):
     event = AuditEvent.objects.get(seq=2)
 
-    body = officer.get(f"{LIST}/2").json()
+    body = officer.get(f"{LIST}/{event.pk}").json()
 
     assert set(body) == FIELDS
     assert (body["action"], body["actor_username"], body["hash"]) == (

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
-from compliance.models import AuditChainHead, AuditCheckpoint, AuditEvent
+from compliance.models import AuditChain, AuditCheckpoint, AuditEvent
 from compliance.services import audit_checkpoint, audit_record
 from compliance.verify import audit_verify
 from conftest import require
@@ -36,7 +36,7 @@ def raw(sql: str, params: list | tuple = ()) -> None:
             "compliance_auditevent is append-only: DELETE refused",
         ),
         (
-            "UPDATE compliance_auditcheckpoint SET seq = 1",
+            "UPDATE compliance_auditcheckpoint SET events = 1",
             "compliance_auditcheckpoint is append-only: UPDATE refused",
         ),
         (
@@ -53,7 +53,7 @@ def test_the_database_refuses_updates_and_deletes(record_events, sql, message):
         raw(sql)
 
     assert list(AuditEvent.objects.values_list("action", flat=True)) == ["test.event"] * 3
-    assert AuditCheckpoint.objects.get().seq == 3
+    assert AuditCheckpoint.objects.get().events == 3
 
 
 def test_a_row_altered_with_the_trigger_disabled_is_found(record_events):
@@ -84,7 +84,7 @@ def test_the_command_fails_and_names_the_seq(record_events, capsys):
     # logging handlers would keep this test's captured (soon closed) stderr for good.
     record_events(3)
     call_command("audit_verify")
-    assert "Audit chain intact: 3 events checked (seq 1-3)" in capsys.readouterr().out
+    assert "Audit trail intact: 3 events checked in 1 chain" in capsys.readouterr().out
 
     with connection.cursor() as cursor:
         cursor.execute(
@@ -96,13 +96,13 @@ def test_the_command_fails_and_names_the_seq(record_events, capsys):
         )
 
     # A CommandError is what manage.py turns into exit status 1 with the message on stderr.
-    with pytest.raises(CommandError, match="BROKEN at seq 2: hash does not match the event's"):
+    with pytest.raises(CommandError, match="chain firm at seq 2: hash does not match the event's"):
         call_command("audit_verify")
 
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_writers_never_fork_the_chain():
-    start = AuditChainHead.objects.filter(pk=1).values_list("seq", flat=True).first() or 0
+    start = AuditChain.objects.filter(key="firm").values_list("seq", flat=True).first() or 0
     threads, per_thread = 8, 25
     barrier = threading.Barrier(threads)
     errors: list[BaseException] = []
@@ -125,7 +125,9 @@ def test_concurrent_writers_never_fork_the_chain():
 
     assert errors == []
     total = threads * per_thread
-    seqs = list(AuditEvent.objects.order_by("seq").values_list("seq", flat=True))
+    seqs = list(
+        AuditEvent.objects.filter(chain="firm").order_by("seq").values_list("seq", flat=True)
+    )
     assert seqs == list(range(start + 1, start + total + 1))
     assert (
         AuditEvent.objects.filter(action="test.concurrent").values("object_id").distinct().count()
@@ -133,4 +135,4 @@ def test_concurrent_writers_never_fork_the_chain():
     )
     result = audit_verify()
     assert result.ok, str(result)
-    assert result.checked == start + total
+    assert result.heads["firm"][0] == start + total

@@ -9,7 +9,7 @@ import pytest
 from django.db import transaction
 
 from compliance.chain import GENESIS_HASH, canonical_json, event_hash, plain
-from compliance.models import AppendOnlyError, AuditChainHead, AuditEvent, Client
+from compliance.models import AppendOnlyError, AuditChain, AuditEvent, Client
 from compliance.services import audit_record
 from compliance.verify import audit_verify
 
@@ -30,8 +30,8 @@ def test_three_events_link_into_a_chain(record_events):
     assert [e.prev_hash for e in events[1:]] == [e.hash for e in events[:2]]
     for event in events:
         assert event_hash(stored_fields(event)) == event.hash
-    head = AuditChainHead.objects.get()
-    assert (head.seq, head.hash) == (3, events[2].hash)
+    head = AuditChain.objects.get()
+    assert (head.key, head.seq, head.hash) == ("firm", 3, events[2].hash)
 
 
 def work_that_fails_after_auditing() -> None:
@@ -55,6 +55,7 @@ def test_the_hash_covers_every_field_but_id_and_hash(record_events):
     event = record_events(1)[0]
     fields = stored_fields(event)
     changes = {
+        "chain": "account:1",
         "seq": 2,
         "occurred_at": fields["occurred_at"] + dt.timedelta(microseconds=1),
         "action": "test.other",
@@ -119,6 +120,7 @@ def test_values_survive_the_database_round_trip_with_their_hash():
 def test_canonical_json_is_sorted_tight_and_utc():
     text = canonical_json(
         {
+            "chain": "firm",
             "seq": 1,
             "occurred_at": dt.datetime(2026, 1, 1, 5, 30, tzinfo=IST),
             "action": "x",
@@ -136,6 +138,7 @@ def test_canonical_json_is_sorted_tight_and_utc():
     )
 
     assert text.startswith('{"action":"x","actor_id":null,"actor_username":"système",')
+    assert '"chain":"firm"' in text
     assert '"after":{"a":1,"z":"1.10"}' in text
     assert '"occurred_at":"2026-01-01T00:00:00.000000+00:00"' in text
     assert "ignored" not in text
@@ -172,9 +175,25 @@ def test_an_overlong_action_is_a_caller_error():
 
 def test_a_missing_chain_head_is_rebuilt_from_the_last_event(record_events):
     events = record_events(2)
-    AuditChainHead.objects.all().delete()
+    AuditChain.objects.all().delete()
 
     third = audit_record(action="test.after_restore")
 
     assert (third.seq, third.prev_hash) == (3, events[1].hash)
+    assert audit_verify().ok
+
+
+def test_an_accounts_records_are_audited_on_its_own_chain(db):
+    from orders.models import TradingAccount
+
+    account = TradingAccount(pk=7)
+    on_account = audit_record(action="test.account", obj=account)
+    by_id = audit_record(action="test.account", object_type="orders.order", account_id=7)
+    firm = audit_record(action="test.firm")
+
+    assert (on_account.chain, on_account.seq, on_account.prev_hash) == (
+        "account:7", 1, GENESIS_HASH,
+    )  # fmt: skip
+    assert (by_id.chain, by_id.seq, by_id.prev_hash) == ("account:7", 2, on_account.hash)
+    assert (firm.chain, firm.seq) == ("firm", 1)
     assert audit_verify().ok

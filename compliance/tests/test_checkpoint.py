@@ -16,15 +16,15 @@ pytestmark = pytest.mark.django_db
 def test_verification_since_a_checkpoint_checks_only_later_events(record_events, tamper):
     record_events(3)
     checkpoint = audit_checkpoint()
-    assert (checkpoint.seq, checkpoint.hash) == (3, AuditEvent.objects.get(seq=3).hash)
+    assert checkpoint.heads == {"firm": [3, AuditEvent.objects.get(seq=3).hash]}
     record_events(2)
     tamper(1, action="rewritten")  # before the checkpoint: out of this check's reach
 
     since = audit_verify(since_checkpoint=checkpoint)
     full = audit_verify()
 
-    assert (since.ok, since.checked, since.start_seq, since.last_seq) == (True, 2, 3, 5)
-    assert "(seq 4-5) since the checkpoint at seq 3" in str(since)
+    assert (since.ok, since.checked, since.heads["firm"][0]) == (True, 2, 5)
+    assert "2 events checked since the checkpoint in 1 chain" in str(since)
     assert (full.ok, full.broken_seq) == (False, 1)
 
 
@@ -48,7 +48,7 @@ def test_the_checkpointed_event_itself_must_still_match(record_events, tamper):
     result = audit_verify(since_checkpoint=checkpoint)
 
     assert (result.ok, result.broken_seq) == (False, 3)
-    assert result.reason == f"event 3 no longer has the hash of checkpoint {checkpoint.pk}"
+    assert result.reason == "event 3 no longer has the checkpoint's hash"
 
 
 def test_checkpointing_twice_without_new_events_keeps_one(record_events):
@@ -56,7 +56,7 @@ def test_checkpointing_twice_without_new_events_keeps_one(record_events):
     first = audit_checkpoint()
     assert audit_checkpoint() == first
     record_events(1)
-    assert audit_checkpoint().seq == 3
+    assert audit_checkpoint().events == 3
     assert AuditCheckpoint.objects.count() == 2
 
 
@@ -64,7 +64,7 @@ def test_a_broken_chain_is_not_checkpointed(record_events, tamper):
     record_events(3)
     tamper(2, object_id="x")
 
-    with pytest.raises(AuditChainBroken, match="BROKEN at seq 2"):
+    with pytest.raises(AuditChainBroken, match="BROKEN: chain firm at seq 2"):
         audit_checkpoint()
 
     assert not AuditCheckpoint.objects.exists()
@@ -75,7 +75,7 @@ def test_the_task_checkpoints_and_is_scheduled_daily(record_events):
 
     outcome = tasks.audit_checkpoint.apply().get()
 
-    assert outcome["seq"] == 2
+    assert (outcome["chains"], outcome["events"]) == (1, 2)
     assert AuditCheckpoint.objects.get().pk == outcome["checkpoint"]
     entry = next(s for s in DEFAULT_SCHEDULES if s.task == "compliance.tasks.audit_checkpoint")
     assert entry.crontab == "55 23 * * *"
@@ -88,6 +88,6 @@ def test_the_command_starts_from_the_latest_checkpoint(record_events, capsys):
 
     call_command("audit_verify", "--since-checkpoint")
 
-    assert "1 events checked (seq 3-3) since the checkpoint at seq 2" in capsys.readouterr().out
+    assert "1 events checked since the checkpoint in 1 chain" in capsys.readouterr().out
     with pytest.raises(CommandError, match="no audit checkpoint with id '999'"):
         call_command("audit_verify", "--since-checkpoint", "999")

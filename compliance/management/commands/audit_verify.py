@@ -9,7 +9,7 @@ from ops.progress import job_progress
 
 
 class Command(BaseCommand):
-    help = "Recompute every audit event's hash and check the chain (or since a checkpoint)."
+    help = "Recompute every audit event's hash and check every chain (or since a checkpoint)."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
@@ -22,12 +22,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, since_checkpoint=None, **options):
         checkpoint = self._checkpoint(since_checkpoint) if since_checkpoint else None
-        where = f"since checkpoint at seq {checkpoint.seq}" if checkpoint else "whole chain"
-        with job_progress("compliance.audit_verify", f"audit chain, {where}", unit="events") as job:
+        where = f"since checkpoint {checkpoint.pk}" if checkpoint else "every chain"
+        with job_progress("compliance.audit_verify", f"audit trail, {where}", unit="events") as job:
             result = audit_verify(since_checkpoint=checkpoint, progress=job)
             if not result.ok:  # the job run is marked failed with this message
                 raise CommandError(str(result))
-            job.finish(result={"checked": result.checked, "last_seq": result.last_seq})
+            job.finish(result={"checked": result.checked, "chains": len(result.heads)})
         self.stdout.write(self.style.SUCCESS(str(result)))
 
     def _checkpoint(self, choice: str) -> AuditCheckpoint | None:
