@@ -1,25 +1,14 @@
-"""The project's URLs plus the benchmark baseline: a bare DRF endpoint writing two rows."""
+"""The project's URLs plus the bench-only endpoints, under /api/ so the API's middleware
+(the IP allowlist among it) applies to them as it does to the real endpoints."""
 
-from django.db import transaction
 from django.urls import include, path
-from django.utils import timezone
-from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from marketdata.models import AccessSample
+from bench import views
 from tradingsite.urls import handler400, handler403, handler404, handler500  # noqa: F401
 
-
-class Baseline(APIView):
-    """Authenticate, parse JSON, write two rows in one transaction, answer 201: the floor
-    that any write endpoint of this stack pays."""
-
-    def post(self, request):
-        with transaction.atomic():
-            now = timezone.now()
-            AccessSample.objects.create(at=now, keys=[request.data.get("key", "")], client="bench")
-            AccessSample.objects.create(at=now, keys=[], client="bench")
-        return Response({"ok": True}, status=201)
-
-
-urlpatterns = [path("bench/baseline", Baseline.as_view()), path("", include("tradingsite.urls"))]
+urlpatterns = [
+    path("api/bench/signed-baseline", views.SignedBaseline.as_view()),
+    path("api/bench/baseline", views.BareBaseline.as_view()),
+    path("api/bench/enqueue", views.Enqueue.as_view()),
+    path("", include("tradingsite.urls")),
+]

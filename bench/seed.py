@@ -1,0 +1,213 @@
+"""Seeding for the benchmarks, run inside Django (``manage.py shell``) on a scratch database.
+
+- ``seed_accounts``: funded, KYC-verified accounts, each with its own trade-scope API key
+  bound to 127.0.0.1, made through the services (so they are audited like real ones).
+- ``seed_orders``: order history by PostgreSQL COPY (finished, unfilled orders of past
+  sessions: no fills, positions or blocked funds to keep in step).
+- ``seed_audit_events``: hash-chained audit events by COPY, continuing the chain from its
+  head. It is the one place that knows the chain's layout: when the trail moves to one
+  chain per account (a ``chain`` column), only this function changes.
+"""
+
+import csv
+import datetime as dt
+import io
+import json
+from decimal import ROUND_DOWN, Decimal
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+SYMBOLS = ["INFY", "TCS", "RELIANCE", "HDFCBANK", "ICICIBANK", "ITC", "SBIN", "LT"]
+TICK = Decimal("0.05")
+
+
+def _pan(n: int) -> str:
+    """A valid PAN (holder type P), distinct for each n < 26 * 9999."""
+    return f"BNCP{chr(65 + n // 9999 % 26)}{n % 9999 + 1:04d}{chr(65 + n % 26)}"
+
+
+def seed_base() -> dict:
+    """Instruments, warm quotes, the firm's order-rate limit raised; returns bench prices."""
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+
+    from marketdata.pricecache import quote_get_many
+    from risk.services import limit_decide, limit_propose
+
+    call_command("import_instruments", "--nifty50", verbosity=0)
+    maker = User.objects.create_user("bench-risk-1")
+    checker = User.objects.create_user("bench-risk-2")
+    change = limit_propose(
+        actor=maker, scope="firm", kind="order_rate_per_second", value=Decimal(1_000_000),
+        reason="benchmark: measure placement, not the SEBI order-rate limit",
+    )  # fmt: skip
+    limit_decide(change=change, actor=checker, approve=True)
+    quotes = quote_get_many([f"NSE:{s}" for s in SYMBOLS])
+    return {
+        key.split(":")[1]: {
+            "bid": str((q.bid / TICK).to_integral_value(ROUND_DOWN) * TICK),
+            "ask": str(q.ask),
+        }
+        for key, q in quotes.items()
+    }
+
+
+def seed_accounts(count: int, *, first: int = 0, cash: Decimal = Decimal("100000000")) -> list:
+    """``count`` accounts BENCH<n>, each with a user (Trader role) and an API key."""
+    from django.contrib.auth.models import Group, User
+
+    from compliance.models import Client
+    from ops.apikeys import api_key_create
+    from ops.models import ApiKey
+    from orders.models import TradingAccount
+    from orders.services import funds_move
+
+    admin, _ = User.objects.get_or_create(username="bench-admin")
+    trader = Group.objects.get(name="Trader")
+    made = []
+    for n in range(first, first + count):
+        client = Client.objects.create(
+            name=f"Bench client {n}", pan=_pan(n), kyc_status=Client.KycStatus.VERIFIED,
+            kyc_verified_at=timezone.now(),
+        )  # fmt: skip
+        account = TradingAccount.objects.create(code=f"BENCH{n}", client=client)
+        user = User.objects.create_user(f"bench-{n}")
+        user.groups.add(trader)
+        account.users.add(user)
+        funds_move(account=account, kind="deposit", amount=cash)
+        key, secret = api_key_create(
+            actor=admin, user=user, account=account, label="bench", scope=ApiKey.Scope.TRADE,
+            algo_id=f"BENCHALGO{n}", algo_registered=True, primary_ip="127.0.0.1",
+        )  # fmt: skip
+        made.append({"account": account.code, "key_id": key.key_id, "secret": secret})
+    return made
+
+
+def _copy(table: str, columns: list[str], rows) -> int:
+    """COPY ``rows`` (iterables of Python values; None is NULL) into ``table`` in chunks."""
+    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
+    done = 0
+    connection.ensure_connection()
+    raw = connection.connection
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    with raw.cursor() as cursor:
+        for row in rows:
+            writer.writerow(["\\N" if v is None else v for v in row])
+            done += 1
+            if done % 50_000 == 0:
+                buffer.seek(0)
+                cursor.copy_expert(sql, buffer)
+                buffer.seek(0)
+                buffer.truncate()
+        buffer.seek(0)
+        cursor.copy_expert(sql, buffer)
+    return done
+
+
+ORDER_COLUMNS = [
+    "account_id", "instrument_id", "exchange", "tradingsymbol", "transaction_type",
+    "order_type", "product", "validity", "quantity", "price", "trigger_price", "tag",
+    "client_order_id", "algo_id", "status", "filled_quantity", "average_price",
+    "rejection_reasons", "broker_order_id", "blocked_amount", "session_date", "payload_hash",
+    "placed_by_id", "placed_from_ip", "request_id", "created_at", "updated_at",
+]  # fmt: skip
+
+
+def seed_orders(count: int, *, accounts: list[str], first: int = 0) -> int:
+    """``count`` finished orders of past sessions, spread over ``accounts`` (codes) and
+    eight instruments: CANCELLED and EXPIRED LIMIT orders with nothing filled and nothing
+    blocked, and REJECTED ones with their reason, so no fill, position or ledger row is
+    owed. Each has a unique client_order_id in its account (numbered from ``first``, so a
+    second call adds to the first)."""
+    from marketdata.models import Instrument
+    from orders.models import TradingAccount
+
+    ids = list(TradingAccount.objects.filter(code__in=accounts).values_list("pk", flat=True))
+    instruments = list(
+        Instrument.objects.filter(exchange="NSE", tradingsymbol__in=SYMBOLS).values_list(
+            "pk", "tradingsymbol"
+        )
+    )
+    rejected = json.dumps([{"code": "INSUFFICIENT_FUNDS", "message": "Not enough funds."}])
+    today = timezone.localdate()
+    start = timezone.now()
+
+    def rows():
+        for n in range(first, first + count):
+            account = ids[n % len(ids)]
+            instrument, symbol = instruments[n % len(instruments)]
+            days_ago = 1 + n % 400  # up to 400 sessions back
+            at = start - dt.timedelta(days=days_ago, seconds=n % 20000)
+            status = ("CANCELLED", "EXPIRED", "REJECTED")[n % 3]
+            yield (
+                account, instrument, "NSE", symbol, "BUY" if n % 2 else "SELL", "LIMIT",
+                "CNC", "DAY", 1 + n % 50, "1000.00", None, "", f"seed-{n}", "", status, 0,
+                "0", rejected if status == "REJECTED" else "[]", "", "0.00",
+                today - dt.timedelta(days=days_ago), f"{n:064x}", None, "127.0.0.1", "",
+                at.isoformat(), at.isoformat(),
+            )  # fmt: skip
+
+    with transaction.atomic():
+        return _copy("orders_order", ORDER_COLUMNS, rows())
+
+
+AUDIT_COLUMNS = [
+    "seq", "occurred_at", "action", "object_type", "object_id", "actor_id",
+    "actor_username", "source_ip", "request_id", "before", "after", "prev_hash", "hash",
+]  # fmt: skip
+
+
+LIFECYCLE = [("ACCEPTED", None), ("OPEN", "ACCEPTED"), ("COMPLETE", "OPEN")]
+
+
+def seed_audit_events(count: int) -> dict:
+    """Append ``count`` events to the audit chain (order lifecycle events of made-up orders),
+    hashed with ``compliance.chain.event_hash`` and COPYed in; the head moves to the last."""
+    from compliance.chain import event_hash, plain
+    from compliance.models import AuditChainHead
+
+    with transaction.atomic():
+        head = AuditChainHead.objects.select_for_update().get(pk=1)
+        seq, prev = head.seq, head.hash
+        start = timezone.now() - dt.timedelta(days=30)
+
+        def rows():
+            nonlocal seq, prev
+            for n in range(count):
+                seq += 1
+                status, before = LIFECYCLE[n % 3]
+                fields = {
+                    "seq": seq,
+                    "occurred_at": start + dt.timedelta(microseconds=1000 * n),
+                    "action": f"order.{status.lower()}",
+                    "object_type": "orders.order",
+                    "object_id": str(10_000_000 + n // 3),
+                    "actor_id": None,
+                    "actor_username": "system",
+                    "source_ip": "127.0.0.1",
+                    "request_id": f"bench-{n // 3}",
+                    "before": None if before is None else {"status": before},
+                    "after": plain({"status": status, "quantity": 1 + n % 50, "price": "1000.00"}),
+                    "prev_hash": prev,
+                }
+                digest = event_hash(fields)
+                yield [
+                    seq, fields["occurred_at"].isoformat(), fields["action"], "orders.order",
+                    fields["object_id"], None, "system", "127.0.0.1", fields["request_id"],
+                    None if fields["before"] is None else json.dumps(fields["before"]),
+                    json.dumps(fields["after"]), prev, digest,
+                ]  # fmt: skip
+                prev = digest
+
+        copied = _copy("compliance_auditevent", AUDIT_COLUMNS, rows())
+        head.seq, head.hash = seq, prev
+        head.save(update_fields=["seq", "hash", "updated_at"])
+    return {"events": copied, "head_seq": seq}
+
+
+def analyze(*tables: str) -> None:
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"VACUUM ANALYZE {table}")
