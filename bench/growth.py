@@ -179,16 +179,16 @@ def _verify(env: dict) -> dict:
 
 
 def _read_only() -> dict:
-    """Stream the hashed columns in seq order (a server-side cursor, 5,000 rows a batch)."""
+    """Stream the hashed columns in chain and seq order (server-side cursor, 5,000 a batch)."""
     conn = psycopg2.connect(f"{harness.PG}/{DATABASE}")
     started = time.monotonic()
     events = 0
     with conn.cursor(name="bench_read") as cursor:
         cursor.itersize = 5000
         cursor.execute(
-            "SELECT seq, occurred_at, action, object_type, object_id, actor_id, actor_username,"
-            " source_ip, request_id, before, after, prev_hash, hash"
-            " FROM compliance_auditevent ORDER BY seq"
+            "SELECT chain, seq, occurred_at, action, object_type, object_id, actor_id,"
+            " actor_username, source_ip, request_id, before, after, prev_hash, hash"
+            " FROM compliance_auditevent ORDER BY chain, seq"
         )
         for _ in cursor:
             events += 1

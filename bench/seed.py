@@ -4,9 +4,8 @@
   bound to 127.0.0.1, made through the services (so they are audited like real ones).
 - ``seed_orders``: order history by PostgreSQL COPY (finished, unfilled orders of past
   sessions: no fills, positions or blocked funds to keep in step).
-- ``seed_audit_events``: hash-chained audit events by COPY, continuing the chain from its
-  head. It is the one place that knows the chain's layout: when the trail moves to one
-  chain per account (a ``chain`` column), only this function changes.
+- ``seed_audit_events``: hash-chained audit events by COPY over many account chains,
+  continuing each chain from its head. It is the one place that knows the chain's layout.
 """
 
 import csv
@@ -154,7 +153,7 @@ def seed_orders(count: int, *, accounts: list[str], first: int = 0) -> int:
 
 
 AUDIT_COLUMNS = [
-    "seq", "occurred_at", "action", "object_type", "object_id", "actor_id",
+    "chain", "seq", "occurred_at", "action", "object_type", "object_id", "actor_id",
     "actor_username", "source_ip", "request_id", "before", "after", "prev_hash", "hash",
 ]  # fmt: skip
 
@@ -162,49 +161,64 @@ AUDIT_COLUMNS = [
 LIFECYCLE = [("ACCEPTED", None), ("OPEN", "ACCEPTED"), ("COMPLETE", "OPEN")]
 
 
-def seed_audit_events(count: int) -> dict:
-    """Append ``count`` events to the audit chain (order lifecycle events of made-up orders),
-    hashed with ``compliance.chain.event_hash`` and COPYed in; the head moves to the last."""
-    from compliance.chain import event_hash, plain
-    from compliance.models import AuditChainHead
+def seed_audit_events(count: int, *, chains: int = 1000) -> dict:
+    """Append ``count`` events over ``chains`` account chains (order lifecycle events of
+    made-up orders of made-up accounts), hashed with ``compliance.chain.event_hash`` and
+    COPYed in; each chain continues from its head, and the heads move to the last."""
+    from compliance.chain import account_chain, event_hash, plain
+    from compliance.models import AuditChain
 
+    keys = [account_chain(9_000_000 + k) for k in range(chains)]
     with transaction.atomic():
-        head = AuditChainHead.objects.select_for_update().get(pk=1)
-        seq, prev = head.seq, head.hash
+        heads = {c.key: [c.seq, c.hash] for c in AuditChain.objects.filter(key__in=keys)}
+        for key in keys:
+            heads.setdefault(key, [0, "0" * 64])
         start = timezone.now() - dt.timedelta(days=30)
 
         def rows():
-            nonlocal seq, prev
             for n in range(count):
-                seq += 1
+                order = n // 3
+                chain = keys[order % chains]
+                head = heads[chain]
+                head[0] += 1
                 status, before = LIFECYCLE[n % 3]
                 fields = {
-                    "seq": seq,
+                    "chain": chain,
+                    "seq": head[0],
                     "occurred_at": start + dt.timedelta(microseconds=1000 * n),
                     "action": f"order.{status.lower()}",
                     "object_type": "orders.order",
-                    "object_id": str(10_000_000 + n // 3),
+                    "object_id": str(10_000_000 + order),
                     "actor_id": None,
                     "actor_username": "system",
                     "source_ip": "127.0.0.1",
-                    "request_id": f"bench-{n // 3}",
+                    "request_id": f"bench-{order}",
                     "before": None if before is None else {"status": before},
                     "after": plain({"status": status, "quantity": 1 + n % 50, "price": "1000.00"}),
-                    "prev_hash": prev,
+                    "prev_hash": head[1],
                 }
                 digest = event_hash(fields)
                 yield [
-                    seq, fields["occurred_at"].isoformat(), fields["action"], "orders.order",
-                    fields["object_id"], None, "system", "127.0.0.1", fields["request_id"],
+                    chain, head[0], fields["occurred_at"].isoformat(), fields["action"],
+                    "orders.order", fields["object_id"], None, "system", "127.0.0.1",
+                    fields["request_id"],
                     None if fields["before"] is None else json.dumps(fields["before"]),
-                    json.dumps(fields["after"]), prev, digest,
+                    json.dumps(fields["after"]), head[1], digest,
                 ]  # fmt: skip
-                prev = digest
+                head[1] = digest
 
         copied = _copy("compliance_auditevent", AUDIT_COLUMNS, rows())
-        head.seq, head.hash = seq, prev
-        head.save(update_fields=["seq", "hash", "updated_at"])
-    return {"events": copied, "head_seq": seq}
+        AuditChain.objects.bulk_create(
+            [
+                AuditChain(key=key, seq=seq, hash=hash_)
+                for key, (seq, hash_) in heads.items()
+                if seq
+            ],
+            update_conflicts=True,
+            unique_fields=["key"],
+            update_fields=["seq", "hash"],
+        )
+    return {"events": copied, "chains": chains}
 
 
 def analyze(*tables: str) -> None:

@@ -20,25 +20,29 @@ def _postgresql(db):
 
 def test_seeded_events_continue_a_chain_that_verifies():
     audit_record(action="bench.before")
-    done = seed_audit_events(40)
+    first = seed_audit_events(40, chains=3)
+    again = seed_audit_events(20, chains=3)  # each chain continues from its head
     audit_record(action="bench.after")
     result = audit_verify()
     assert result.ok, str(result)
-    assert done["events"] == 40
-    assert result.last_seq == done["head_seq"] + 1
+    assert (first["events"], again["events"]) == (40, 20)
+    seeded = [seq for chain, (seq, _) in result.heads.items() if chain != "firm"]
+    assert (len(seeded), sum(seeded)) == (3, 60)
+    assert result.heads["firm"][0] == 2
 
 
 def test_seeded_events_are_caught_when_tampered():
-    tampered = seed_audit_events(10)["head_seq"] - 5
+    seed_audit_events(12, chains=2)
     with connection.cursor() as cursor:  # as the owner would: past the append-only trigger
         cursor.execute("ALTER TABLE compliance_auditevent DISABLE TRIGGER USER")
         cursor.execute(
-            "UPDATE compliance_auditevent SET object_id = 'x' WHERE seq = %s", [tampered]
+            "UPDATE compliance_auditevent SET object_id = 'x' "
+            "WHERE chain = 'account:9000001' AND seq = 2"
         )
         cursor.execute("ALTER TABLE compliance_auditevent ENABLE TRIGGER USER")
     result = audit_verify()
     assert not result.ok
-    assert result.broken_seq == tampered
+    assert (result.broken_chain, result.broken_seq) == ("account:9000001", 2)
 
 
 def test_seeded_orders_are_finished_and_unique(account):
