@@ -59,6 +59,28 @@ def run_manage(*args: str, env: dict[str, str], timeout: int = 120) -> subproces
     )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _flush_past_truncate_triggers():
+    """Let the test flush empty the tables whose triggers refuse TRUNCATE (PostgreSQL).
+
+    Transactional tests end with Django's flush, one ``TRUNCATE`` of every table, which the
+    kept-record and audit tables refuse even for their owner (tradingsite.records). In
+    ``session_replication_role = replica`` PostgreSQL fires no ordinary trigger, and only a
+    superuser may set it, so the flush sets it for its own transaction: the tests connect
+    as a superuser (``postgres`` in CI); the application's roles never can.
+    """
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        return original(self, ["SET LOCAL session_replication_role = replica", *sql_list])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DatabaseOperations, "execute_sql_flush", execute_sql_flush)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _plain_static_storage(settings):
     # The manifest storage needs collectstatic first; tests serve files from the finders.

@@ -1,5 +1,6 @@
-"""App configuration for ops: keeps roles and default schedules in step after migrate, and
-connects the sign-in receivers (daily-logout stamp, API lockout flag)."""
+"""App configuration for ops: keeps roles, default schedules and the runtime database role's
+grants in step after migrate, and connects the sign-in receivers (daily-logout stamp, API
+lockout flag)."""
 
 from django.apps import AppConfig
 from django.apps import apps as global_apps
@@ -8,11 +9,13 @@ from django.db.models.signals import post_migrate
 
 def _after_migrate(sender, apps=global_apps, using="default", **kwargs) -> None:
     # `flush` (run between transactional tests) sends no `apps`.
+    from ops.db_roles import runtime_grants_after_migrate
     from ops.roles import roles_sync
     from ops.schedules import schedules_install
 
     roles_sync(apps, using=using)
     schedules_install(apps)
+    runtime_grants_after_migrate(using=using)
 
 
 class OpsConfig(AppConfig):

@@ -1,5 +1,6 @@
 """System checks of the ops app (run by ``manage.py check``; ``--deploy`` in production):
-the field-encryption keyring, and the static files manifest that `collectstatic` writes."""
+the field-encryption keyring, the static files manifest that `collectstatic` writes, and
+the privileges of the runtime database role (docs/database-roles.md)."""
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
@@ -60,4 +61,54 @@ def static_manifest_production(app_configs, **kwargs) -> list[Error]:
             hint=f"{COLLECT_STATIC} in each deploy, before the web server starts.",
             id="ops.E003",
         )
+    ]
+
+
+DB_ROLES_HINT = (
+    "Connect web and workers as a role that owns nothing: create it with `python manage.py "
+    "db_roles --owner tradingsite_owner --runtime tradingsite_app` as a superuser, set "
+    "DATABASE_URL to it and DATABASE_MIGRATION_URL to the owner (docs/database-roles.md)."
+)
+
+
+@register(Tags.security, deploy=True)
+def database_runtime_role(app_configs, **kwargs) -> list[Warning]:
+    """Production's runtime role (DATABASE_URL's user) may not rewrite or empty the audit
+    trail: no superuser, BYPASSRLS or CREATEROLE, owns no audit table, holds no UPDATE,
+    DELETE or TRUNCATE on one (a chain head needs UPDATE), each has its TRUNCATE trigger."""
+    if not settings.PRODUCTION:
+        return []
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.vendor != "postgresql":
+        return []
+    return runtime_role_warnings(connection)
+
+
+def runtime_role_warnings(connection) -> list[Warning]:
+    """The deploy check's findings for the role(s) ``connection`` acts as."""
+    from django.db import DatabaseError
+
+    from ops.db_roles import role_findings, roles_in_session
+
+    try:
+        with connection.cursor() as cursor:
+            findings = [
+                finding
+                for role in roles_in_session(cursor)
+                for finding in role_findings(cursor, role)
+            ]
+    except DatabaseError as exc:
+        return [
+            Warning(
+                "Could not check the runtime database role's privileges: "
+                f"{str(exc).strip() or type(exc).__name__}",
+                hint="Run the deploy check where the database is reachable with DATABASE_URL.",
+                id="ops.W003",
+            )
+        ]
+    return [
+        Warning(f"Runtime database role: {finding}.", hint=DB_ROLES_HINT, id="ops.W002")
+        for finding in findings
     ]

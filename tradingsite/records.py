@@ -12,7 +12,12 @@ closed) and are never deleted, whoever asks:
 - the admin site refuses deletion of a kept record whatever its ModelAdmin says
   (``ops.admin_site.BackOfficeAdminSite.register``);
 - on PostgreSQL a trigger refuses ``DELETE`` on their tables, so not even raw SQL from the
-  application's connection removes one (:func:`refuse_delete_operations` in migrations).
+  application's connection removes one (:func:`refuse_delete_operations` in migrations);
+- on PostgreSQL a statement trigger refuses ``TRUNCATE`` of them and of the audit trail,
+  whoever asks, the schema owner included (:func:`refuse_truncate_operations`). Only a
+  session in ``session_replication_role = replica``, which only a superuser may set, skips
+  it: the test suite's flush does that (``conftest.py``), the application's roles cannot
+  (docs/database-roles.md).
 
 The tests in ``tradingsite/tests/test_kept_records.py`` walk every admin and API route.
 """
@@ -88,5 +93,43 @@ def refuse_delete_operations(*tables: str) -> list[migrations.RunPython]:
             return
         for table in tables:
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_kept ON {table};")
+
+    return [migrations.RunPython(add, drop)]
+
+
+REFUSE_TRUNCATE_FUNCTION = """
+CREATE OR REPLACE FUNCTION tradingsite_refuse_truncate() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '% is never truncated: TRUNCATE refused', TG_TABLE_NAME
+        USING HINT = 'Kept records and the audit trail are never emptied, not even by their owner.';
+END
+$$;
+"""
+REFUSE_TRUNCATE_TRIGGER = """
+CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
+FOR EACH STATEMENT EXECUTE FUNCTION tradingsite_refuse_truncate();
+"""
+
+
+def refuse_truncate_operations(*tables: str) -> list[migrations.RunPython]:
+    """Migration operations adding (PostgreSQL only) the trigger that refuses TRUNCATE.
+
+    A ``BEFORE DELETE`` row trigger does not fire on ``TRUNCATE``, so kept records and the
+    audit trail need this statement trigger as well. It fires for the table's owner too.
+    """
+
+    def add(apps, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        schema_editor.execute(REFUSE_TRUNCATE_FUNCTION, params=None)
+        for table in tables:
+            schema_editor.execute(REFUSE_TRUNCATE_TRIGGER.format(table=table))
+
+    def drop(apps, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        for table in tables:
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table};")
 
     return [migrations.RunPython(add, drop)]

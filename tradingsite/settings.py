@@ -170,9 +170,28 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------------------
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'tradingsite.sqlite3'}")
-}
+# Web and worker processes connect as DATABASE_URL's user, the runtime role, which owns
+# nothing. With DATABASE_MIGRATION_URL set, schema commands (manage.py sets
+# TRADINGSITE_DATABASE_ROLE=owner for `migrate`) connect as its user, the schema owner
+# (docs/database-roles.md). Unset, everything uses DATABASE_URL as before.
+DATABASE_MIGRATION_URL = env.str("DATABASE_MIGRATION_URL", default="")
+DATABASE_ROLE = env.str("TRADINGSITE_DATABASE_ROLE", default="runtime")
+if DATABASE_ROLE not in {"runtime", "owner"}:
+    raise ImproperlyConfigured(
+        f"TRADINGSITE_DATABASE_ROLE must be 'runtime' or 'owner', not {DATABASE_ROLE!r}."
+    )
+_runtime_database = env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'tradingsite.sqlite3'}")
+#: The role web and workers run as: the grants after `migrate` and the deploy check use it.
+DATABASE_RUNTIME_USER = _runtime_database.get("USER") or ""
+_as_owner = DATABASE_ROLE == "owner" and bool(DATABASE_MIGRATION_URL)
+if DATABASE_MIGRATION_URL:
+    _owner_database = env.db_url_config(DATABASE_MIGRATION_URL)
+    if not all("postgresql" in db["ENGINE"] for db in (_owner_database, _runtime_database)):
+        raise ImproperlyConfigured(
+            "DATABASE_MIGRATION_URL is for PostgreSQL: it and DATABASE_URL must both be "
+            "postgres:// URLs."
+        )
+DATABASES = {"default": _owner_database if _as_owner else _runtime_database}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and beat share one file: WAL lets readers run beside the writer, and
     # IMMEDIATE transactions take the write lock up front instead of failing mid-way.
@@ -185,7 +204,7 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     # A password rotated by ops.rotation replaces the one in DATABASE_URL (for that user).
     DATABASES["default"]["PASSWORD"] = (
-        env.str("DATABASE_PASSWORD", default="")
+        env.str("DATABASE_MIGRATION_PASSWORD" if _as_owner else "DATABASE_PASSWORD", default="")
         or password_for(DATABASES["default"]["USER"], _stored_secrets, "DATABASE")
         or DATABASES["default"]["PASSWORD"]
     )

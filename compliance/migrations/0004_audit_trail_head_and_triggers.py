@@ -1,6 +1,6 @@
 """The audit chain's head row, and (on PostgreSQL) triggers that refuse UPDATE and DELETE.
 
-TRUNCATE is deliberately not blocked: Django's test flush on PostgreSQL uses it.
+TRUNCATE is refused by a statement trigger since 0007 (the test flush skips it in replica mode).
 """
 
 from django.db import migrations
