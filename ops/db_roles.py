@@ -23,15 +23,12 @@ from dataclasses import dataclass
 AUDIT_TABLES = (
     "compliance_auditevent",
     "compliance_auditcheckpoint",
-    "compliance_auditchainhead",
-    # The per-account chain heads, which replace compliance_auditchainhead: being created
-    # now (issue 11, per-account audit chains); listed here so its grants come with it.
-    "compliance_auditchain",
+    "compliance_auditchain",  # the head of each chain (one per account, and the firm's)
 )
 #: Of those, the chain heads: every append moves its chain's head forward under
 #: SELECT ... FOR UPDATE, which PostgreSQL allows only with UPDATE, so the runtime role
 #: may also UPDATE these (never DELETE or TRUNCATE). The other audit tables refuse UPDATE.
-AUDIT_HEAD_TABLES = ("compliance_auditchainhead", "compliance_auditchain")
+AUDIT_HEAD_TABLES = ("compliance_auditchain",)
 
 ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 RUNTIME_TABLE_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.integration
 NEVER_TRUNCATED = {
     "compliance_auditevent",
     "compliance_auditcheckpoint",
-    "compliance_auditchainhead",
+    "compliance_auditchain",
     "compliance_client",
     "ops_apikey",
     "orders_tradingaccount",
@@ -161,7 +161,7 @@ def test_the_runtime_role_only_inserts_and_reads_the_audit_trail(roles):
     assert set(tables) >= {
         "compliance_auditevent",
         "compliance_auditcheckpoint",
-        "compliance_auditchainhead",
+        "compliance_auditchain",
     }
 
     for table in tables:

@@ -18,6 +18,8 @@ from collections import defaultdict
 
 from django.db import migrations, models
 
+from tradingsite.records import refuse_truncate_operations
+
 GENESIS_HASH = "0" * 64
 BATCH = 5000
 OLD_FIELDS = (
@@ -162,10 +164,10 @@ def _verify_rechained(Event, db, heads) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("compliance", "0006_kept_clients"),
-        ("orders", "0003_kept_records_position_charges"),
-        ("ops", "0006_kept_api_keys"),
-        ("risk", "0005_kept_records_kill_switch_mode"),
+        ("compliance", "0007_refuse_truncate"),
+        ("orders", "0004_refuse_truncate"),
+        ("ops", "0007_refuse_truncate"),
+        ("risk", "0006_refuse_truncate"),
     ]
 
     operations = [
@@ -243,4 +245,5 @@ class Migration(migrations.Migration):
                 fields=("chain", "seq"), name="compliance_audit_chain_seq"
             ),
         ),
+        *refuse_truncate_operations("compliance_auditchain"),
     ]
