@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db.utils import ConnectionHandler
 
 import manage
-from compliance.models import AppendOnlyModel, AuditChainHead
+from compliance.models import AppendOnlyModel, AuditChain
 from conftest import run_manage
 from ops.checks import database_runtime_role, runtime_role_warnings
 from ops.db_roles import AUDIT_HEAD_TABLES, AUDIT_TABLES
@@ -26,7 +26,7 @@ def test_every_audit_model_is_in_audit_tables():
     audit = {
         model._meta.db_table
         for model in apps.get_app_config("compliance").get_models()
-        if issubclass(model, AppendOnlyModel) or model is AuditChainHead
+        if issubclass(model, AppendOnlyModel) or model is AuditChain
     }
     assert audit >= {"compliance_auditevent", "compliance_auditcheckpoint"}
     assert audit <= set(AUDIT_TABLES)
