@@ -9,10 +9,11 @@ trail adds no contention between accounts.
 """
 
 import ipaddress
+import json
 import logging
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 from django.utils.ipv6 import clean_ipv6_address
@@ -55,17 +56,68 @@ def _checked(field: str, value: str) -> str:
     return value
 
 
-def _locked_head(chain: str) -> AuditChain:
-    """The chain's head, locked until the transaction ends; made on the chain's first event,
-    or rebuilt from its last event if it went missing (a restore)."""
-    head = AuditChain.objects.select_for_update(of=("self",)).filter(key=chain).first()
-    if head is not None:
-        return head
+def _head_made(chain: str) -> None:
+    """Make the chain's head on its first event, or rebuild it from its last event if it
+    went missing (a restore)."""
     last = AuditEvent.objects.filter(chain=chain).order_by("-seq").values("seq", "hash").first()
     AuditChain.objects.bulk_create([AuditChain(key=chain, **(last or {}))], ignore_conflicts=True)
     if last:
         logger.warning("Audit chain %s had no head; rebuilt at seq %s", chain, last["seq"])
-    return AuditChain.objects.select_for_update(of=("self",)).get(key=chain)
+
+
+def _next_link(chain: str) -> tuple[int, str]:
+    """Lock the chain's head until the transaction ends and claim the next seq: returns it
+    and the hash it links to. One statement on PostgreSQL (UPDATE ... RETURNING)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_CLAIM_SQL, [chain])
+            row = cursor.fetchone()
+            if row is None:
+                _head_made(chain)
+                cursor.execute(_CLAIM_SQL, [chain])
+                row = cursor.fetchone()
+        return row[0], row[1]
+    head = AuditChain.objects.select_for_update(of=("self",)).filter(key=chain).first()
+    if head is None:
+        _head_made(chain)
+        head = AuditChain.objects.select_for_update(of=("self",)).get(key=chain)
+    head.seq += 1
+    AuditChain.objects.filter(key=chain).update(seq=head.seq)
+    return head.seq, head.hash
+
+
+_CLAIM_SQL = "UPDATE compliance_auditchain SET seq = seq + 1 WHERE key = %s RETURNING seq, hash"
+_COLUMNS = (
+    "chain", "seq", "occurred_at", "action", "object_type", "object_id", "actor_id",
+    "actor_username", "source_ip", "request_id", "before", "after", "prev_hash", "hash",
+)  # fmt: skip
+#: The event and its head's new hash in one statement (a data-modifying CTE).
+_APPEND_SQL = """
+WITH head AS (UPDATE compliance_auditchain SET hash = %s, updated_at = %s WHERE key = %s)
+INSERT INTO compliance_auditevent (chain, seq, occurred_at, action, object_type, object_id,
+    actor_id, actor_username, source_ip, request_id, before, after, prev_hash, hash)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id
+"""
+
+
+def _append(fields: dict) -> AuditEvent:
+    """Insert the event and move its chain's head to it."""
+    event = AuditEvent(**fields)
+    if connection.vendor != "postgresql":
+        event.save()
+        AuditChain.objects.filter(key=event.chain).update(
+            hash=event.hash, updated_at=event.occurred_at
+        )
+        return event
+    values = [
+        json.dumps(fields[c]) if c in ("before", "after") and fields[c] is not None else fields[c]
+        for c in _COLUMNS
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_APPEND_SQL, [event.hash, event.occurred_at, event.chain, *values])
+        event.pk = cursor.fetchone()[0]
+    event._state.adding, event._state.db = False, connection.alias
+    return event
 
 
 def audit_record(
@@ -114,13 +166,10 @@ def audit_record(
     }
     chain = chain_of(obj, account_id)
     with transaction.atomic(savepoint=False):
-        head = _locked_head(chain)
-        now = timezone.now()
-        fields.update(chain=chain, seq=head.seq + 1, prev_hash=head.hash, occurred_at=now)
-        event = AuditEvent(**fields, hash=event_hash(fields))
-        event.save()
-        AuditChain.objects.filter(key=chain).update(seq=event.seq, hash=event.hash, updated_at=now)
-    return event
+        seq, prev_hash = _next_link(chain)
+        fields.update(chain=chain, seq=seq, prev_hash=prev_hash, occurred_at=timezone.now())
+        fields["hash"] = event_hash(fields)
+        return _append(fields)
 
 
 def audit_checkpoint(*, verify: bool = True) -> AuditCheckpoint:

@@ -83,7 +83,10 @@ def spine_transaction(work: Callable[P, R]) -> Callable[P, R]:
 
 def account(pk: int) -> TradingAccount:
     """Lock one trading account (first, before anything else of it); its client is read
-    with it, not locked."""
+    with it, not locked.
+
+    Read what other transactions may have written under this lock in a later statement:
+    a statement that waited for the lock still sees the data as it was when it began."""
     return TradingAccount.objects.select_for_update(of=SELF).select_related("client").get(pk=pk)
 
 

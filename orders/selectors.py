@@ -1,7 +1,9 @@
 """Reads of the orders app that other code shares, scoped to what a user may see."""
 
+from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from orders.models import Fill, Holding, LedgerEntry, Order, Position, TradingAccount
@@ -49,23 +51,141 @@ def ledger_for(user, key=None) -> QuerySet[LedgerEntry]:
     return LedgerEntry.objects.filter(account__in=accounts_for(user, key)).select_related("account")
 
 
+@dataclass(frozen=True)
+class BookPosition:
+    key: str  # EXCHANGE:SYMBOL
+    instrument_id: int
+    symbol: str
+    product: str
+    quantity: int
+    average_price: Decimal
+
+
+@dataclass(frozen=True)
+class BookOrder:
+    pk: int
+    key: str
+    instrument_id: int
+    side: str
+    product: str
+    quantity: int
+    filled_quantity: int
+
+
+@dataclass
+class AccountBook:
+    """What an account holds and works, read in one statement: its open positions, its
+    holdings and its working orders. Placement and the risk checks read everything they
+    need of the account's book from it."""
+
+    positions: list[BookPosition] = field(default_factory=list)
+    holdings: dict[int, int] = field(default_factory=dict)  # instrument id -> quantity
+    working: list[BookOrder] = field(default_factory=list)
+    #: (order id, payload hash) of the order already placed with the client_order_id asked
+    #: about, through the unique index; None if there is none.
+    replay_of: tuple[int, str] | None = None
+
+    @property
+    def instrument_keys(self) -> list[str]:
+        return list(dict.fromkeys([p.key for p in self.positions] + [o.key for o in self.working]))
+
+    def position(self, instrument_id: int, product: str) -> int:
+        return sum(
+            p.quantity
+            for p in self.positions
+            if (p.instrument_id, p.product) == (instrument_id, product)
+        )
+
+    def sellable(self, instrument_id: int) -> int:
+        """Delivery shares the account may still sell: holdings, plus today's net delivery
+        buys, less the unfilled part of delivery sells already working."""
+        pending = sum(
+            o.quantity - o.filled_quantity
+            for o in self.working
+            if (o.instrument_id, o.product, o.side) == (instrument_id, "CNC", "SELL")
+        )
+        held = self.holdings.get(instrument_id, 0)
+        return held + self.position(instrument_id, "CNC") - pending
+
+    def margin_used(self, *, on) -> Decimal:
+        """Margin held by open intraday positions: their value at cost times the MIS share."""
+        from orders.margins import margin_fraction
+
+        used = sum(
+            (
+                abs(p.quantity) * p.average_price
+                * margin_fraction(symbol=p.symbol, product="MIS", on=on)
+                for p in self.positions
+                if p.product == "MIS"
+            ),
+            Decimal("0.00"),
+        )  # fmt: skip
+        return used.quantize(Decimal("0.01"))
+
+
+_BOOK_SQL = """
+SELECT 'P', p.id, p.instrument_id, i.exchange, i.tradingsymbol, p.product, '', p.quantity, 0,
+       p.average_price
+  FROM orders_position p JOIN marketdata_instrument i ON i.id = p.instrument_id
+ WHERE p.account_id = %s AND p.quantity <> 0
+UNION ALL
+SELECT 'H', h.id, h.instrument_id, '', '', 'CNC', '', h.quantity, 0, h.average_price
+  FROM orders_holding h
+ WHERE h.account_id = %s AND h.quantity <> 0
+UNION ALL
+SELECT 'O', o.id, o.instrument_id, o.exchange, o.tradingsymbol, o.product, o.transaction_type,
+       o.quantity, o.filled_quantity, 0
+  FROM orders_order o
+ WHERE o.account_id = %s AND o.status IN ({working})
+UNION ALL
+SELECT 'R', o.id, o.instrument_id, '', o.payload_hash, '', '', 0, 0, 0
+  FROM orders_order o
+ WHERE o.account_id = %s AND o.client_order_id = %s AND %s <> ''
+"""
+
+
+def account_book(account_pk: int, *, client_order_id: str = "") -> AccountBook:
+    """The account's open positions, holdings and working orders, in one statement (and the
+    order already placed with ``client_order_id``, if one is given).
+
+    Under the account's lock, read it after the lock is granted: a statement that waited
+    for the lock still sees the data as it was when it began."""
+    from orders.choices import WORKING
+
+    book = AccountBook()
+    with connection.cursor() as cursor:
+        working = sorted(WORKING)
+        sql = _BOOK_SQL.format(working=", ".join(["%s"] * len(working)))
+        asked = client_order_id or ""
+        cursor.execute(
+            sql, [account_pk, account_pk, account_pk, *working, account_pk, asked, asked]
+        )
+        for kind, pk, instrument, exchange, symbol, product, side, qty, filled, avg in cursor:
+            if kind == "P":
+                book.positions.append(
+                    BookPosition(
+                        f"{exchange}:{symbol}", instrument, symbol, product, qty, Decimal(avg)
+                    )
+                )
+            elif kind == "H":
+                book.holdings[instrument] = qty
+            elif kind == "R":
+                book.replay_of = (pk, symbol)
+            else:
+                book.working.append(
+                    BookOrder(pk, f"{exchange}:{symbol}", instrument, side, product, qty, filled)
+                )
+    return book
+
+
 def margin_used(account: TradingAccount, *, on) -> Decimal:
     """Margin held by open intraday positions: their value at cost times the MIS margin share."""
-    from orders.margins import margin_fraction
-
-    used = Decimal("0.00")
-    for quantity, average, symbol in (
-        Position.objects.filter(account=account, product="MIS")
-        .exclude(quantity=0)
-        .values_list("quantity", "average_price", "instrument__tradingsymbol")
-    ):
-        used += abs(quantity) * average * margin_fraction(symbol=symbol, product="MIS", on=on)
-    return used.quantize(Decimal("0.01"))
+    return account_book(account.pk).margin_used(on=on)
 
 
-def funds_of(account: TradingAccount, *, on) -> dict[str, Decimal]:
+def funds_of(account: TradingAccount, *, on, book: AccountBook | None = None) -> dict[str, Decimal]:
     """Cash, funds blocked for open orders, intraday margin in use, and what is available."""
-    used = margin_used(account, on=on)
+    used = (book or account_book(account.pk)).margin_used(on=on)
     return {
         "cash": account.cash_balance,
         "blocked": account.blocked,

@@ -28,10 +28,10 @@ from orders import locks
 from orders.charges import charges_for_fill
 from orders.choices import TRANSITIONS, WORKING, LedgerKind, OrderStatus
 from orders.margins import margin_fraction
-from orders.models import Fill, Holding, LedgerEntry, Order, OrderOutbox, Position, TradingAccount
+from orders.models import Fill, LedgerEntry, Order, OrderOutbox, TradingAccount
 from orders.positions import PositionState, position_after_fill
 from orders.rates import brokerage_plans, charge_rates
-from orders.selectors import funds_of
+from orders.selectors import AccountBook, account_book, funds_of
 from orders.signals import order_rejected
 from orders.validation import OrderRequest, Rejection, business_rejections, request_errors
 from tradingsite.errors import DomainError, validation_detail
@@ -202,29 +202,6 @@ def required_funds(
     return (quantity * reference * fraction).quantize(PAISA, ROUND_UP)
 
 
-def sellable_quantity(account: TradingAccount, instrument: Instrument) -> int:
-    """Delivery shares the account may still sell: holdings, plus today's net delivery buys,
-    less the unfilled part of delivery sells already working."""
-    held = (
-        Holding.objects.filter(account=account, instrument=instrument)
-        .values_list("quantity", flat=True)
-        .first()
-    )
-    today = (
-        Position.objects.filter(account=account, instrument=instrument, product="CNC")
-        .values_list("quantity", flat=True)
-        .first()
-    )
-    pending = Order.objects.filter(
-        account=account,
-        instrument=instrument,
-        product="CNC",
-        transaction_type="SELL",
-        status__in=WORKING,
-    ).values_list("quantity", "filled_quantity")
-    return (held or 0) + (today or 0) - sum(q - f for q, f in pending)
-
-
 # --- Placing --------------------------------------------------------------------------------
 
 
@@ -235,14 +212,6 @@ def instrument_for(request: OrderRequest) -> Instrument:
         )
     except Instrument.DoesNotExist:
         raise OrderInputError({"tradingsymbol": [f"unknown instrument {request.key}"]}) from None
-
-
-def _same_order(account: TradingAccount, request: OrderRequest, payload: str) -> Order | None:
-    same = Order.objects.filter(account=account, client_order_id=request.client_order_id)
-    order = next(iter(same.order_by()[:1]), None)  # through the unique index, unordered
-    if order is not None and order.payload_hash != payload:
-        raise IdempotencyMismatch(order)
-    return order
 
 
 def _pre_trade_checks(**context) -> list[Rejection]:
@@ -278,9 +247,7 @@ def order_place(
 def _prices_before_lock(account: TradingAccount, instrument: Instrument) -> dict[str, Quote]:
     """The quote of ``instrument`` and of everything the account holds or works, fetched
     before any lock is taken (a miss may wait on the upstream's rate limit)."""
-    from risk.selectors import exposure_instrument_keys
-
-    keys = [instrument.key, *exposure_instrument_keys(account_pk=account.pk)]
+    keys = [instrument.key, *account_book(account.pk).instrument_keys]
     return quote_get_many(dict.fromkeys(keys))
 
 
@@ -295,8 +262,9 @@ class Assessment:
 
 
 def order_assess(
-    *, account, instrument, request: OrderRequest, prices: dict[str, Quote], now: datetime
-) -> Assessment:
+    *, account, instrument, request: OrderRequest, prices: dict[str, Quote], now: datetime,
+    book: AccountBook | None = None,
+) -> Assessment:  # fmt: skip
     """The checks of placement, with no writes; the caller holds the account row lock.
 
     ``prices`` holds the quote of ``instrument`` and those of the account's other
@@ -305,19 +273,15 @@ def order_assess(
     market_open = calendar.is_open(now)
     today = timezone.localtime(now, calendar.IST).date()
     session_date = today if market_open else calendar.next_open(now).astimezone(calendar.IST).date()
-    intraday = (
-        Position.objects.filter(account=account, instrument=instrument, product="MIS")
-        .values_list("quantity", flat=True)
-        .first()
-    )
+    book = book or account_book(account.pk)
     required = required_funds(
         instrument=instrument,
         request=request,
         quote=quote,
         on=today,
-        intraday_position=intraday or 0,
+        intraday_position=book.position(instrument.pk, "MIS"),
     )
-    sellable = sellable_quantity(account, instrument) if request.transaction_type == "SELL" else 0
+    sellable = book.sellable(instrument.pk) if request.transaction_type == "SELL" else 0
     rejections = business_rejections(
         account=account,
         instrument=instrument,
@@ -325,12 +289,13 @@ def order_assess(
         quote=quote,
         market_open=market_open,
         sellable=sellable,
-        available_funds=funds_of(account, on=today)["available"],
+        available_funds=funds_of(account, on=today, book=book)["available"],
         required_funds=required,
     )
     rejections += _pre_trade_checks(
-        account=account, instrument=instrument, request=request, quote=quote, prices=prices
-    )
+        account=account, instrument=instrument, request=request, quote=quote, prices=prices,
+        book=book,
+    )  # fmt: skip
     return Assessment(rejections, required, market_open, session_date)
 
 
@@ -357,14 +322,18 @@ def _place_locked(
     account_pk, instrument, request, prices, payload, actor, source_ip, request_id
 ) -> PlaceResult:
     account = locks.account(account_pk)
-    if request.client_order_id:
-        existing = _same_order(account, request, payload)
-        if existing:
-            return PlaceResult(existing, created=False)
+    # Read after the lock: a duplicate that waited for it sees the first, by the unique index.
+    book = account_book(account_pk, client_order_id=request.client_order_id)
+    if book.replay_of is not None:
+        existing = Order.objects.get(pk=book.replay_of[0])
+        if book.replay_of[1] != payload:
+            raise IdempotencyMismatch(existing)
+        return PlaceResult(existing, created=False)
     now = timezone.now()
     assessment = order_assess(
-        account=account, instrument=instrument, request=request, prices=prices, now=now
-    )
+        account=account, instrument=instrument, request=request, prices=prices, now=now,
+        book=book,
+    )  # fmt: skip
     rejections, required, market_open = (
         assessment.rejections,
         assessment.required_funds,
@@ -500,14 +469,15 @@ def _modify_locked(order_pk, account_pk, prices, actor, quantity, price, trigger
         **{**changed.__dict__, "quantity": changed.quantity - order.filled_quantity}
     )
     needed = required_funds(instrument=order.instrument, request=remaining, quote=quote, on=today)
-    available = funds_of(account, on=today)["available"] + order.blocked_amount
+    book = account_book(account.pk)
+    available = funds_of(account, on=today, book=book)["available"] + order.blocked_amount
     if needed > available:
         raise OrderInputError({"quantity": [f"needs {needed} of funds; {available} is available"]})
     # The modified order is checked as if placed anew in place of the old one: a small order
     # made large, or a protective stop grown under a reduce-only switch, is refused.
     rejections = _pre_trade_checks(
         account=account, instrument=order.instrument, request=remaining, quote=quote,
-        prices=prices, replacing=order,
+        prices=prices, book=book, replacing=order,
     )  # fmt: skip
     if rejections:
         raise ModifyRejected(order, rejections)

@@ -10,25 +10,26 @@ filled count towards positions and exposure as if they will, so orders that race
 other cannot jointly breach a limit: placement holds the account row lock while it
 checks, and orders under an algo ID also take that algo's lock, so the algo's rate holds
 across accounts. The work per order is fixed whatever the history: one query each for
-limits, kill switches, positions, open orders, today's P&L and the recent order counts, and
-one price-cache batch.
+the account's book (positions, holdings and working orders, read once for placement and
+the checks alike) and one for the risk state (limits, kill switches, today's P&L and the
+recent order counts); the quotes are fetched before the account lock.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, time
 from decimal import Decimal
 
-from django.db.models import Q, Sum
+from django.db.models import Q
 from django.utils import timezone
 
 from marketdata.models import Instrument
 from marketdata.quotes import Quote
-from orders.choices import WORKING, LedgerKind
-from orders.models import LedgerEntry, Order, Position, TradingAccount
+from orders.choices import LedgerKind
+from orders.models import TradingAccount
 from orders.validation import OrderRequest, Rejection
-from risk.choices import KillSwitchLevel, KillSwitchMode, LimitKind
-from risk.models import KillSwitch, RiskLimit
+from risk.choices import KillSwitchMode, LimitKind
+from risk.models import RiskLimit
 
 HUNDRED = Decimal(100)
 DAY_PNL_KINDS = [
@@ -94,7 +95,7 @@ class Context:
     day_pnl: Decimal = Decimal(0)
     orders_last_second: int = 0
     algo_orders_last_second: int = 0
-    switches: list[KillSwitch] = field(default_factory=list)
+    switches: list = field(default_factory=list)  # risk.selectors.ActiveSwitch
 
     @property
     def reference_price(self) -> Decimal:
@@ -118,47 +119,65 @@ def effective_limits(
     layers = Q(target="firm") | Q(desk__accounts=account) | Q(target=f"account:{account.pk}")
     if instrument is not None:
         layers |= Q(target=f"account:{account.pk}:instrument:{instrument.pk}")
-    rows = RiskLimit.objects.filter(layers).distinct()
+    rows = RiskLimit.objects.filter(layers).distinct().values_list("kind", "value", "products")
+    return most_restrictive(rows)
+
+
+def most_restrictive(
+    rows: Iterable[tuple[str, Decimal | None, str]],
+) -> tuple[dict[str, Decimal], set[str] | None]:
+    """From the (kind, value, products) rows that apply: the smallest value of each kind, and
+    the intersection of the allowed products (None: no restriction)."""
     limits: dict[str, Decimal] = {}
     products: set[str] | None = None
-    for row in rows:
-        if row.kind == LimitKind.ALLOWED_PRODUCTS:
-            allowed = {p.strip() for p in row.products.split(",") if p.strip()}
+    for kind, value, listed in rows:
+        if kind == LimitKind.ALLOWED_PRODUCTS:
+            allowed = {p.strip() for p in listed.split(",") if p.strip()}
             products = allowed if products is None else products & allowed
-        elif row.value is not None:
-            limits[row.kind] = min(limits.get(row.kind, row.value), row.value)
+        elif value is not None:
+            limits[kind] = min(limits.get(kind, value), value)
     return limits, products
 
 
-def build_context(*, account, instrument, request, quote, prices=None, replacing=None) -> Context:
+def build_context(
+    *, account, instrument, request, quote, prices=None, book=None, replacing=None
+) -> Context:
     """What the checks need; ``replacing`` is a working order being modified, which counts
     as this request instead of as itself.
 
     ``prices`` are the quotes of the account's instruments, fetched before the account lock
     was taken (``orders.services``): no quote is fetched here, under the lock. An instrument
-    missing from them (a position opened meanwhile) is valued at its average price."""
+    missing from them (a position opened meanwhile) is valued at its average price.
+    ``book`` is the account's positions and working orders (``orders.selectors``)."""
     from orders import locks
+    from orders.selectors import account_book
+    from risk.selectors import risk_state
 
-    limits, products = effective_limits(account, instrument)
+    now = timezone.now()
+    if request.algo_id:
+        locks.algo(request.algo_id)  # after the account lock, always in that order
+    state = risk_state(
+        account_pk=account.pk, instrument_pk=instrument.pk, algo_id=request.algo_id,
+        day_start=timezone.make_aware(datetime.combine(timezone.localdate(now), time.min)),
+        now=now,
+    )  # fmt: skip
+    limits, products = most_restrictive(state.limits)
     context = Context(account, instrument, request, quote, limits=limits, allowed_products=products)
     exposures = context.exposures
-    positions = Position.objects.filter(account=account).exclude(quantity=0)
-    for exchange, symbol, product, net, average in positions.values_list(
-        "instrument__exchange", "instrument__tradingsymbol", "product", "quantity", "average_price"
-    ):
-        key = f"{exchange}:{symbol}"
-        exposures.setdefault(key, Exposure()).net += net
-        context.positions.append((key, product, net, average))
-    working = Order.objects.filter(account=account, status__in=WORKING)
-    if replacing is not None:
-        working = working.exclude(pk=replacing.pk)
-    columns = ("exchange", "tradingsymbol", "transaction_type", "quantity", "filled_quantity")
-    for exchange, symbol, side, quantity, filled in working.values_list(*columns):
-        exposure = exposures.setdefault(f"{exchange}:{symbol}", Exposure())
-        if side == "BUY":
-            exposure.pending_buy += quantity - filled
+    book = book or account_book(account.pk)
+    for position in book.positions:
+        exposures.setdefault(position.key, Exposure()).net += position.quantity
+        context.positions.append(
+            (position.key, position.product, position.quantity, position.average_price)
+        )
+    for order in book.working:
+        if replacing is not None and order.pk == replacing.pk:
+            continue
+        exposure = exposures.setdefault(order.key, Exposure())
+        if order.side == "BUY":
+            exposure.pending_buy += order.quantity - order.filled_quantity
         else:
-            exposure.pending_sell += quantity - filled
+            exposure.pending_sell += order.quantity - order.filled_quantity
     this = exposures.setdefault(instrument.key, Exposure())
     if request.transaction_type == "BUY":
         this.pending_buy += request.quantity
@@ -168,28 +187,10 @@ def build_context(*, account, instrument, request, quote, prices=None, replacing
     for key, _product, _net, average in context.positions:
         context.prices.setdefault(key, average)
     context.prices[instrument.key] = quote.last_price
-    today = timezone.localdate()
-    context.day_pnl = LedgerEntry.objects.filter(
-        account=account, kind__in=DAY_PNL_KINDS, posted_at__date=today
-    ).aggregate(total=Sum("amount"))["total"] or Decimal(0)
-    second_ago = timezone.now() - timedelta(seconds=1)
-    recent = Order.objects.filter(created_at__gte=second_ago).exclude(status="REJECTED")
-    context.orders_last_second = recent.filter(account=account).count()
-    if request.algo_id:
-        locks.algo(request.algo_id)  # after the account lock, always in that order
-        context.algo_orders_last_second = recent.filter(algo_id=request.algo_id).count()
-    context.switches = list(
-        KillSwitch.objects.filter(reset_at__isnull=True).filter(
-            Q(level=KillSwitchLevel.GLOBAL)
-            | Q(level=KillSwitchLevel.ACCOUNT, account=account)
-            | Q(level=KillSwitchLevel.INSTRUMENT, instrument=instrument)
-            | (
-                Q(level=KillSwitchLevel.ALGO, algo_id=request.algo_id)
-                if request.algo_id
-                else Q(pk__in=[])
-            )
-        )
-    )
+    context.day_pnl = state.day_pnl
+    context.orders_last_second = state.orders_last_second
+    context.algo_orders_last_second = state.algo_orders_last_second
+    context.switches = state.switches
     return context
 
 
@@ -414,11 +415,13 @@ CHECKS: list[Callable[[Context], list[Rejection]]] = [
 ]
 
 
-def run_all(*, account, instrument, request, quote, prices=None, replacing=None) -> list[Rejection]:
+def run_all(
+    *, account, instrument, request, quote, prices=None, book=None, replacing=None
+) -> list[Rejection]:
     """The hook order placement and modification call (ORDERS_PRE_TRADE_CHECKS)."""
     context = build_context(
         account=account, instrument=instrument, request=request, quote=quote, prices=prices,
-        replacing=replacing,
+        book=book, replacing=replacing,
     )  # fmt: skip
     found: list[Rejection] = []
     for check in CHECKS:

@@ -128,7 +128,7 @@ def test_the_demo_checkpoints_its_audit_trail_once_per_change_of_the_chain():
     from io import StringIO
 
     from compliance import demo
-    from compliance.models import AuditCheckpoint, AuditEvent
+    from compliance.models import AuditChain, AuditCheckpoint
     from compliance.services import audit_record
     from compliance.tests.conftest import run_sql_around_trigger
 
@@ -139,24 +139,25 @@ def test_the_demo_checkpoints_its_audit_trail_once_per_change_of_the_chain():
 
     first = seed()
     [checkpoint] = AuditCheckpoint.objects.all()
-    last_seq = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
-    assert last_seq > 0  # the seeders audited their writes (limits, deposits...)
-    assert checkpoint.seq == last_seq
-    assert f"Audit checkpoint: seq {last_seq}, the trail verified up to it" in first
+    heads = {c.key: [c.seq, c.hash] for c in AuditChain.objects.all()}
+    assert heads  # the seeders audited their writes (limits, deposits...)
+    assert checkpoint.heads == heads
+    assert f"Audit checkpoint: {checkpoint}, the trail verified up to it" in first
     assert "next checkpoints: daily at 23:55 IST" in first
 
     again = seed()
     assert AuditCheckpoint.objects.count() == 1
-    assert f"Audit checkpoint: already at seq {last_seq} (chain unchanged)." in again
+    assert f"Audit checkpoint: already at {checkpoint} (trail unchanged)." in again
 
-    audit_record(action="test.event")
+    event = audit_record(action="test.event")
     checkpoint_again()
-    assert list(AuditCheckpoint.objects.values_list("seq", flat=True)) == [last_seq + 1, last_seq]
+    assert AuditCheckpoint.objects.count() == 2
+    assert AuditCheckpoint.objects.latest().heads["firm"][0] == event.seq
 
-    audit_record(action="test.event")
-    sql = "UPDATE compliance_auditevent SET action = 'x' WHERE seq = %s"
-    run_sql_around_trigger(sql, [last_seq + 2])
+    broken_event = audit_record(action="test.event")
+    sql = "UPDATE compliance_auditevent SET action = 'x' WHERE chain = 'firm' AND seq = %s"
+    run_sql_around_trigger(sql, [broken_event.seq])
     broken = checkpoint_again()  # a broken chain is reported, and the seed still finishes
     assert "Audit checkpoint: not made, the chain failed verification: " in broken
-    assert f"BROKEN at seq {last_seq + 2}" in broken
+    assert f"BROKEN: chain firm at seq {broken_event.seq}" in broken
     assert AuditCheckpoint.objects.count() == 2
