@@ -1,4 +1,5 @@
-"""Reads of the compliance app that other code shares: the audit trail and its checkpoints."""
+"""Reads of the compliance app that other code shares: the audit trail, its chains' heads
+and its checkpoints."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -6,7 +7,7 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from compliance.models import AuditCheckpoint, AuditEvent
+from compliance.models import AuditChain, AuditCheckpoint, AuditEvent
 
 #: The beat task that checkpoints the trail (compliance.tasks; scheduled in ops.schedules).
 CHECKPOINT_TASK = "compliance.tasks.audit_checkpoint"
@@ -43,6 +44,12 @@ def audit_events(
     if until is not None:
         events = events.filter(occurred_at__lt=until)
     return events
+
+
+def audit_heads() -> dict[str, tuple[int, str]]:
+    """Every chain's head as ``{chain: (seq, hash)}``, read in one query."""
+    rows = AuditChain.objects.values_list("key", "seq", "hash")
+    return {key: (seq, hash_) for key, seq, hash_ in rows}
 
 
 def audit_checkpoint_latest() -> AuditCheckpoint | None:

@@ -194,3 +194,11 @@ def audit_checkpoint(*, verify: bool = True) -> AuditCheckpoint:
         return previous
     events = sum(seq for seq, _ in heads.values())
     return AuditCheckpoint.objects.create(heads=heads, events=events)
+
+
+def audit_seal(*, force: bool = False):
+    """Seal every chain's head outside the database (``compliance.seals``); return the seal
+    written, or None when nothing moved since the last one and ``force`` is off."""
+    from compliance.seals import seal_write
+
+    return seal_write(force=force)

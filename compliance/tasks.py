@@ -10,3 +10,19 @@ def audit_checkpoint() -> dict:
 
     made = checkpoint()
     return {"checkpoint": made.pk, "chains": len(made.heads), "events": made.events}
+
+
+@shared_task(name="compliance.tasks.audit_seal")
+def audit_seal(close: bool = False) -> dict:
+    """Seal the chains' heads outside the database: each minute of the trading session
+    (beat fires through the session's hours; minutes outside the session are skipped), and
+    at the close (``close``), which seals even when nothing moved."""
+    from compliance.services import audit_seal as seal
+    from marketdata.calendar import is_open
+
+    if not close and not is_open():
+        return {"sealed": None, "skipped": "the market is not in session"}
+    written = seal(force=close)
+    if written is None:
+        return {"sealed": None, "skipped": "no chain head moved since the last seal"}
+    return {"sealed": written.number, "chains": written.seal["chains"], "where": written.where}

@@ -1,6 +1,7 @@
 """System checks of the ops app (run by ``manage.py check``; ``--deploy`` in production):
-the field-encryption keyring, the static files manifest that `collectstatic` writes, and
-the privileges of the runtime database role (docs/database-roles.md)."""
+the field-encryption keyring, the static files manifest that `collectstatic` writes, the
+privileges of the runtime database role (docs/database-roles.md), and the audit seals' key
+and sink (docs/audit-seals.md)."""
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
@@ -112,3 +113,34 @@ def runtime_role_warnings(connection) -> list[Warning]:
         Warning(f"Runtime database role: {finding}.", hint=DB_ROLES_HINT, id="ops.W002")
         for finding in findings
     ]
+
+
+AUDIT_SEAL_KEY_HINT = (
+    "Create a key with `python manage.py audit_seal_key /run/secrets/audit_seal_key.pem`, "
+    "mount it and set AUDIT_SEAL_KEY_FILE to it (or AUDIT_SEAL_KEY); docs/audit-seals.md."
+)
+
+
+@register(Tags.security, deploy=True)
+def audit_seal_settings(app_configs, **kwargs) -> list[Warning]:
+    """Production must sign the audit seals with a key of its own, kept out of the database,
+    and name a sink the seals can go to."""
+    if not settings.PRODUCTION:
+        return []
+    from compliance.seal_keys import seal_key
+    from compliance.seal_sinks import seal_sink
+
+    found = []
+    try:
+        seal_key()
+    except ImproperlyConfigured as exc:
+        found.append(
+            Warning(
+                f"Audit seals cannot be signed: {exc}.", hint=AUDIT_SEAL_KEY_HINT, id="ops.W004"
+            )
+        )
+    try:
+        seal_sink()
+    except ImproperlyConfigured as exc:
+        found.append(Warning(f"Audit seals have nowhere to go: {exc}.", id="ops.W005"))
+    return found

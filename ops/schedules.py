@@ -5,6 +5,7 @@ keeps its edits across restarts and migrations. Apps add their entries here.
 ``schedule_describe`` and ``schedule_next_run`` say when a task runs, for pages that show it.
 """
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,6 +20,7 @@ class DefaultSchedule:
     crontab: str | None = None  # "minute hour day_of_month month_of_year day_of_week", IST
     queue: str | None = None
     description: str = ""
+    kwargs: dict | None = None  # the task's keyword arguments
 
 
 DEFAULT_SCHEDULES = [
@@ -58,6 +60,20 @@ DEFAULT_SCHEDULES = [
         task="compliance.tasks.audit_checkpoint",
         crontab="55 23 * * *",
         description="Verifies the audit chain since the last checkpoint, then checkpoints it.",
+    ),
+    DefaultSchedule(
+        name="Seal the audit trail in session",
+        task="compliance.tasks.audit_seal",
+        crontab="* 9-15 * * 1-5",
+        description="Each minute of the session, signed seals of the chain heads go outside "
+        "the database (docs/audit-seals.md); minutes outside 09:15-15:30 IST are skipped.",
+    ),
+    DefaultSchedule(
+        name="Seal the audit trail at the close",
+        task="compliance.tasks.audit_seal",
+        crontab="45 15 * * 1-5",
+        kwargs={"close": True},
+        description="The end-of-day seal at 15:45 IST, written even if no head moved.",
     ),
     DefaultSchedule(
         name="Relay unsent orders",
@@ -129,6 +145,7 @@ def schedules_install(apps=global_apps) -> list[str]:
             task=entry.task,
             queue=entry.queue,
             description=entry.description,
+            kwargs=json.dumps(entry.kwargs or {}),
             **timing,
         )
         created.append(entry.name)

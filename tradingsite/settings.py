@@ -94,6 +94,22 @@ SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[]) or [
 #: AES-256-GCM keys for sensitive fields (ops.crypto): created in the data folder on the
 #: embedded profile; in production, a mounted secret file.
 FIELD_ENCRYPTION_KEYRING = env.path("FIELD_ENCRYPTION_KEYRING", default=DATA_DIR / "field_keys")
+#: Signed seals of the audit chains' heads, kept outside the database (compliance.seals,
+#: docs/audit-seals.md). The Ed25519 signing key: base64 of its 32-byte private key in
+#: AUDIT_SEAL_KEY, or a PEM file (created in the data folder on the embedded profile only;
+#: `manage.py audit_seal_key PATH` makes one). AUDIT_SEAL_PUBLIC_KEYS: more public keys
+#: (base64) whose seals verify, e.g. the key before a rotation.
+AUDIT_SEAL_KEY = env.str("AUDIT_SEAL_KEY", default="")
+AUDIT_SEAL_KEY_FILE = Path(
+    env.str("AUDIT_SEAL_KEY_FILE", default="") or DATA_DIR / "audit_seal_key.pem"
+)
+AUDIT_SEAL_PUBLIC_KEYS = env.list("AUDIT_SEAL_PUBLIC_KEYS", default=[])
+#: Where seals go: file:///absolute/path (one line per seal) or s3://bucket/prefix (one
+#: object per seal, in a bucket with object lock; AWS credentials from the usual chain).
+_seal_file = DATA_DIR.resolve() / "audit-seals.jsonl"
+AUDIT_SEAL_SINK = env.str("AUDIT_SEAL_SINK", default="") or f"file://{_seal_file}"
+AUDIT_SEAL_S3_ENDPOINT_URL = env.str("AUDIT_SEAL_S3_ENDPOINT_URL", default="")
+AUDIT_SEAL_S3_RETAIN_DAYS = env.int("AUDIT_SEAL_S3_RETAIN_DAYS", default=1827)  # 5 years
 DEBUG = env.bool("DEBUG", default=False)
 if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("DEBUG must be off when TRADINGSITE_ENV=production.")

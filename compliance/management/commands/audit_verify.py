@@ -1,8 +1,14 @@
-"""Verify the audit trail's hash chain; exit non-zero naming the first broken link."""
+"""Verify the audit trail's hash chain; exit non-zero naming the first broken link.
 
+``--seals`` also checks the trail against the seals kept outside the database
+(docs/audit-seals.md), and reports both in one answer.
+"""
+
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from compliance.models import AuditCheckpoint
+from compliance.seal_sinks import SealSinkError
 from compliance.selectors import audit_checkpoint_latest
 from compliance.verify import audit_verify
 from ops.progress import job_progress
@@ -19,16 +25,31 @@ class Command(BaseCommand):
             metavar="ID",
             help="Start at a checkpoint: the latest one, or the one with this id",
         )
+        parser.add_argument(
+            "--seals",
+            action="store_true",
+            help="Also check every sealed chain head against the seals outside the database",
+        )
 
-    def handle(self, *args, since_checkpoint=None, **options):
+    def handle(self, *args, since_checkpoint=None, seals=False, **options):
         checkpoint = self._checkpoint(since_checkpoint) if since_checkpoint else None
         where = f"since checkpoint {checkpoint.pk}" if checkpoint else "every chain"
         with job_progress("compliance.audit_verify", f"audit trail, {where}", unit="events") as job:
             result = audit_verify(since_checkpoint=checkpoint, progress=job)
-            if not result.ok:  # the job run is marked failed with this message
-                raise CommandError(str(result))
+            report = self._seals() if seals else None
+            text = str(result) if report is None else f"{result}\n{report}"
+            if not result.ok or (report is not None and not report.ok):
+                raise CommandError(text)  # the job run is marked failed with this message
             job.finish(result={"checked": result.checked, "chains": len(result.heads)})
-        self.stdout.write(self.style.SUCCESS(str(result)))
+        self.stdout.write(self.style.SUCCESS(text))
+
+    def _seals(self):
+        from compliance.seal_verify import seals_verify
+
+        try:
+            return seals_verify()
+        except (ImproperlyConfigured, SealSinkError) as exc:
+            raise CommandError(f"Cannot check the seals: {exc}") from None
 
     def _checkpoint(self, choice: str) -> AuditCheckpoint | None:
         if choice == "latest":
