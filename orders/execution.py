@@ -74,6 +74,10 @@ def execution_submit(order_id: int) -> str:
         outbox = locks.outbox(order_id)
         if outbox.sent_at:
             return "already sent"
+        if order.status not in (OrderStatus.ACCEPTED, OrderStatus.AMO):  # cancelled meanwhile
+            outbox.sent_at = timezone.now()
+            outbox.save(update_fields=["sent_at"])
+            return f"not sent: order is {order.status}"
         if order.status == OrderStatus.AMO:
             order_transition(order, OrderStatus.ACCEPTED, reason="market open")
         state = adapter_for(account).submit(order)

@@ -12,6 +12,12 @@ Instrument is read, never locked, so no two accounts ever queue on a shared row.
 Nothing waits on I/O (quotes, the broker, e-mail) while holding these locks: read what
 needs I/O before :func:`spine_transaction`, or leave it to ``on_commit``.
 
+A transaction that writes an account's audit chain (``account:<id>``) takes the account's
+lock first, even when it changes no row of the account: the foreign-key checks PostgreSQL
+defers to COMMIT take a KEY SHARE lock on the account row, after the chain's row is held,
+and would deadlock against a placement holding the account and waiting for its chain
+(``risk/tests/test_spine_race.py`` found exactly that).
+
 On PostgreSQL every connection runs with ``lock_timeout`` (``DATABASE_LOCK_TIMEOUT_MS``,
 set once per connection in the settings, so it costs no statement). A lock not granted in
 time, or a deadlock PostgreSQL broke, rolls the transaction back; :func:`spine_transaction`
@@ -27,6 +33,7 @@ from collections.abc import Callable, Iterable
 from typing import ParamSpec, TypeVar
 
 from django.db import OperationalError, connection, transaction
+from prometheus_client import Counter
 
 from orders.models import Holding, Order, OrderOutbox, PaperOrder, Position, TradingAccount
 from tradingsite.errors import DomainError
@@ -36,7 +43,12 @@ logger = logging.getLogger(__name__)
 RETRIES = 3
 BACKOFF_SECONDS = 0.02
 #: PostgreSQL SQLSTATEs of a lock not granted in time and of a deadlock broken by the server.
-RETRYABLE = {"55P03", "40P01"}
+RETRYABLE = {"55P03": "lock_timeout", "40P01": "deadlock"}
+RETRIES_TOTAL = Counter(
+    "orders_lock_retries_total",
+    "Spine transactions rolled back and retried, by cause (a deadlock is a defect)",
+    ["cause"],
+)
 SELF = ("self",)
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -69,7 +81,10 @@ def spine_transaction(work: Callable[P, R]) -> Callable[P, R]:
             except OperationalError as exc:
                 if not _retryable(exc):
                     raise
-                logger.warning("%s: %s (attempt %s)", work.__qualname__, exc, attempt + 1)
+                cause = RETRYABLE[exc.__cause__.pgcode]
+                RETRIES_TOTAL.labels(cause).inc()
+                level = logging.ERROR if cause == "deadlock" else logging.WARNING
+                logger.log(level, "%s: %s (attempt %s)", work.__qualname__, cause, attempt + 1)
                 if attempt == RETRIES:
                     raise AccountBusy(
                         "The account is busy with other work; nothing was changed. "

@@ -15,7 +15,7 @@ from compliance.services import audit_record
 from orders import locks
 from orders.choices import WORKING
 from orders.locks import SELF
-from orders.models import Order
+from orders.models import Order, TradingAccount
 from risk.choices import KillSwitchLevel, KillSwitchMode, LimitKind
 from risk.models import Breach, KillSwitch, LimitChange, RiskLimit, target_key
 from risk.monitors import BREACHES
@@ -151,18 +151,16 @@ def kill_switch_trip(
     recorded with the switch, and nothing is tripped (None, []) while that account or algo
     already has an active switch, so a breach that persists trips once.
     """
-    from orders.services import IllegalTransition, order_cancel
 
     with transaction.atomic():
-        if breaches:
-            if account is not None:
-                locks.account(account.pk)
-            else:
-                locks.algo(algo_id)
-            if KillSwitch.objects.filter(
-                level=level, account=account, algo_id=algo_id, reset_at__isnull=True
-            ).exists():
-                return None, []
+        if account is not None:  # its audit chain is written: the account's lock comes first
+            locks.account(account.pk)
+        elif breaches:
+            locks.algo(algo_id)
+        if breaches and KillSwitch.objects.filter(
+            level=level, account=account, algo_id=algo_id, reset_at__isnull=True
+        ).exists():
+            return None, []
         switch = KillSwitch.objects.create(
             level=level,
             mode=mode,
@@ -199,24 +197,37 @@ def kill_switch_trip(
                 ],
             },
         )
-    # Each cancellation in its own transaction, through the order path (the broker is told).
-    orders = Order.objects.filter(status__in=WORKING)
-    if level == KillSwitchLevel.ACCOUNT:
-        orders = orders.filter(account=account)
-    elif level == KillSwitchLevel.INSTRUMENT:
-        orders = orders.filter(instrument=instrument)
+    # Then account by account, each under its own lock (the order of orders.locks): an order
+    # placed while the switch was being tripped either committed before the lock was granted,
+    # and is cancelled here, or is placed after, and sees the switch.
+    covered = Order.objects.filter(status__in=WORKING)
+    if level == KillSwitchLevel.INSTRUMENT:
+        covered = covered.filter(instrument=instrument)
     elif level == KillSwitchLevel.ALGO:
-        orders = orders.filter(algo_id=algo_id)
+        covered = covered.filter(algo_id=algo_id)
+    if level == KillSwitchLevel.ACCOUNT:
+        accounts = [account.pk]
+    else:  # every account, not only those with working orders now: one may be placing one
+        accounts = TradingAccount.objects.order_by("pk").values_list("pk", flat=True)
+    cancelled = []
+    for account_pk in accounts:
+        cancelled += _cancel_covered(account_pk, covered, mode, actor, f"kill switch: {reason}")
+    return switch, cancelled
+
+
+@locks.spine_transaction
+def _cancel_covered(account_pk: int, covered, mode: str, actor, reason: str) -> list[int]:
+    """Cancel the account's working orders that a switch covers (under reduce-only, those
+    that could grow its positions), with the account locked; returns their ids."""
+    from orders.services import order_cancel
+
+    locks.account(account_pk)
+    orders = locks.orders(covered.filter(account_id=account_pk).values_list("pk", flat=True))
     if mode == KillSwitchMode.REDUCE_ONLY:
         orders = [o for o in orders if not order_reduces_exposure(order=o)]
-    cancelled = []
     for order in orders:
-        try:
-            order_cancel(order=order, actor=actor, reason=f"kill switch: {reason}")
-            cancelled.append(order.pk)
-        except IllegalTransition:
-            continue  # it filled or was cancelled meanwhile
-    return switch, cancelled
+        order_cancel(order=order, actor=actor, reason=reason)
+    return [order.pk for order in orders]
 
 
 def order_rate_breached(*, order: Order, rejections: list) -> None:
@@ -248,6 +259,8 @@ def order_rate_breached(*, order: Order, rejections: list) -> None:
 @transaction.atomic
 def kill_switch_reset(*, switch: KillSwitch, actor) -> KillSwitch:
     """Lift a kill switch; it must be a different risk manager from the one who tripped it."""
+    if switch.account_id:  # its audit chain is the account's: that lock comes first
+        locks.account(switch.account_id)
     switch = KillSwitch.objects.select_for_update(of=SELF).get(pk=switch.pk)
     if not switch.active:
         raise AlreadyDecided("this kill switch is already reset")
