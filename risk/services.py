@@ -157,9 +157,12 @@ def kill_switch_trip(
             locks.account(account.pk)
         elif breaches:
             locks.algo(algo_id)
-        if breaches and KillSwitch.objects.filter(
-            level=level, account=account, algo_id=algo_id, reset_at__isnull=True
-        ).exists():
+        if (
+            breaches
+            and KillSwitch.objects.filter(
+                level=level, account=account, algo_id=algo_id, reset_at__isnull=True
+            ).exists()
+        ):
             return None, []
         switch = KillSwitch.objects.create(
             level=level,
