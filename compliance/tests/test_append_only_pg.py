@@ -136,3 +136,26 @@ def test_concurrent_writers_never_fork_the_chain():
     result = audit_verify()
     assert result.ok, str(result)
     assert result.heads["firm"][0] == start + total
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_processes_verify_as_one_process_does(monkeypatch):
+    from compliance import verify
+
+    for account in range(1, 6):
+        for i in range(4):
+            audit_record(action="test.event", object_id=str(i), account_id=account)
+    monkeypatch.setattr(verify, "PARALLEL_MIN_EVENTS", 1)
+
+    alone, shared = audit_verify(workers=1), audit_verify(workers=2)
+
+    assert alone.ok, str(alone)
+    assert shared.ok, str(shared)
+    assert (shared.checked, shared.heads) == (alone.checked, alone.heads) == (20, shared.heads)
+    raw(
+        "ALTER TABLE compliance_auditevent DISABLE TRIGGER compliance_auditevent_append_only;"
+        "UPDATE compliance_auditevent SET action = 'x' WHERE chain = 'account:3' AND seq = 2;"
+        "ALTER TABLE compliance_auditevent ENABLE TRIGGER compliance_auditevent_append_only"
+    )
+    broken = audit_verify(workers=2)
+    assert (broken.broken_chain, broken.broken_seq) == ("account:3", 2)

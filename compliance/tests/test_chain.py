@@ -1,4 +1,4 @@
-"""Writing the audit trail: events link into one chain, inside the caller's transaction."""
+"""Writing the audit trail: events link into their chain, inside the caller's transaction."""
 
 import datetime as dt
 import json
@@ -7,8 +7,10 @@ from decimal import Decimal
 
 import pytest
 from django.db import transaction
+from hypothesis import given
+from hypothesis import strategies as st
 
-from compliance.chain import GENESIS_HASH, canonical_json, event_hash, plain
+from compliance.chain import GENESIS_HASH, canonical_json, event_hash, plain, stored_event_hash
 from compliance.models import AppendOnlyError, AuditChain, AuditEvent, Client
 from compliance.services import audit_record
 from compliance.verify import audit_verify
@@ -197,3 +199,31 @@ def test_an_accounts_records_are_audited_on_its_own_chain(db):
     assert (by_id.chain, by_id.seq, by_id.prev_hash) == ("account:7", 2, on_account.hash)
     assert (firm.chain, firm.seq) == ("firm", 1)
     assert audit_verify().ok
+
+
+_plain_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(before=_plain_json, after=_plain_json, who=st.text(max_size=20))
+def test_the_verifiers_fast_hash_is_the_writers_hash_for_every_plain_value(before, after, who):
+    fields = {
+        "chain": "account:1", "seq": 1, "occurred_at": dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        "action": "x", "object_type": "", "object_id": "", "actor_id": None,
+        "actor_username": who, "source_ip": None, "request_id": "", "before": before,
+        "after": after, "prev_hash": GENESIS_HASH,
+    }  # fmt: skip
+    assert stored_event_hash(fields) == event_hash(fields)
+
+
+def test_the_fast_hash_falls_back_for_integers_beyond_64_bits():
+    fields = {
+        "chain": "firm", "seq": 1, "occurred_at": dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        "action": "x", "object_type": "", "object_id": "", "actor_id": None,
+        "actor_username": "a", "source_ip": None, "request_id": "", "before": {"n": 2**70},
+        "after": None, "prev_hash": GENESIS_HASH,
+    }  # fmt: skip
+    assert stored_event_hash(fields) == event_hash(fields)

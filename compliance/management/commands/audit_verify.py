@@ -4,6 +4,8 @@
 (docs/audit-seals.md), and reports both in one answer.
 """
 
+import os
+
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
@@ -26,16 +28,24 @@ class Command(BaseCommand):
             help="Start at a checkpoint: the latest one, or the one with this id",
         )
         parser.add_argument(
+            "--workers",
+            type=int,
+            default=min(2, os.cpu_count() or 1),
+            help="Processes that walk the chains on PostgreSQL (default: 2, or 1 on one core)",
+        )
+        parser.add_argument(
             "--seals",
             action="store_true",
             help="Also check every sealed chain head against the seals outside the database",
         )
 
-    def handle(self, *args, since_checkpoint=None, seals=False, **options):
+    def handle(self, *args, since_checkpoint=None, seals=False, workers=1, **options):
+        if workers < 1:
+            raise CommandError(f"--workers must be 1 or more, not {workers}.")
         checkpoint = self._checkpoint(since_checkpoint) if since_checkpoint else None
         where = f"since checkpoint {checkpoint.pk}" if checkpoint else "every chain"
         with job_progress("compliance.audit_verify", f"audit trail, {where}", unit="events") as job:
-            result = audit_verify(since_checkpoint=checkpoint, progress=job)
+            result = audit_verify(since_checkpoint=checkpoint, progress=job, workers=workers)
             report = self._seals() if seals else None
             text = str(result) if report is None else f"{result}\n{report}"
             if not result.ok or (report is not None and not report.ok):
