@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import orjson
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
@@ -178,7 +179,10 @@ def _stream(rows, chunk_size: int) -> Iterator[tuple]:
     if connection.vendor != "postgresql":
         yield from rows.iterator(chunk_size=chunk_size)
         return
-    sql, params = rows.query.sql_with_params()
+    try:
+        sql, params = rows.query.sql_with_params()
+    except EmptyResultSet:  # nothing to walk (no chain moved since the checkpoint)
+        return
     before, after = _COLUMNS.index("before"), _COLUMNS.index("after")
     loads = _loads
     with transaction.atomic(), connection.connection.cursor(name="audit_verify") as cursor:

@@ -89,10 +89,13 @@ def test_production_passes_the_deploy_check(tmp_path):
     keyring = tmp_path / "field_keys"
     assert run_manage("new_keyring", str(keyring), env={}).returncode == 0
     assert keyring.stat().st_mode & 0o777 == 0o600
+    seal_key = tmp_path / "audit_seal_key.pem"
+    assert run_manage("audit_seal_key", str(seal_key), env={}).returncode == 0
     env = {
         **PRODUCTION,
         "TRADINGSITE_DATA_DIR": str(tmp_path),
         "FIELD_ENCRYPTION_KEYRING": str(keyring),
+        "AUDIT_SEAL_KEY_FILE": str(seal_key),
         "DATABASE_URL": "postgres://tradingsite_app@127.0.0.1:1/tradingsite",
     }
     # No database answers on port 1, so all that is left is that the runtime role could not
