@@ -10,8 +10,9 @@ round trip however many buckets apply. In order, it:
 3. marks the key used this minute (``SET NX``), so one request a minute, across every
    process, records ``last_used_at``;
 4. spends one token from every bucket, or none if any of them is empty: each bucket is a
-   GCRA (token bucket) kept as one timestamp, as pyrate-limiter's ``TokenBucket`` keeps it,
-   with a burst of one second's tokens.
+   GCRA (token bucket) kept as one timestamp, in the hash layout of pyrate-limiter's
+   ``TokenBucket`` (so processes of the previous release share the buckets during a rolling
+   deploy), with a burst of one second's tokens.
 
 On the embedded profile (no Redis) the same steps run against the Django local cache and
 in-process buckets, with pyrate-limiter's GCRA deciding, under one lock.
@@ -49,7 +50,7 @@ local failed, retry, advanced = -1, 0, {}
 for i = 3 + nstamps, #KEYS do
     local j = i - 2 - nstamps
     local emission, burst = tonumber(ARGV[3 + 2 * j]), tonumber(ARGV[4 + 2 * j])
-    local tat = tonumber(redis.call('GET', KEYS[i]) or 0)
+    local tat = tonumber(redis.call('HGET', KEYS[i], 'tat1') or 0)
     if tat < now_us then tat = now_us end
     local allow_at = tat + emission - burst * emission
     if allow_at > now_us then
@@ -62,7 +63,8 @@ if failed < 0 then
     for i = 3 + nstamps, #KEYS do
         local j = i - 2 - nstamps
         local ttl = math.ceil(2 * tonumber(ARGV[4 + 2 * j]) * tonumber(ARGV[3 + 2 * j]) / 1000)
-        redis.call('SET', KEYS[i], string.format('%.0f', advanced[j]), 'PX', ttl)
+        redis.call('HSET', KEYS[i], 'tat1', string.format('%.0f', advanced[j]))
+        redis.call('PEXPIRE', KEYS[i], ttl)
     end
 end
 local reply = {1, first, failed, retry}
@@ -161,11 +163,15 @@ def admit(
     used: str = "",
 ) -> Admission:
     """Run the steps of the module docstring in one go; empty names skip their step."""
-    nonce_key = f"ts:nonce:{nonce}" if nonce else ""
-    used_key = f"ts:used:{used}" if used else ""
     stamp_keys = [redis_key(name) for name in stamps]
-    run = _redis_admit if settings.REDIS_URL else _local_admit
-    return run(nonce_key, used_key, stamp_keys, buckets, nonce_ttl)
+    if settings.REDIS_URL:
+        # The nonce under the name the Django cache gave it before, for a rolling deploy.
+        nonce_key = cache.make_key(f"ops:nonce:{nonce}") if nonce else ""
+        used_key = f"ts:used:{used}" if used else ""
+        return _redis_admit(nonce_key, used_key, stamp_keys, buckets, nonce_ttl)
+    nonce_key = f"ops:nonce:{nonce}" if nonce else ""
+    used_key = f"ops:used:{used}" if used else ""
+    return _local_admit(nonce_key, used_key, stamp_keys, buckets, nonce_ttl)
 
 
 def local_buckets_clear() -> None:

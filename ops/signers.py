@@ -46,8 +46,13 @@ class JSONList(Aggregate):
         return super().as_sql(compiler, connection, function="JSONB_AGG", **extra_context)
 
 
+_FIELDS: dict[type, list[str]] = {}
+
+
 def _fields(model) -> list[str]:
-    return [field.attname for field in model._meta.concrete_fields]
+    if model not in _FIELDS:
+        _FIELDS[model] = [field.attname for field in model._meta.concrete_fields]
+    return _FIELDS[model]
 
 
 @dataclass(frozen=True)

@@ -87,4 +87,6 @@ class MeView(APIView):
             "roles": role_names(user),
             "permissions": sorted(user.get_all_permissions()),
         }
-        return Response(MeOutput(data).data)
+        # Already in MeOutput's shape, and plain strings, lists and a bool: instantiating the
+        # serializer on every call (it deep-copies its fields) cost a tenth of a signed request.
+        return Response(data)

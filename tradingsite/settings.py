@@ -135,17 +135,19 @@ MIDDLEWARE = [
     "ops.security_headers.SecurityHeadersMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, django-otp and messages: skipped for probes and for API requests without a
+    # session cookie (ops.sessionless).
+    "ops.sessionless.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "compliance.middleware.AuditContextMiddleware",
-    "django_otp.middleware.OTPMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "ops.sessionless.OTPMiddleware",
+    "ops.sessionless.MessageMiddleware",
     "ops.daily_logout.DailyLogoutMiddleware",
     "ops.twofactor.StaffTwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "ops.security_headers.PrebuiltCSPMiddleware",  # django-csp, its policy built once
     "axes.middleware.AxesMiddleware",  # turns a lockout into ops.lockout's answer
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
