@@ -140,15 +140,17 @@ def _test_allowlist(settings, tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _full_rate_limit_buckets(settings):
-    # API rate limits (ops.ratelimits) start full in each test, in-process or in Redis.
-    from ops import ratelimits
+    # API rate limits (ops.ratelimits) start full in each test, in-process or in Redis, and
+    # no API key is cached from an earlier test (ops.signers).
+    from ops import admission, signers
 
-    ratelimits._local.clear()
+    admission.local_buckets_clear()
+    signers.signers_forget()
     if settings.REDIS_URL:
         from django_redis import get_redis_connection
 
         redis = get_redis_connection("default")
-        stale = list(redis.scan_iter(f"{ratelimits.PREFIX}*"))
+        stale = list(redis.scan_iter(f"{admission.BUCKET_PREFIX}*"))
         if stale:
             redis.delete(*stale)
 

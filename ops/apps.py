@@ -1,6 +1,6 @@
 """App configuration for ops: keeps roles, default schedules and the runtime database role's
 grants in step after migrate, and connects the sign-in receivers (daily-logout stamp, API
-lockout flag)."""
+lockout flag) and those that keep cached API keys current (ops.signers)."""
 
 from django.apps import AppConfig
 from django.apps import apps as global_apps
@@ -26,7 +26,7 @@ class OpsConfig(AppConfig):
         from axes.signals import user_locked_out
         from django.contrib.auth.signals import user_logged_in
 
-        from ops import checks, daily_logout, lockout, schema  # noqa: F401 - they register
+        from ops import checks, daily_logout, lockout, schema, signers  # noqa: F401 - they register
 
         post_migrate.connect(_after_migrate, sender=self, dispatch_uid="ops.after_migrate")
         user_logged_in.connect(daily_logout.on_logged_in, dispatch_uid="ops.daily_logout.stamp")

@@ -25,6 +25,7 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from ops.sessionless import sessionless
 from tradingsite.errors import API_PREFIX, problem_response
 
 IST = ZoneInfo("Asia/Kolkata")
@@ -87,6 +88,8 @@ class DailyLogoutMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if sessionless(request):  # no session, so nothing to end or to verify
+            return self.get_response(request)
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return self.get_response(request)

@@ -1,7 +1,7 @@
 """API rate limits, held in Redis so they hold across every web process.
 
-Each request spends a token from the buckets that apply to it (pyrate-limiter's token
-bucket; its Lua script makes each take atomic in Redis):
+Each request spends a token from the buckets that apply to it (token buckets, GCRA as
+pyrate-limiter's ``TokenBucket``: see ``ops.admission``, which spends them):
 
 - signed with an API key: the key's bucket and its account's (general requests a second);
 - signed in otherwise: the user's bucket;
@@ -9,9 +9,11 @@ bucket; its Lua script makes each take atomic in Redis):
   the account (or user), at SEBI's threshold of 10 orders a second for an algo that is not
   registered with the exchange, higher for a key whose algo is.
 
-A refusal is a 429 problem+json with ``Retry-After`` and counts in
-``api_rate_limited_total{limit}``. On the embedded profile (no Redis) buckets live in
-the process, so each web process has its own.
+A request spends one token from each of its buckets or, when one is empty, none at all. A
+signed request's tokens are spent in the same Redis round trip as its nonce
+(``ops.signing``); the throttle then only reads the outcome. A refusal is a 429
+problem+json with ``Retry-After`` and counts in ``api_rate_limited_total{limit}``. On the
+embedded profile (no Redis) buckets live in the process, so each web process has its own.
 """
 
 import math
@@ -19,101 +21,110 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from prometheus_client import Counter
-from pyrate_limiter import Duration, Rate, RateItem, TokenBucket
-from pyrate_limiter.buckets.redis_state import RedisStateStore
-from pyrate_limiter.buckets.state_bucket import StateBucket
 from rest_framework import exceptions
 from rest_framework.throttling import BaseThrottle
 
-from ops.signing import api_key
+from ops.admission import Admission, Bucket, admit
+from ops.models import ApiKey
 
-PREFIX = "ts:rl:"
 LIMITED = Counter("api_rate_limited_total", "API requests refused by a rate limit", ["limit"])
-_local: dict[str, StateBucket] = {}
 
 
 @dataclass(frozen=True)
 class Limit:
     kind: str  # key, account, user or orders: the metric's label
     name: str  # what the client is told is limited
-    bucket: str  # whose tokens
+    owner: str  # whose tokens
     per_second: int
 
+    @property
+    def bucket(self) -> Bucket:
+        return Bucket(self.owner, self.per_second)
 
-def _bucket(key: str, per_second: int) -> StateBucket:
-    rates = [Rate(per_second, Duration.SECOND)]
-    if settings.REDIS_URL:
-        from django_redis import get_redis_connection
 
-        store = RedisStateStore(get_redis_connection("default"), key=f"{PREFIX}{key}")
-        return StateBucket(rates, algorithm=TokenBucket(), store=store)
-    bucket = _local.get(key)
-    if bucket is None or bucket.rates[0].limit != per_second:
-        bucket = _local[key] = StateBucket(rates, algorithm=TokenBucket())
-    return bucket
+@dataclass(frozen=True)
+class RateDecision:
+    """The limit that refused the request (None: admitted) and the seconds to wait."""
+
+    limit: Limit | None = None
+    wait: float = 0.0
+
+
+def spend(limits: list[Limit]) -> RateDecision:
+    """Spend one token from each of ``limits`` (or none, if one is empty)."""
+    if not limits:
+        return RateDecision()
+    return rate_decision(limits, admit(buckets=[limit.bucket for limit in limits]))
 
 
 def take(limit: Limit) -> float:
     """Spend one token; 0 when admitted, else the seconds to wait."""
-    bucket = _bucket(f"{limit.bucket}:{limit.per_second}", limit.per_second)
-    item = RateItem(limit.name, timestamp=bucket.now())
-    if bucket.put(item):
-        return 0.0
-    waited = bucket.waiting(item)
-    return max(waited, 1) / 1000 if waited and waited > 0 else 1.0
+    return spend([limit]).wait
+
+
+def rate_decision(limits: list[Limit], admission: Admission, current=None) -> RateDecision:
+    """What ``admission`` decided for ``limits``. When the key's limits turned out to be
+    ``current`` (its entry was reloaded, say its algo was registered meanwhile), the buckets
+    that were not spent yet are spent now."""
+    if admission.refused is not None:
+        return RateDecision(limits[admission.refused], admission.wait)
+    missed = [limit for limit in current or () if limit not in limits]
+    return spend(missed) if missed else RateDecision()
+
+
+def limits_for_key(key: ApiKey, method: str, path: str) -> list[Limit]:
+    order_write = _order_write(method, path)
+    found = [
+        Limit(
+            "key", f"requests with API key {key.key_id}", f"key:{key.pk}", settings.API_RATE_PER_KEY
+        ),
+        Limit(
+            "account",
+            f"API requests for account {key.account.code}",
+            f"account:{key.account_id}",
+            settings.API_RATE_PER_ACCOUNT,
+        ),
+    ]
+    if order_write:
+        registered = key.algo_registered
+        found.append(
+            Limit(
+                "orders",
+                f"orders for account {key.account.code}"
+                + ("" if registered else " (SEBI threshold for an unregistered algo)"),
+                f"orders:account:{key.account_id}",
+                settings.API_ORDER_RATE_REGISTERED if registered else settings.API_ORDER_RATE,
+            )
+        )
+    return found
+
+
+def _order_write(method: str, path: str) -> bool:
+    return method not in ("GET", "HEAD", "OPTIONS") and path.startswith("/api/v1/orders")
 
 
 def limits_for(request) -> list[Limit]:
-    key = api_key(request)
-    order_write = request.method not in ("GET", "HEAD", "OPTIONS") and request.path.startswith(
-        "/api/v1/orders"
-    )
-    if key is not None:
-        found = [
-            Limit(
-                "key",
-                f"requests with API key {key.key_id}",
-                f"key:{key.pk}",
-                settings.API_RATE_PER_KEY,
-            ),
-            Limit(
-                "account",
-                f"API requests for account {key.account.code}",
-                f"account:{key.account_id}",
-                settings.API_RATE_PER_ACCOUNT,
-            ),
-        ]
-        if order_write:
-            registered = key.algo_registered
-            found.append(
-                Limit(
-                    "orders",
-                    f"orders for account {key.account.code}"
-                    + ("" if registered else " (SEBI threshold for an unregistered algo)"),
-                    f"orders:account:{key.account_id}",
-                    settings.API_ORDER_RATE_REGISTERED if registered else settings.API_ORDER_RATE,
-                )
-            )
-        return found
+    if isinstance(request.auth, ApiKey):
+        return limits_for_key(request.auth, request.method, request.path)
     if request.user and request.user.is_authenticated:
         user = request.user.pk
         found = [Limit("user", "API requests", f"user:{user}", settings.API_RATE_PER_USER)]
-        if order_write:
+        if _order_write(request.method, request.path):
             found.append(Limit("orders", "orders", f"orders:user:{user}", settings.API_ORDER_RATE))
         return found
     return []
 
 
 class ApiRateThrottle(BaseThrottle):
-    """DRF throttle: the first exhausted bucket refuses the request with a 429."""
+    """DRF throttle: a request whose bucket is empty is refused with a 429."""
 
     def allow_request(self, request, view) -> bool:
-        for limit in limits_for(request):
-            wait = take(limit)
-            if wait:
-                LIMITED.labels(limit.kind).inc()
-                raise exceptions.Throttled(
-                    wait=math.ceil(wait),
-                    detail=f"Too many {limit.name}: at most {limit.per_second} a second.",
-                )
+        decision = getattr(request._request, "rate_admission", None) or spend(limits_for(request))
+        limit = decision.limit
+        if limit is not None:
+            LIMITED.labels(limit.kind).inc()
+            raise exceptions.Throttled(
+                wait=math.ceil(decision.wait),
+                detail=f"Too many {limit.name}: at most {limit.per_second} a second.",
+            )
         return True

@@ -10,6 +10,12 @@ rest are added by :class:`SecurityHeadersMiddleware` below.
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from csp.constants import HEADER, HEADER_REPORT_ONLY
+from csp.middleware import CheckableLazyObject, CSPMiddleware
+from csp.utils import build_policy
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
 #: Where a header is sent.
@@ -209,6 +215,60 @@ class SecurityHeadersMiddleware:
         if request.path.startswith(API_PREFIX):
             for name, value in self.api:
                 response[name] = value
+        return response
+
+
+#: Response attributes by which a view asks django-csp for a policy of its own (decorators).
+_PER_VIEW = (
+    "_csp_config", "_csp_update", "_csp_replace", "_csp_exempt",
+    "_csp_config_ro", "_csp_update_ro", "_csp_replace_ro", "_csp_exempt_ro",
+)  # fmt: skip
+_policies: dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {}
+
+
+@receiver(setting_changed, dispatch_uid="ops.security_headers.csp_changed")
+def _csp_changed(setting: str, **kwargs) -> None:
+    if setting.startswith("CONTENT_SECURITY_POLICY"):
+        _policies.clear()
+
+
+def _site_policies() -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """(header, value, excluded path prefixes) of the site's policy and its report-only one,
+    built by django-csp once, not on every response."""
+    if "site" not in _policies:
+        found = []
+        for header, setting, report_only in (
+            (HEADER, "CONTENT_SECURITY_POLICY", False),
+            (HEADER_REPORT_ONLY, "CONTENT_SECURITY_POLICY_REPORT_ONLY", True),
+        ):
+            value = build_policy(report_only=report_only)
+            prefixes = (getattr(settings, setting, None) or {}).get("EXCLUDE_URL_PREFIXES") or ()
+            if value:
+                found.append((header, value, tuple(prefixes)))
+        _policies["site"] = tuple(found)
+    return _policies["site"]
+
+
+class PrebuiltCSPMiddleware(CSPMiddleware):
+    """django-csp's middleware, with the site's policy built once.
+
+    A response whose view asked for no policy of its own and whose request drew no nonce
+    gets the prebuilt header (the same string django-csp would build); any other response
+    goes through django-csp unchanged.
+    """
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        debug_page = settings.DEBUG and response.status_code in (404, 500)
+        if (
+            debug_page
+            or getattr(request, "_csp_nonce", None) is not None
+            or any(hasattr(response, name) for name in _PER_VIEW)
+        ):
+            return super().process_response(request, response)
+        for header, value, prefixes in _site_policies():
+            if header not in response and not request.path_info.startswith(prefixes):
+                response[header] = value
+        request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
         return response
 
 

@@ -3,16 +3,17 @@
 A signed request carries ``Signature-Input`` and ``Signature`` covering ``@method``,
 ``@authority``, ``@path`` and ``@query`` (and ``content-digest``, RFC 9530 sha-256, when it
 has a body), with the parameters ``keyid``, ``created`` (within +-300 s of the server's
-clock) and ``nonce`` (each used once: kept in the cache, Redis in production, for the
-window). The http-message-signatures library parses the structured fields and checks the
-HMAC in constant time; this module adds the key lookup, the clock window, the nonce, the
-key's static IPs and its scope (a read key may not write). Requests without a signature
-fall through to the session.
+clock) and ``nonce`` (each used once: kept in Redis in production, in the local cache on the
+embedded profile, for the window). The http-message-signatures library parses the structured
+fields and checks the HMAC in constant time; this module adds the key lookup (``ops.signers``:
+one query, or none from the process's cache), the clock window, the nonce, the key's static
+IPs and its scope (a read key may not write). The nonce, the cache's change stamps, the
+allowlist's stamp and the rate-limit tokens cost one round trip together
+(``ops.admission``). Requests without a signature fall through to the session.
 """
 
 import datetime
 
-from django.core.cache import cache
 from django.utils import timezone
 from http_message_signatures import (
     HTTPMessageVerifier,
@@ -23,8 +24,13 @@ from http_message_signatures import (
 from prometheus_client import Counter
 from rest_framework import authentication, permissions
 
+from ops.admission import admit
+from ops.allowlist import allowlist_confirm
 from ops.models import ApiKey
 from ops.netaddr import client_ip
+from ops.ratelimits import limits_for_key, rate_decision
+from ops.signers import Signer, signer_cached, signer_load
+from ops.stamps import ALLOWLIST
 
 COVERED = ("@method", "@authority", "@path", "@query")
 WINDOW = datetime.timedelta(seconds=300)
@@ -40,21 +46,20 @@ class Verifier(HTTPMessageVerifier):
 
 
 class _Keys(HTTPSignatureKeyResolver):
-    """Finds the key named by ``keyid`` once it is known to be active; keeps it for the caller."""
+    """Finds the signer named by ``keyid`` (``ops.signers``); keeps it for the caller."""
 
     def __init__(self) -> None:
-        self.key: ApiKey | None = None
+        self.signer: Signer | None = None
+        self.loaded = False
 
     def resolve_public_key(self, key_id: str) -> bytes | None:
-        key = (
-            ApiKey.objects.select_related("user", "account")
-            .filter(key_id=key_id, revoked_at__isnull=True, expires_at__gt=timezone.now())
-            .first()
-        )
-        if key is None or not key.user.is_active:
+        signer = signer_cached(key_id)
+        if signer is None:
+            signer, self.loaded = signer_load(key_id, seen=None), True
+        if signer is None:
             return None
-        self.key = key
-        return key.secret.encode()
+        self.signer = signer
+        return signer.secret.encode()
 
 
 class _Message:
@@ -63,7 +68,9 @@ class _Message:
     def __init__(self, request) -> None:
         self.method = request.method
         self.url = request.build_absolute_uri()
-        self.headers = request.headers
+        # A plain dict: the library walks every field three times, and HttpHeaders' mapping
+        # views are slow to walk.
+        self.headers = dict(request.headers)
 
 
 def api_key(request) -> ApiKey | None:
@@ -95,7 +102,7 @@ class SignedRequestAuthentication(authentication.BaseAuthentication):
             )[0]
         except InvalidSignature as exc:
             reason = str(exc)
-            if keys.key is None and "resolve" in reason:
+            if keys.signer is None and "resolve" in reason:
                 raise refuse("api-key-invalid", "The keyid names no active API key.") from exc
             if "future" in reason or "age exceeds" in reason:
                 raise refuse(
@@ -103,12 +110,30 @@ class SignedRequestAuthentication(authentication.BaseAuthentication):
                     "The signature's created time is more than 300 s from the server's clock.",
                 ) from exc
             raise refuse("signature-invalid", f"The signature does not verify: {reason}") from exc
-        key = keys.key
+        signer = keys.signer
         if not result.nonce:
             raise refuse("signature-invalid", "The signature needs a nonce parameter.")
-        # A signature is acceptable for 600 s (created +-300 s), so its nonce is kept that long.
-        if not cache.add(f"ops:nonce:{key.key_id}:{result.nonce}", 1, timeout=605):
+        key = signer.api_key()
+        limits = limits_for_key(key, request.method, request.path)
+        # One round trip: the nonce, the stamps of the cached signer and the allowlist, the
+        # key's first use this minute, and the rate-limit tokens (ops.admission). A signature
+        # is acceptable for 600 s (created +-300 s), so its nonce is kept that long.
+        admission = admit(
+            nonce=f"{signer.key_id}:{result.nonce}",
+            stamps=(*signer.stamp_names, ALLOWLIST),
+            used=signer.key_id,
+            buckets=[limit.bucket for limit in limits],
+        )
+        if admission.replay:
             raise refuse("replay", "This nonce was already used: the request is a replay.")
+        stamps, allowlist_stamp = admission.stamps[:-1], admission.stamps[-1]
+        current = None
+        if not keys.loaded and not signer.current(stamps):
+            signer = signer_load(signer.key_id, seen=stamps)
+            if signer is None:
+                raise refuse("api-key-invalid", "The keyid names no active API key.")
+            key = signer.api_key()
+            current = limits_for_key(key, request.method, request.path)
         if key.scope != ApiKey.Scope.TRADE and request.method not in permissions.SAFE_METHODS:
             raise refuse("scope-insufficient", f"API key {key.key_id} is read-only.")
         ip = client_ip(request._request)
@@ -118,9 +143,9 @@ class SignedRequestAuthentication(authentication.BaseAuthentication):
                 f"Requests with key {key.key_id} must come from its static IPs; this one came "
                 f"from {ip}.",
             )
-        if not key.last_used_at or timezone.now() - key.last_used_at > datetime.timedelta(
-            minutes=1
-        ):
+        allowlist_confirm(request._request, allowlist_stamp)
+        request._request.rate_admission = rate_decision(limits, admission, current)
+        if admission.first_use:
             ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
         return key.user, key
 

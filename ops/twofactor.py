@@ -24,6 +24,7 @@ from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from compliance.services import audit_record
+from ops.sessionless import sessionless
 from tradingsite.errors import API_PREFIX, problem_response
 
 DEVICE_NAME = "authenticator app"
@@ -103,6 +104,8 @@ class StaffTwoFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if sessionless(request):  # no session, so nothing to end or to verify
+            return self.get_response(request)
         if not unverified_staff(request.user):
             return self.get_response(request)
         admin_root = reverse("admin:index")

@@ -8,6 +8,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ops.selectors import role_names
+
 API_VERSION = "v1"
 
 #: URL names shown as links on the API root; an app adds its entry points here.
@@ -82,7 +84,9 @@ class MeView(APIView):
             "full_name": user.get_full_name(),
             "email": user.email,
             "is_staff": user.is_staff,
-            "roles": sorted(user.groups.values_list("name", flat=True)),
+            "roles": role_names(user),
             "permissions": sorted(user.get_all_permissions()),
         }
-        return Response(MeOutput(data).data)
+        # Already in MeOutput's shape, and plain strings, lists and a bool: instantiating the
+        # serializer on every call (it deep-copies its fields) cost a tenth of a signed request.
+        return Response(data)

@@ -151,17 +151,19 @@ MIDDLEWARE = [
     "ops.security_headers.SecurityHeadersMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, django-otp and messages: skipped for probes and for API requests without a
+    # session cookie (ops.sessionless).
+    "ops.sessionless.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "compliance.middleware.AuditContextMiddleware",
-    "django_otp.middleware.OTPMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "ops.sessionless.OTPMiddleware",
+    "ops.sessionless.MessageMiddleware",
     "ops.daily_logout.DailyLogoutMiddleware",
     "ops.twofactor.StaffTwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "ops.security_headers.PrebuiltCSPMiddleware",  # django-csp, its policy built once
     "axes.middleware.AxesMiddleware",  # turns a lockout into ops.lockout's answer
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
@@ -399,6 +401,9 @@ API_KEY_DEFAULT_DAYS = env.int("API_KEY_DEFAULT_DAYS", default=90)
 API_KEY_MAX_DAYS = env.int("API_KEY_MAX_DAYS", default=365)
 API_KEY_MAX_ACTIVE_PER_ACCOUNT = env.int("API_KEY_MAX_ACTIVE_PER_ACCOUNT", default=5)
 API_KEY_ROTATION_OVERLAP_HOURS = env.int("API_KEY_ROTATION_OVERLAP_HOURS", default=24)
+#: Seconds a web process keeps a resolved key (ops.signers); changes made through the models
+#: apply at once anyway, through change stamps. 0 turns the cache off.
+API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=5)
 #: Proxies whose X-Forwarded-For is believed (CIDR ranges); empty: REMOTE_ADDR is the client.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 #: Tokens a second (token buckets in Redis, ops.ratelimits). 10 orders a second is SEBI's
