@@ -11,7 +11,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ops.apikeys import (
-    ApiKeyError,
     api_key_bind_ips,
     api_key_create,
     api_key_revoke,
@@ -21,7 +20,7 @@ from ops.models import ApiKey
 from ops.signing import api_key
 from orders.api import StrictSerializer
 from orders.selectors import accounts_for
-from tradingsite.errors import Unprocessable, get_or_404
+from tradingsite.errors import get_or_404
 from tradingsite.permissions import holds
 from tradingsite.schema import problems
 
@@ -107,10 +106,6 @@ def _own_key(request: Request, key_id: str) -> ApiKey:
     )
 
 
-def _refused(exc: ApiKeyError) -> Unprocessable:
-    return Unprocessable(str(exc))
-
-
 SELF_SERVICE = [holds("ops.manage_own_api_keys"), NotWithAKey]
 
 
@@ -150,12 +145,9 @@ class ApiKeyListCreate(APIView):
         account = get_or_404(
             accounts_for(request.user), f"No account {code} that you may see.", code=code
         )
-        try:
-            key, secret = api_key_create(
-                actor=request.user, user=request.user, account=account, **fields
-            )
-        except ApiKeyError as exc:
-            raise _refused(exc) from exc
+        key, secret = api_key_create(
+            actor=request.user, user=request.user, account=account, **fields
+        )
         return _issued(key, secret)
 
 
@@ -170,10 +162,7 @@ class ApiKeyRotate(APIView):
         responses={201: IssuedKeyOutput, **problems("unprocessable")},
     )
     def post(self, request: Request, key_id: str) -> Response:
-        try:
-            key, secret = api_key_rotate(actor=request.user, key=_own_key(request, key_id))
-        except ApiKeyError as exc:
-            raise _refused(exc) from exc
+        key, secret = api_key_rotate(actor=request.user, key=_own_key(request, key_id))
         return _issued(key, secret)
 
 
@@ -186,10 +175,7 @@ class ApiKeyRevoke(APIView):
         responses={200: ApiKeyOutput, **problems("unprocessable")},
     )
     def post(self, request: Request, key_id: str) -> Response:
-        try:
-            key = api_key_revoke(actor=request.user, key=_own_key(request, key_id))
-        except ApiKeyError as exc:
-            raise _refused(exc) from exc
+        key = api_key_revoke(actor=request.user, key=_own_key(request, key_id))
         return Response(ApiKeyOutput(key).data)
 
 
@@ -213,10 +199,7 @@ class ApiKeyStaticIps(APIView):
     def put(self, request: Request, key_id: str) -> Response:
         data = StaticIpInput(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            key = api_key_bind_ips(
-                actor=request.user, key=_own_key(request, key_id), **data.validated_data
-            )
-        except ApiKeyError as exc:
-            raise _refused(exc) from exc
+        key = api_key_bind_ips(
+            actor=request.user, key=_own_key(request, key_id), **data.validated_data
+        )
         return Response(ApiKeyOutput(key).data)

@@ -12,12 +12,16 @@ from django.utils import timezone
 
 from compliance.services import audit_record
 from ops.models import ApiKey
+from orders import locks
+from tradingsite.errors import DomainError
 
 IP_CHANGE_INTERVAL = timedelta(days=7)
 
 
-class ApiKeyError(ValueError):
+class ApiKeyError(DomainError, ValueError):
     """A key request that breaks a rule; the message names the rule."""
+
+    problem_type = "unprocessable"
 
 
 def active_keys(account):
@@ -86,9 +90,7 @@ def api_key_create(
         raise ApiKeyError(f"{user} is not linked to account {account.code}")
     primary, secondary = _ips(primary_ip, secondary_ip)
     with transaction.atomic():
-        type(account).objects.select_for_update(of=("self",)).filter(
-            pk=account.pk
-        ).first()  # the cap
+        locks.account(account.pk)  # the cap, and the account's audit chain
         cap = settings.API_KEY_MAX_ACTIVE_PER_ACCOUNT
         if active_keys(account).filter(replaced_by__isnull=True).count() >= cap:
             raise ApiKeyError(
@@ -116,6 +118,7 @@ def api_key_create(
 def api_key_rotate(*, actor, key: ApiKey) -> tuple[ApiKey, str]:
     """A successor with a new secret; the old key stays valid for the overlap, then expires."""
     with transaction.atomic():
+        locks.account(key.account_id)  # first: the key's audit chain is its account's
         key = (
             ApiKey.objects.select_for_update(of=("self",))
             .select_related("account", "user")
@@ -145,6 +148,7 @@ def api_key_rotate(*, actor, key: ApiKey) -> tuple[ApiKey, str]:
 
 def api_key_revoke(*, actor, key: ApiKey) -> ApiKey:
     with transaction.atomic():
+        locks.account(key.account_id)  # first: the key's audit chain is its account's
         key = (
             ApiKey.objects.select_for_update(of=("self",))
             .select_related("account", "user")
@@ -167,6 +171,7 @@ def api_key_bind_ips(
         raise ApiKeyError("primary_ip: a key needs a static IP to be used at all")
     refused = ""
     with transaction.atomic():
+        locks.account(key.account_id)  # first: the key's audit chain is its account's
         key = (
             ApiKey.objects.select_for_update(of=("self",))
             .select_related("account", "user")
