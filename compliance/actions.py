@@ -32,6 +32,8 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "order.expired": "Order expired",
     "order.modified": "Order modified",
     # Cancels and changes of an order at the broker: requested, then answered
+    "order.cancel_pending": "Order waiting for the broker to cancel it",
+    "order.modify_pending": "Order waiting for the broker to change it",
     "order.cancel_requested": "Order cancel sent to the broker",
     "order.cancel_refused": "Order cancel refused by the broker (too late)",
     "order.modify_requested": "Order change sent to the broker",
