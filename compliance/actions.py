@@ -31,6 +31,13 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "order.rejected": "Order rejected",
     "order.expired": "Order expired",
     "order.modified": "Order modified",
+    # Cancels and changes of an order at the broker: requested, then answered
+    "order.cancel_pending": "Order waiting for the broker to cancel it",
+    "order.modify_pending": "Order waiting for the broker to change it",
+    "order.cancel_requested": "Order cancel sent to the broker",
+    "order.cancel_refused": "Order cancel refused by the broker (too late)",
+    "order.modify_requested": "Order change sent to the broker",
+    "order.modify_refused": "Order change refused by the broker",
     "fill.applied": "Fill applied",
     "ledger.posted": "Ledger entry posted",
     # Risk (risk.services): maker-checker limit changes and kill switches

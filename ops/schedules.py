@@ -79,7 +79,8 @@ DEFAULT_SCHEDULES = [
         name="Relay unsent orders",
         task="orders.tasks.outbox_relay",
         every_seconds=15,
-        description="Re-sends orders whose submission was lost; releases AMOs at the open.",
+        description="Re-sends orders whose submission was lost, and cancels and changes left "
+        "unanswered; releases AMOs at the open.",
     ),
     DefaultSchedule(
         name="Square off intraday positions",

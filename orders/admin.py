@@ -1,11 +1,13 @@
 """Admin of the orders app: accounts, and read-only orders, fills, ledger, positions, holdings.
 
 Nothing here writes trading records directly: the one action, cancelling orders, goes
-through ``order_cancel`` like every other cancellation.
+through ``order_cancel`` like every other cancellation (an order at the broker is
+cancelled once the broker confirms).
 """
 
 from django.contrib import admin, messages
 
+from orders.choices import OrderStatus
 from orders.models import Fill, Holding, LedgerEntry, Order, Position, TradingAccount
 from orders.services import IllegalTransition, order_cancel
 from tradingsite.admin import ReadOnlyAdmin
@@ -35,15 +37,23 @@ class TradingAccountAdmin(admin.ModelAdmin):
 
 @admin.action(description="Cancel the selected working orders", permissions=["cancel"])
 def cancel_orders(modeladmin, request, queryset) -> None:
-    cancelled, refused = 0, []
+    cancelled, sent, refused = 0, 0, []
     for order in queryset:
         try:
-            order_cancel(order=order, actor=request.user, reason="cancelled in the admin")
-            cancelled += 1
+            order = order_cancel(order=order, actor=request.user, reason="cancelled in the admin")
         except IllegalTransition as exc:
             refused.append(str(exc))
+            continue
+        if order.status == OrderStatus.CANCEL_PENDING:
+            sent += 1
+        else:
+            cancelled += 1
     if cancelled:
         modeladmin.message_user(request, f"Cancelled {cancelled} order(s).", messages.SUCCESS)
+    if sent:  # at the broker: cancelled once it confirms
+        modeladmin.message_user(
+            request, f"Cancel sent to the broker for {sent} order(s).", messages.SUCCESS
+        )
     for reason in refused:
         modeladmin.message_user(request, reason, messages.WARNING)
 

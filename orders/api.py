@@ -21,7 +21,7 @@ from compliance.selectors import audit_events
 from ops.netaddr import client_ip
 from ops.signing import api_key  # a signed request sees only its key's account
 from orders import selectors
-from orders.choices import OrderType, Product, TransactionType, Validity
+from orders.choices import OrderStatus, OrderType, Product, TransactionType, Validity
 from orders.models import Fill, Holding, LedgerEntry, Order, Position, TradingAccount
 from orders.services import (
     order_cancel,
@@ -157,10 +157,19 @@ class OrderInput(StrictSerializer):
     )
 
 
+class RequestedChangeOutput(serializers.Serializer):
+    quantity = serializers.IntegerField()
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    trigger_price = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+
+
 class OrderOutput(serializers.ModelSerializer):
     order_id = serializers.IntegerField(source="pk")
     account = serializers.CharField(source="account.code")
     pending_quantity = serializers.IntegerField()
+    requested_change = serializers.SerializerMethodField(
+        help_text="While MODIFY_PENDING, the change sent to the broker and not yet answered"
+    )
 
     class Meta:
         model = Order
@@ -186,10 +195,17 @@ class OrderOutput(serializers.ModelSerializer):
             "rejection_reasons",
             "broker_order_id",
             "blocked_amount",
+            "requested_change",
             "session_date",
             "created_at",
             "updated_at",
         ]
+
+    @extend_schema(responses=RequestedChangeOutput(allow_null=True))
+    def get_requested_change(self, order: Order) -> dict | None:
+        if order.status != OrderStatus.MODIFY_PENDING:
+            return None
+        return RequestedChangeOutput(order.pending_change).data
 
 
 ORDER_EXAMPLES = [
@@ -301,6 +317,15 @@ class OrderDetail(APIView):
 
     @extend_schema(
         operation_id="order_modify",
+        description=(
+            "Changes the quantity, price or trigger. The checks of placement run now and refuse "
+            "as they would (400, 422). An order the broker has not received yet changes at once. "
+            "One at the broker answers 200 with the order MODIFY_PENDING and the change in "
+            "`requested_change`, funds blocked at the larger of the old and the new requirement; "
+            "once the broker answers, the order takes the change (or keeps its old terms, if the "
+            "broker refused it) and goes back to its working status. A second change while one "
+            "is pending is a 409 `order-not-working`."
+        ),
         request=OrderModifyInput,
         responses={
             200: OrderOutput,
@@ -321,7 +346,14 @@ class OrderDetail(APIView):
 
     @extend_schema(
         operation_id="order_cancel",
-        description="Cancels the unfilled rest of the order and answers the order, now CANCELLED.",
+        description=(
+            "Cancels the unfilled rest of the order. An order the broker has not received yet is "
+            "CANCELLED at once, its funds released. One at the broker answers 200 with the order "
+            "CANCEL_PENDING, funds still blocked; it becomes CANCELLED once the broker confirms, "
+            "or goes back to its working status if the broker answers too late (a fill that came "
+            "meanwhile is applied; a filled order is COMPLETE). Cancelling it again meanwhile "
+            "answers the same."
+        ),
         responses={
             200: OrderOutput,
             **problems("permission-denied", "order-not-working", "account-busy"),

@@ -19,29 +19,26 @@ SQUARE_OFF_TAG = "SQUAREOFF"
 
 
 def orders_expire(*, session_date: date | None = None) -> list[int]:
-    """Expire every working DAY order of ``session_date`` (default today) and release its funds."""
-    from orders.execution import adapter_for
-    from orders.services import _block, order_transition
+    """Expire every working DAY order of ``session_date`` (default today), each in its own
+    transaction: at once if the broker never received it, else by a cancel request that the
+    broker answers after commit (``orders.services.order_expire``). Returns their ids."""
+    from orders.services import OrderNotWorking, order_expire
 
     session_date = session_date or timezone.localtime(timezone.now(), calendar.IST).date()
     expired = []
     due = Order.objects.filter(
-        session_date__lte=session_date, status__in=WORKING - {OrderStatus.AMO}
-    )
-    for order_id, account_id in due.values_list("pk", "account_id"):
-        with transaction.atomic():
-            account, order = locks.account_and_order(order_id, account_id)
-            if order.status not in WORKING or order.status == OrderStatus.AMO:
-                continue
-            if order.broker_order_id:
-                adapter_for(account).cancel(order)
-            _block(account, order, Decimal("0.00"))
-            order_transition(
-                order,
-                OrderStatus.EXPIRED,
-                reason=f"DAY order expired at the close of {session_date}",
-            )
-            expired.append(order_id)
+        session_date__lte=session_date,
+        status__in=WORKING - {OrderStatus.AMO, OrderStatus.CANCEL_PENDING},
+    ).only("pk", "account_id")
+    for order in due:
+        try:
+            order_expire(order=order, reason=f"DAY order expired at the close of {session_date}")
+        except OrderNotWorking:  # it ended meanwhile
+            continue
+        except locks.AccountBusy:  # still working: the next close expires it
+            logger.error("order %s not expired: account busy", order.pk)
+            continue
+        expired.append(order.pk)
     return expired
 
 

@@ -124,6 +124,12 @@ class Order(KeptRecord):
     rejection_reasons = models.JSONField(default=list, blank=True)
     broker_order_id = models.CharField(max_length=64, blank=True)
     blocked_amount = models.DecimalField(**MONEY, default=ZERO)
+    # A cancel or change sent to the broker and not yet answered (CANCEL_PENDING,
+    # MODIFY_PENDING): the working status to go back to if the broker refuses it, what was
+    # asked, and when (the relay re-sends requests left unanswered).
+    pending_from = models.CharField(max_length=16, choices=OrderStatus.choices, blank=True)
+    pending_change = models.JSONField(default=dict, blank=True)
+    requested_at = models.DateTimeField(null=True, blank=True)
     session_date = models.DateField(help_text="The trading day the order works in")
     payload_hash = models.CharField(
         max_length=64, help_text="Of the placing request, for idempotency"
@@ -154,6 +160,11 @@ class Order(KeptRecord):
         indexes = [
             models.Index(fields=["account", "status"]),
             models.Index(fields=["session_date", "status"]),
+            models.Index(
+                fields=["requested_at"],
+                condition=Q(requested_at__isnull=False),
+                name="order_request_waiting",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -11,6 +11,7 @@ and the table in ``orders.choices.TRANSITIONS``; nothing else changes an order's
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, ROUND_UP, Decimal
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -26,7 +27,7 @@ from marketdata.pricecache import quote_get_many
 from marketdata.quotes import Quote
 from orders import locks
 from orders.charges import charges_for_fill
-from orders.choices import TRANSITIONS, WORKING, LedgerKind, OrderStatus
+from orders.choices import PENDING, TRANSITIONS, WORKING, LedgerKind, OrderStatus
 from orders.margins import margin_fraction
 from orders.models import Fill, LedgerEntry, Order, OrderOutbox, TradingAccount
 from orders.positions import PositionState, position_after_fill
@@ -37,6 +38,7 @@ from orders.validation import OrderRequest, Rejection, business_rejections, requ
 from tradingsite.errors import DomainError, validation_detail
 
 PAISA = Decimal("0.01")
+NONE_BLOCKED = Decimal("0.00")
 ORDER_REJECTIONS = Counter("orders_rejections_total", "Orders rejected, by reason code", ["code"])
 
 
@@ -75,7 +77,10 @@ class OrderNotWorking(IllegalTransition):
     """A cancel or modify of an order that is past changing, worded for what was tried."""
 
     def __init__(self, order: Order, tried: str) -> None:
-        state = {OrderStatus.COMPLETE: "filled"}.get(order.status, order.status.lower())
+        state = {
+            OrderStatus.COMPLETE: "filled",
+            OrderStatus.CANCEL_PENDING: "being cancelled",
+        }.get(order.status, order.status.lower())
         super().__init__(order, order.status, f"Order {order.pk} is {state} and cannot be {tried}.")
 
 
@@ -96,14 +101,22 @@ def _move(order: Order, to: str) -> str:
     return before
 
 
-def order_transition(order: Order, to: str, *, actor=None, reason: str = "", **detail) -> None:
-    """Move ``order`` to ``to`` if the state machine allows it; audit the move."""
+#: What a status move saves of the order.
+MOVED_FIELDS = [
+    "status", "quantity", "price", "trigger_price", "filled_quantity", "average_price",
+    "blocked_amount", "pending_from", "pending_change", "requested_at", "updated_at",
+]  # fmt: skip
+
+
+def order_transition(
+    order: Order, to: str, *, actor=None, reason: str = "", action: str = "", **detail
+) -> None:
+    """Move ``order`` to ``to`` if the state machine allows it; audit the move (as ``action``,
+    by default ``order.<new status>``)."""
     before = _move(order, to)
-    order.save(
-        update_fields=["status", "filled_quantity", "average_price", "blocked_amount", "updated_at"]
-    )
+    order.save(update_fields=MOVED_FIELDS)
     audit_record(
-        action=f"order.{to.lower()}",
+        action=action or f"order.{to.lower()}",
         obj=order,
         actor=actor,
         before={"status": before},
@@ -410,20 +423,114 @@ def _place_locked(
 
 
 # --- Modifying and cancelling --------------------------------------------------------------------
+#
+# An order at the broker (it has a broker_order_id) is cancelled or changed by a request: the
+# transaction records it (CANCEL_PENDING, MODIFY_PENDING, funds still blocked), the execution
+# task asks the broker after commit with no lock held (``orders.execution``), and
+# ``order_cancel_answered`` / ``order_modify_answered`` record the answer. An order the broker
+# has not received (AMO, ACCEPTED) changes at once: its submission sends it as it then is.
+
+
+class OrderPending(IllegalTransition):
+    """A change of an order that waits for the broker: for its answer to an earlier change, or
+    for the order's own submission."""
+
+    def __init__(self, order: Order, waiting_for: str) -> None:
+        super().__init__(
+            order,
+            order.status,
+            f"Order {order.pk} is waiting for {waiting_for}; retry once it is answered.",
+        )
+
+
+def _request(order: Order, to: str, *, change: dict, actor, action: str, **detail) -> None:
+    """Record a request the broker will answer, and the working status to go back to."""
+    if order.status not in PENDING:
+        order.pending_from = order.status
+    order.pending_change, order.requested_at = change, timezone.now()
+    order_transition(order, to, actor=actor, action=action, **detail)
+
+
+def _answered(order: Order, to: str, **audit) -> None:
+    """Leave a pending request for ``to``: the broker answered it."""
+    order.pending_from, order.pending_change, order.requested_at = "", {}, None
+    order_transition(order, to, **audit)
 
 
 @locks.spine_transaction
 def order_cancel(*, order: Order, actor=None, reason: str = "cancelled by request") -> Order:
-    """Cancel the unfilled rest of a working order and release its funds."""
+    """Cancel the unfilled rest of a working order.
+
+    An order the broker has not received is CANCELLED at once and its funds released. One at
+    the broker becomes CANCEL_PENDING, funds still blocked; the broker is asked after commit
+    (``orders.tasks.cancel_at_broker``). Asking again while the answer is awaited changes
+    nothing but asking the broker again; a change awaiting its answer (MODIFY_PENDING) is
+    superseded by the cancel."""
+    account, order = locks.account_and_order(order.pk, order.account_id)
+    return _cancel_locked(account, order, to=OrderStatus.CANCELLED, actor=actor, reason=reason)
+
+
+@locks.spine_transaction
+def order_expire(*, order: Order, reason: str) -> Order:
+    """End a working DAY order at the close: EXPIRED at once if the broker never received it,
+    else by a cancel request whose confirmation expires it."""
+    account, order = locks.account_and_order(order.pk, order.account_id)
+    return _cancel_locked(account, order, to=OrderStatus.EXPIRED, actor=None, reason=reason)
+
+
+def _cancel_locked(account: TradingAccount, order: Order, *, to: str, actor, reason: str) -> Order:
+    if order.status not in WORKING:
+        raise OrderNotWorking(order, "cancelled" if to == OrderStatus.CANCELLED else "expired")
+    from orders.tasks import cancel_at_broker
+
+    if order.status == OrderStatus.CANCEL_PENDING:  # asked already: the broker is asked again
+        transaction.on_commit(partial(cancel_at_broker.delay, order.pk))
+        return order
+    if not order.broker_order_id:
+        _block(account, order, NONE_BLOCKED)
+        order_transition(order, to, actor=actor, reason=reason)
+        return order
+    change = {"to": to, "reason": reason}
+    if order.status == OrderStatus.MODIFY_PENDING:  # its answer may still come: kept to apply
+        change["modify"] = order.pending_change
+    _request(
+        order, OrderStatus.CANCEL_PENDING, change=change, actor=actor,
+        action="order.cancel_requested", reason=reason,
+    )  # fmt: skip
+
+    transaction.on_commit(partial(cancel_at_broker.delay, order.pk))
+    return order
+
+
+@locks.spine_transaction
+def order_cancel_answered(*, order: Order, cancelled: bool, reason: str = "") -> Order:
+    """Record the broker's answer to a cancel, or a cancel of its own (the unfilled rest of an
+    IOC, one found by reconciliation).
+
+    Cancelled: the funds are released and the order is CANCELLED (EXPIRED, if the close asked).
+    Refused, too late: a CANCEL_PENDING order goes back to the status it worked in; a fill that
+    came meanwhile was applied as usual, and a filled order is COMPLETE already. Idempotent:
+    an order no longer working, or not waiting for a cancel, is left as it is."""
     account, order = locks.account_and_order(order.pk, order.account_id)
     if order.status not in WORKING:
-        raise OrderNotWorking(order, "cancelled")
-    if order.broker_order_id:
-        from orders.execution import adapter_for
-
-        adapter_for(account).cancel(order)
-    _block(account, order, Decimal("0.00"))
-    order_transition(order, OrderStatus.CANCELLED, actor=actor, reason=reason)
+        return order
+    asked = order.pending_change if order.status == OrderStatus.CANCEL_PENDING else {}
+    if cancelled:
+        _block(account, order, NONE_BLOCKED)
+        _answered(
+            order,
+            asked.get("to", OrderStatus.CANCELLED),
+            reason=reason or asked.get("reason", "cancelled at the broker"),
+        )
+    elif order.status == OrderStatus.CANCEL_PENDING:
+        superseded = asked.get("modify")
+        if superseded:  # the funds go back to what the order is at the broker
+            applied = superseded.get("applied", False)
+            _block(account, order, _requirement(order, superseded, applied=applied))
+        _answered(
+            order, order.pending_from, action="order.cancel_refused",
+            reason=reason or "the broker refused the cancel",
+        )  # fmt: skip
     return order
 
 
@@ -431,7 +538,13 @@ def order_modify(
     *, order: Order, actor=None, quantity: int | None = None, price: Decimal | None = None,
     trigger_price: Decimal | None = None,
 ) -> Order:  # fmt: skip
-    """Change the quantity, price or trigger of a working order; funds are re-blocked to match.
+    """Change the quantity, price or trigger of a working order.
+
+    The checks run now, as for a new order in its place, and refuse with the same errors. An
+    order the broker has not received changes at once, its funds re-blocked to match. One at
+    the broker becomes MODIFY_PENDING, the change recorded on it and its funds blocked at the
+    larger of the old and the new requirement; the broker is asked after commit
+    (``orders.tasks.modify_at_broker``) and ``order_modify_answered`` applies or reverts it.
 
     The quotes the checks need are fetched first; the locks are taken after."""
     instrument = Instrument.objects.get(pk=order.instrument_id)
@@ -442,8 +555,12 @@ def order_modify(
 @locks.spine_transaction
 def _modify_locked(order_pk, account_pk, prices, actor, quantity, price, trigger_price) -> Order:
     account, order = locks.account_and_order(order_pk, account_pk)
-    if order.status not in WORKING:
+    if order.status not in WORKING or order.status == OrderStatus.CANCEL_PENDING:
         raise OrderNotWorking(order, "modified")
+    if order.status == OrderStatus.MODIFY_PENDING:
+        raise OrderPending(order, "the broker's answer to its last change")
+    if not order.broker_order_id and _submission_in_flight(order):
+        raise OrderPending(order, "the broker's answer to its submission")
     changed = OrderRequest(
         exchange=order.exchange,
         tradingsymbol=order.tradingsymbol,
@@ -481,34 +598,133 @@ def _modify_locked(order_pk, account_pk, prices, actor, quantity, price, trigger
     )  # fmt: skip
     if rejections:
         raise ModifyRejected(order, rejections)
-    before = {
-        "quantity": order.quantity,
-        "price": str(order.price or ""),
-        "trigger_price": str(order.trigger_price or ""),
+    change = {
+        "quantity": changed.quantity,
+        "price": _text(changed.price),
+        "trigger_price": _text(changed.trigger_price),
+        "filled": order.filled_quantity,
+        "blocked": str(needed),
+        "quantity_before": order.quantity,
+        "blocked_before": str(order.blocked_amount),
     }
-    order.quantity, order.price, order.trigger_price = (
-        changed.quantity,
-        changed.price,
-        changed.trigger_price,
-    )
-    _block(account, order, needed)
-    order.save(update_fields=["quantity", "price", "trigger_price", "blocked_amount", "updated_at"])
-    if order.broker_order_id:
-        from orders.execution import adapter_for
+    if not order.broker_order_id:  # its submission will send it as changed
+        before = _modify_fields(order, change)
+        _block(account, order, needed)
+        order.save(
+            update_fields=["quantity", "price", "trigger_price", "blocked_amount", "updated_at"]
+        )
+        audit_record(
+            action="order.modified", obj=order, actor=actor, before=before,
+            after=_fields(order),
+        )  # fmt: skip
+        return order
+    _block(account, order, max(order.blocked_amount, needed))
+    _request(
+        order, OrderStatus.MODIFY_PENDING, change=change, actor=actor,
+        action="order.modify_requested", requested=_fields(change),
+    )  # fmt: skip
+    from orders.tasks import modify_at_broker
 
-        adapter_for(account).modify(order)
-    audit_record(
-        action="order.modified",
-        obj=order,
-        actor=actor,
-        before=before,
-        after={
-            "quantity": order.quantity,
-            "price": str(order.price or ""),
-            "trigger_price": str(order.trigger_price or ""),
-        },
-    )
+    transaction.on_commit(partial(modify_at_broker.delay, order.pk))
     return order
+
+
+@locks.spine_transaction
+def order_modify_answered(*, order: Order, applied: bool) -> Order:
+    """Record the broker's answer to a change (MODIFY_PENDING). Applied: the order takes the
+    new quantity, price and trigger, its funds re-blocked to the new requirement (for what is
+    left unfilled now). Refused: it keeps the old ones and their requirement. Either way it goes
+    back to the status it worked in. Idempotent: a change no longer pending changes nothing.
+
+    A change a cancel superseded (CANCEL_PENDING) that the broker applied still updates the
+    order, so a refused cancel leaves it as the broker holds it."""
+    account, order = locks.account_and_order(order.pk, order.account_id)
+    if order.status == OrderStatus.MODIFY_PENDING:
+        _modify_answer_locked(account, order, applied=applied)
+    elif order.status == OrderStatus.CANCEL_PENDING and applied:
+        superseded = order.pending_change.get("modify")
+        unapplied = superseded and not superseded.get("applied")
+        if unapplied and superseded["quantity"] > order.filled_quantity:
+            before = _modify_fields(order, superseded)
+            order.pending_change = {
+                **order.pending_change,
+                "modify": {**superseded, "applied": True},
+            }
+            order.save(update_fields=MOVED_FIELDS)
+            audit_record(action="order.modified", obj=order, before=before, after=_fields(order))
+    return order
+
+
+def _modify_answer_locked(account: TradingAccount, order: Order, *, applied: bool) -> None:
+    change = order.pending_change
+    applies = applied and change["quantity"] > order.filled_quantity
+    was = _modify_fields(order, change) if applies else _fields(order)
+    _block(account, order, _requirement(order, change, applied=applies))
+    _answered(
+        order, order.pending_from,
+        action="order.modified" if applies else "order.modify_refused",
+        was=was, now=_fields(order),
+    )  # fmt: skip
+
+
+def _submission_in_flight(order: Order) -> bool:
+    """Whether the order's submission was tried and not yet answered: the broker may be
+    receiving it as it was."""
+    outbox = locks.outbox(order.pk)
+    return outbox is not None and outbox.attempts > 0 and outbox.sent_at is None
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _fields(source: Order | dict) -> dict:
+    """Quantity, price and trigger of an order or of a requested change, for the audit."""
+    get = source.get if isinstance(source, dict) else partial(getattr, source)
+    return {
+        "quantity": get("quantity"),
+        "price": str(get("price") or ""),
+        "trigger_price": str(get("trigger_price") or ""),
+    }
+
+
+def _modify_fields(order: Order, change: dict) -> dict:
+    """Give ``order`` the change's quantity, price and trigger; returns the old ones."""
+    before = _fields(order)
+    order.quantity = change["quantity"]
+    order.price = None if change["price"] is None else Decimal(change["price"])
+    order.trigger_price = (
+        None if change["trigger_price"] is None else Decimal(change["trigger_price"])
+    )
+    return before
+
+
+def _scaled(amount: Decimal, remaining_then: int, remaining_now: int) -> Decimal:
+    """What a requirement of ``amount`` for ``remaining_then`` is for ``remaining_now``."""
+    if remaining_now <= 0 or remaining_then <= 0:
+        return NONE_BLOCKED
+    return (amount * remaining_now / remaining_then).quantize(PAISA, ROUND_UP)
+
+
+def _requirement(order: Order, change: dict, *, applied: bool) -> Decimal:
+    """The funds ``order`` blocks once the broker answered ``change``, after the fills since it
+    was asked: the new requirement if applied (``order`` already has the new quantity), else
+    the old one."""
+    if applied:
+        amount, asked_for = Decimal(change["blocked"]), change["quantity"]
+    else:
+        amount, asked_for = Decimal(change["blocked_before"]), change["quantity_before"]
+    return _scaled(amount, asked_for - change["filled"], order.pending_quantity)
+
+
+def order_trigger_reached(*, order: Order) -> None:
+    """A stop order's trigger was reached at the exchange with nothing filled: it is OPEN now,
+    or will be once the request it waits on is refused. The caller holds the order's locks."""
+    if order.status == OrderStatus.TRIGGER_PENDING:
+        order_transition(order, OrderStatus.OPEN, reason="trigger price reached")
+    elif order.status in PENDING and order.pending_from == OrderStatus.TRIGGER_PENDING:
+        order.pending_from = OrderStatus.OPEN
+        order.save(update_fields=["pending_from", "updated_at"])
 
 
 class ModifyRejected(DomainError, ValueError):
@@ -557,6 +773,9 @@ def fill_apply(
         raise FillRejected(
             f"order {order.pk} is {order.status}; fill {broker_fill_id} does not apply"
         )
+    if order.status == OrderStatus.MODIFY_PENDING and quantity > order.pending_quantity:
+        # A fill beyond the old quantity: the broker has applied the change.
+        _modify_answer_locked(account, order, applied=True)
     if quantity <= 0 or quantity > order.pending_quantity:
         raise FillRejected(
             f"fill of {quantity} on order {order.pk} with {order.pending_quantity} pending"
@@ -597,11 +816,16 @@ def fill_apply(
     kept = order.blocked_amount * order.pending_quantity / pending_before
     order.blocked_amount = kept.quantize(PAISA, ROUND_UP)
     account.blocked += order.blocked_amount
-    complete = order.filled_quantity == order.quantity
-    status_before = _move(order, OrderStatus.COMPLETE if complete else OrderStatus.PARTIALLY_FILLED)
-    order.save(
-        update_fields=["status", "filled_quantity", "average_price", "blocked_amount", "updated_at"]
-    )
+    status_before = order.status
+    if order.filled_quantity == order.quantity:
+        order.pending_from, order.pending_change, order.requested_at = "", {}, None
+        _move(order, OrderStatus.COMPLETE)
+    elif order.status in PENDING:  # the request still waits; refused, it is partly filled
+        order.pending_from = OrderStatus.PARTIALLY_FILLED
+        _move(order, order.status)
+    else:
+        _move(order, OrderStatus.PARTIALLY_FILLED)
+    order.save(update_fields=MOVED_FIELDS)
 
     realized = _position_apply(account, order, quantity, price, charges=breakdown.total)
     entries = [
@@ -611,8 +835,9 @@ def fill_apply(
     LedgerEntry.objects.bulk_create(entries)
     account.cash_balance += sum((e.amount for e in entries), Decimal("0.00"))
     account.save(update_fields=["cash_balance", "blocked"])
+    partly = order.status != OrderStatus.COMPLETE  # a request may still be pending
     audit_record(
-        action=f"order.{order.status.lower()}",
+        action="order.partially_filled" if partly else "order.complete",
         obj=order,
         before={"status": status_before},
         after={

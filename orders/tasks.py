@@ -6,26 +6,53 @@ from django.utils import timezone
 
 from marketdata import calendar
 from orders.execution import TransientBrokerError
+from orders.locks import AccountBusy
+
+#: A broker call or its recording that may succeed later: retried with backoff.
+AT_BROKER = {
+    "autoretry_for": (TransientBrokerError, OperationalError, AccountBusy),
+    "retry_backoff": True,
+    "retry_backoff_max": 60,
+    "max_retries": 10,
+}
 
 
-@shared_task(
-    name="orders.tasks.submit_order",
-    autoretry_for=(TransientBrokerError, OperationalError),
-    retry_backoff=True,
-    retry_backoff_max=60,
-    max_retries=10,
-)
+@shared_task(name="orders.tasks.submit_order", **AT_BROKER)
 def submit_order(order_id: int) -> str:
     from orders.execution import execution_submit
 
     return execution_submit(order_id)
 
 
+@shared_task(name="orders.tasks.cancel_at_broker", **AT_BROKER)
+def cancel_at_broker(order_id: int) -> str:
+    from orders.execution import execution_cancel
+
+    return execution_cancel(order_id)
+
+
+@shared_task(name="orders.tasks.modify_at_broker", **AT_BROKER)
+def modify_at_broker(order_id: int) -> str:
+    from orders.execution import execution_modify
+
+    return execution_modify(order_id)
+
+
+@shared_task(name="orders.tasks.paper_match_tick")
+def paper_match_tick(moved: dict[str, str]) -> int:
+    """One quote tick's matching at the paper exchange (instrument key -> quote timestamp)."""
+    from orders.paper import paper_match_tick as match_tick
+
+    return match_tick(moved)
+
+
 @shared_task(name="orders.tasks.outbox_relay")
 def outbox_relay() -> int:
+    """Re-send unsent submissions, and cancels and changes the broker has not answered."""
     from orders.execution import outbox_relay as relay
+    from orders.execution import requests_relay
 
-    return len(relay())
+    return len(relay()) + len(requests_relay())
 
 
 @shared_task(name="orders.tasks.expire_day_orders")

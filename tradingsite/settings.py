@@ -506,6 +506,10 @@ MARKETDATA_DEMO_HISTORY_SESSIONS = env.int("MARKETDATA_DEMO_HISTORY_SESSIONS", d
 # --- Orders and execution ---------------------------------------------------------------------
 #: Pre-trade checks called inside order placement with the account locked (the risk pipeline).
 ORDERS_PRE_TRADE_CHECKS: list[str] = ["risk.checks.run_all"]
+#: Broker adapters by the name an account's ``broker`` holds (``orders.execution.BrokerAdapter``).
+ORDERS_BROKER_ADAPTERS: dict[str, str] = {"paper": "orders.paper.PaperExchange"}
+#: A cancel or change the broker has not answered after this long is sent again by the relay.
+ORDERS_REQUEST_RELAY_SECONDS = env.int("ORDERS_REQUEST_RELAY_SECONDS", default=30)
 PAPER_SLIPPAGE_BPS = Decimal(env.str("PAPER_SLIPPAGE_BPS", default="5"))
 PAPER_SEED = env.int("PAPER_SEED", default=7)
 PAPER_LATENCY_MS = env.int("PAPER_LATENCY_MS", default=0)

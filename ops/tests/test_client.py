@@ -29,12 +29,20 @@ def resting_buy(algo, quantity: int = 5) -> dict:
 
 def test_modify_then_cancel_a_working_order(algo):
     order_id = resting_buy(algo)["order_id"]
+    # The answer is the request sent to the broker; here the broker answers at once, after
+    # the commit, and the order takes the change.
     changed = algo.modify_order(order_id, quantity=7, price=Decimal("1410.00"))
-    assert (changed["quantity"], changed["price"], changed["status"]) == (7, "1410.00", "OPEN")
+    assert (changed["status"], changed["requested_change"]) == (
+        "MODIFY_PENDING",
+        {"quantity": 7, "price": "1410.00", "trigger_price": None},
+    )
+    stored = Order.objects.get(pk=order_id)
+    assert (stored.quantity, stored.price, stored.status) == (7, Decimal("1410.00"), "OPEN")
     assert algo.modify_order(order_id, price="1405.50")["quantity"] == 7  # the rest is kept
     stored = Order.objects.get(pk=order_id)
     assert (stored.quantity, stored.price) == (7, Decimal("1405.50"))
-    assert algo.cancel_order(order_id)["status"] == "CANCELLED"
+    assert algo.cancel_order(order_id)["status"] == "CANCEL_PENDING"
+    assert Order.objects.get(pk=order_id).status == "CANCELLED"
     for again in (
         lambda: algo.cancel_order(order_id),
         lambda: algo.modify_order(order_id, quantity=3),
@@ -87,7 +95,11 @@ def test_trades_positions_holdings_and_funds_after_a_fill(algo):
 def test_the_command_line_modifies_and_cancels(algo, capsys):
     order_id = str(resting_buy(algo)["order_id"])
     code, answer, _ = cli(capsys, "modify", order_id, "--quantity", "6", "--price", "1402.35")
-    assert (code, answer["quantity"], answer["price"]) == (0, 6, "1402.35")
+    assert (code, answer["requested_change"]["quantity"], answer["requested_change"]["price"]) == (
+        0,
+        6,
+        "1402.35",
+    )
     code, answer, err = cli(capsys, "modify", order_id, "--trigger-price", "1401.00")
     assert (code, answer) == (1, None)  # a limit order has no trigger: the API says so
     assert list(json.loads(err)["errors"]) == ["trigger_price"]
@@ -96,9 +108,11 @@ def test_the_command_line_modifies_and_cancels(algo, capsys):
     assert (code, stop["trigger_price"]) == (0, "1590.00")
     assert stop["status"] in {"ACCEPTED", "OPEN"}  # resting until 1590 trades
     code, answer, _ = cli(capsys, "modify", str(stop["order_id"]), "--trigger-price", "1595.50")
-    assert (code, answer["trigger_price"], answer["price"]) == (0, "1595.50", "1600.00")
+    changed = Order.objects.get(pk=stop["order_id"])
+    assert (code, str(changed.trigger_price), str(changed.price)) == (0, "1595.50", "1600.00")
     code, answer, _ = cli(capsys, "cancel", order_id)
-    assert (code, answer["status"]) == (0, "CANCELLED")
+    assert (code, answer["status"]) == (0, "CANCEL_PENDING")
+    assert Order.objects.get(pk=order_id).status == "CANCELLED"
     code, answer, err = cli(capsys, "cancel", order_id)
     assert (code, answer) == (1, None)  # nothing on stdout, the problem on stderr
     assert json.loads(err)["type"] == "/api/problems/order-not-working"

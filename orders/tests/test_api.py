@@ -105,21 +105,51 @@ def test_rejected_order_is_a_422_listing_every_reason(trader, submit, account):
     assert Order.objects.get(pk=body["order_id"]).status == "REJECTED"
 
 
-def test_modify_cancel_and_history(trader, submit):
+def test_modify_cancel_and_history(trader, submit, django_capture_on_commit_callbacks):
     order_id = submit(trader, {**BUY, "order_type": "LIMIT", "price": "1400.00"}).json()["order_id"]
-    changed = trader.patch(f"/api/v1/orders/{order_id}", {"price": "1410.00"}, format="json")
-    assert changed.json()["price"] == "1410.00"
-    cancelled = trader.delete(f"/api/v1/orders/{order_id}")
-    assert cancelled.json()["status"] == "CANCELLED"
+    with django_capture_on_commit_callbacks(execute=True):  # the broker answers after commit
+        changed = trader.patch(f"/api/v1/orders/{order_id}", {"price": "1410.00"}, format="json")
+    # The answer is the request, as recorded: the old price stands until the broker applies it.
+    assert changed.status_code == 200
+    assert (changed.json()["status"], changed.json()["price"]) == ("MODIFY_PENDING", "1400.00")
+    assert changed.json()["requested_change"] == {
+        "quantity": 10,
+        "price": "1410.00",
+        "trigger_price": None,
+    }
+    shown = trader.get(f"/api/v1/orders/{order_id}").json()
+    assert (shown["status"], shown["price"], shown["requested_change"]) == ("OPEN", "1410.00", None)
+    with django_capture_on_commit_callbacks(execute=True):
+        cancelled = trader.delete(f"/api/v1/orders/{order_id}")
+    assert (cancelled.status_code, cancelled.json()["status"]) == (200, "CANCEL_PENDING")
+    assert trader.get(f"/api/v1/orders/{order_id}").json()["status"] == "CANCELLED"
     problem(trader.delete(f"/api/v1/orders/{order_id}"), 409, "order-not-working")
     history = trader.get(f"/api/v1/orders/{order_id}/history").json()
     assert [h["action"] for h in history] == [
         "order.accepted",
         "order.open",
+        "order.modify_requested",
         "order.modified",
+        "order.cancel_requested",
         "order.cancelled",
     ]
-    assert history[-1]["before"] == {"status": "OPEN"}
+    assert history[-1]["before"] == {"status": "CANCEL_PENDING"}
+
+
+def test_a_cancel_waits_for_the_broker_with_its_funds_blocked(trader, submit, account):
+    order_id = submit(trader, {**BUY, "order_type": "LIMIT", "price": "1400.00"}).json()["order_id"]
+    # No on_commit here: the broker is not asked, so the request stays pending.
+    answer = trader.delete(f"/api/v1/orders/{order_id}")
+    assert answer.json()["status"] == "CANCEL_PENDING"
+    assert answer.json()["blocked_amount"] == "14000.00"
+    assert trader.delete(f"/api/v1/orders/{order_id}").json()["status"] == "CANCEL_PENDING"
+    problem(
+        trader.patch(f"/api/v1/orders/{order_id}", {"price": "1410.00"}, format="json"),
+        409,
+        "order-not-working",
+    )
+    funds = trader.get("/api/v1/accounts/TS0001").json()["funds"]
+    assert funds["blocked"] == "14000.00"
 
 
 def test_trades_positions_holdings_ledger_and_funds(trader, submit):
@@ -172,7 +202,7 @@ def test_risk_manager_sees_all_and_may_cancel_any(trader, submit, api_client, us
     order_id = submit(trader, {**BUY, "order_type": "LIMIT", "price": "1400.00"}).json()["order_id"]
     api_client.force_authenticate(user_in_role("Risk Manager"))
     assert [o["order_id"] for o in api_client.get("/api/v1/orders").json()["results"]] == [order_id]
-    assert api_client.delete(f"/api/v1/orders/{order_id}").json()["status"] == "CANCELLED"
+    assert api_client.delete(f"/api/v1/orders/{order_id}").json()["status"] == "CANCEL_PENDING"
     problem(api_client.post("/api/v1/orders", BUY, format="json"), 403, "permission-denied")
 
 

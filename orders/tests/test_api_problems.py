@@ -23,7 +23,9 @@ def cancelled(trader, django_capture_on_commit_callbacks) -> int:
     with django_capture_on_commit_callbacks(execute=True):
         placed = trader.post("/api/v1/orders", RESTING, format="json")
     order_id = placed.json()["order_id"]
-    assert trader.delete(f"/api/v1/orders/{order_id}").json()["status"] == "CANCELLED"
+    with django_capture_on_commit_callbacks(execute=True):  # the broker confirms after commit
+        assert trader.delete(f"/api/v1/orders/{order_id}").json()["status"] == "CANCEL_PENDING"
+    assert Order.objects.get(pk=order_id).status == "CANCELLED"
     return order_id
 
 

@@ -273,7 +273,10 @@ def test_same_client_order_id_with_another_payload_is_refused(account):
 
 def test_modify_reblocks_funds_and_reaches_the_exchange(account):
     order = place(account, order_type="LIMIT", price=Decimal("1400.00"), quantity=10)
-    order_modify(order=order, price=Decimal("1450.00"), quantity=20)
+    with _on_commit(execute=True):  # the broker is asked, and answers, after commit
+        assert order_modify(order=order, price=Decimal("1450.00"), quantity=20).status == (
+            "MODIFY_PENDING"
+        )
     order.refresh_from_db()
     assert (order.quantity, order.price, order.blocked_amount) == (
         20,
@@ -296,7 +299,8 @@ def test_modify_refuses_bad_changes(account):
 
 def test_cancel_releases_funds_once(account):
     order = place(account, order_type="LIMIT", price=Decimal("1400.00"), quantity=10)
-    order_cancel(order=order)
+    with _on_commit(execute=True):
+        assert order_cancel(order=order).status == "CANCEL_PENDING"
     order.refresh_from_db()
     assert (order.status, order.blocked_amount, order.paper.status) == ("CANCELLED", 0, "cancelled")
     with pytest.raises(IllegalTransition, match="is cancelled and cannot be cancelled"):
@@ -312,7 +316,8 @@ def test_fills_are_idempotent_per_broker_fill_id_and_bounded(account):
     assert Fill.objects.filter(order=order).count() == 1
     with pytest.raises(FillRejected, match="fill of 7"):
         fill_apply(order=order, broker_fill_id="X-2", quantity=7, price=Decimal("1400.00"))
-    order_cancel(order=order)
+    with _on_commit(execute=True):
+        order_cancel(order=order)
     with pytest.raises(FillRejected, match="is CANCELLED"):
         fill_apply(order=order, broker_fill_id="X-3", quantity=1, price=Decimal("1400.00"))
     assert_invariants(account)
@@ -333,7 +338,8 @@ def test_brokerage_cap_spans_the_partial_fills_of_one_order(account):
 
 def test_day_orders_expire_at_the_close(account):
     order = place(account, order_type="LIMIT", price=Decimal("1400.00"))
-    assert orders_expire(session_date=order.session_date) == [order.pk]
+    with _on_commit(execute=True):
+        assert orders_expire(session_date=order.session_date) == [order.pk]
     order.refresh_from_db()
     assert (order.status, order.blocked_amount, order.paper.status) == ("EXPIRED", 0, "cancelled")
     assert_invariants(account)
@@ -370,7 +376,8 @@ def test_delivery_buys_settle_into_holdings_then_can_be_sold(account):
 def test_every_step_is_in_a_chain_that_verifies(account):
     place(account, quantity=5)
     place(account, order_type="LIMIT", price=Decimal("1400.00"))
-    order_cancel(order=Order.objects.get(status=OrderStatus.OPEN))
+    with _on_commit(execute=True):
+        order_cancel(order=Order.objects.get(status=OrderStatus.OPEN))
     actions = list(AuditEvent.objects.order_by("id").values_list("action", flat=True))
     for expected in ("order.accepted", "order.open", "order.complete", "order.cancelled"):
         assert expected in actions
@@ -416,12 +423,13 @@ def test_reconciliation_finds_and_repairs_differences(account):
 def test_admin_cancel_action_goes_through_the_service(account, client, user_in_role, otp_login):
     order = place(account, order_type="LIMIT", price=Decimal("1400.00"))
     otp_login(client, user_in_role("Risk Manager"))
-    response = client.post(
-        "/admin/orders/order/",
-        {"action": "cancel_orders", "_selected_action": [order.pk]},
-        follow=True,
-    )
-    assert "Cancelled 1 order(s)." in response.content.decode()
+    with _on_commit(execute=True):
+        response = client.post(
+            "/admin/orders/order/",
+            {"action": "cancel_orders", "_selected_action": [order.pk]},
+            follow=True,
+        )
+    assert "Cancel sent to the broker for 1 order(s)." in response.content.decode()
     order.refresh_from_db()
     assert order.status == "CANCELLED"
     assert AuditEvent.objects.filter(action="order.cancelled", object_id=str(order.pk)).exists()

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from compliance.models import AuditEvent, Client
-from orders.choices import TRANSITIONS, WORKING, LedgerKind
+from orders.choices import PENDING, TRANSITIONS, WORKING, LedgerKind
+from orders.execution import requests_relay
 from orders.models import Order, TradingAccount
 from orders.paper import paper_on_quotes
 from orders.services import (
@@ -38,10 +39,10 @@ def status_path(order: Order) -> list[str]:
     actions = AuditEvent.objects.filter(
         object_type="orders.order", object_id=str(order.pk)
     ).order_by("seq")
+    # Every status move's event records the status it moved to (a change applied to an order
+    # the broker has not received yet moves none).
     return [
-        a.split(".", 1)[1].upper()
-        for a in actions.values_list("action", flat=True)
-        if a != "order.modified"
+        after["status"] for after in actions.values_list("after", flat=True) if "status" in after
     ]
 
 
@@ -95,14 +96,25 @@ class OrderStreams(RuleBasedStateMachine):
         if order.order_type in ("LIMIT", "SL"):
             changes["price"] = order.price + data.draw(st.integers(-3, 3)) * TICK
         # A refused change must leave everything as it was; the invariants check that.
-        with contextlib.suppress(OrderInputError, IllegalTransition):
+        with self.on_commit(execute=True), contextlib.suppress(OrderInputError, IllegalTransition):
             order_modify(order=order, **changes)
 
-    @rule(data=st.data())
-    def cancel(self, data):
+    @rule(data=st.data(), answered=st.booleans())
+    def cancel(self, data, answered):
+        """A cancel, answered by the broker at once, or left pending (its task lost) for quotes
+        to move and fill meanwhile, until the relay sends it again."""
         working = self.working()
-        if working:
-            order_cancel(order=data.draw(st.sampled_from(working)))
+        if not working:
+            return
+        order = data.draw(st.sampled_from(working))
+        with self.on_commit(execute=answered):
+            order_cancel(order=order)
+
+    @rule()
+    def relay(self):
+        # Tasks run inline: every request left unanswered is answered now.
+        requests_relay(older_than_seconds=0)
+        assert not Order.objects.filter(account=self.account, status__in=PENDING).exists()
 
     @rule(move=st.integers(-8, 8), bid_qty=st.integers(0, 50), ask_qty=st.integers(0, 50))
     def quote_moves(self, move, bid_qty, ask_qty):

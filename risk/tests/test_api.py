@@ -91,11 +91,12 @@ def test_trip_and_reset_a_kill_switch_over_the_api(
         resting = order_place(
             account=account, request=request(order_type="LIMIT", price=Decimal("1400.00"))
         ).order
-    tripped = rina.post(
-        "/api/v1/risk/kill-switches",
-        {"level": "account", "account": "TS0001", "reason": "runaway"},
-        format="json",
-    ).json()
+    with django_capture_on_commit_callbacks(execute=True):  # the broker confirms the cancel
+        tripped = rina.post(
+            "/api/v1/risk/kill-switches",
+            {"level": "account", "account": "TS0001", "reason": "runaway"},
+            format="json",
+        ).json()
     assert tripped["cancelled_orders"] == [resting.pk]
     assert Order.objects.get(pk=resting.pk).status == "CANCELLED"
     switch_id = tripped["kill_switch"]["id"]

@@ -94,13 +94,18 @@ def test_malformed_proposals_are_refused(risk_managers, kwargs, message):
 
 
 def test_an_account_kill_switch_cancels_open_orders_and_blocks_new_ones(
-    account, risk_managers, place
+    account, risk_managers, place, django_capture_on_commit_callbacks
 ):
     tripper, other = risk_managers
     resting = [place(account, order_type="LIMIT", price=Decimal("1400.00")) for _ in range(3)]
-    switch, cancelled = kill_switch_trip(
-        level=KillSwitchLevel.ACCOUNT, account=account, actor=tripper, reason="runaway algo"
-    )
+    with django_capture_on_commit_callbacks(execute=True):  # the broker confirms after commit
+        switch, cancelled = kill_switch_trip(
+            level=KillSwitchLevel.ACCOUNT, account=account, actor=tripper, reason="runaway algo"
+        )
+        # Each cancel is sent to the broker; until it confirms, the order's funds stay blocked.
+        assert set(Order.objects.filter(pk__in=cancelled).values_list("status", flat=True)) == {
+            "CANCEL_PENDING"
+        }
     assert sorted(cancelled) == sorted(o.pk for o in resting)
     assert set(Order.objects.filter(pk__in=cancelled).values_list("status", flat=True)) == {
         "CANCELLED"
@@ -268,10 +273,11 @@ def test_the_exposure_view_shows_figures_and_trips_accounts(
     page = client.get("/admin/risk/accountexposure/").content.decode()
     assert "TS0001" in page
     assert "150000.00 / 500000.00" in page  # 100 x 1500.00, against the limit
-    client.post(
-        "/admin/risk/accountexposure/",
-        {"action": "trip_account_switches", "_selected_action": [account.pk]},
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            "/admin/risk/accountexposure/",
+            {"action": "trip_account_switches", "_selected_action": [account.pk]},
+        )
     assert KillSwitch.objects.get().tripped_by == risk_managers[0]
     assert Order.objects.get(pk=resting.pk).status == "CANCELLED"
     otp_login(client, user_in_role("Auditor"))  # sees, cannot trip

@@ -65,19 +65,26 @@ def test_reduce_only_keeps_the_stop_and_cancels_what_would_add_or_flip(account, 
     assert trip.after["mode"] == "reduce_only"
 
 
-def test_reduce_only_refuses_new_orders_that_would_grow_or_flip(account, long_ten, place):
-    kill_switch_trip(
-        level=KillSwitchLevel.ACCOUNT,
-        account=account,
-        reason="loss",
-        mode=KillSwitchMode.REDUCE_ONLY,
-    )
+def test_reduce_only_refuses_new_orders_that_would_grow_or_flip(
+    account, long_ten, place, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        kill_switch_trip(
+            level=KillSwitchLevel.ACCOUNT,
+            account=account,
+            reason="loss",
+            mode=KillSwitchMode.REDUCE_ONLY,
+        )
     buy = place(account, product="MIS", quantity=1)
     assert buy.status == "REJECTED"
     assert "only orders that reduce exposure" in buy.rejection_reasons[0]["message"]
     # The stop already covers the 10 shares: another sell could leave the account short.
     assert place(account, side="SELL", product="MIS", quantity=1).status == "REJECTED"
     order_cancel(order=long_ten["stop"], reason="replace the stop")
+    # Until the broker confirms, the stop may still fill: it still covers the 10 shares.
+    assert place(account, side="SELL", product="MIS", quantity=10).status == "REJECTED"
+    with django_capture_on_commit_callbacks(execute=True):
+        order_cancel(order=long_ten["stop"], reason="replace the stop")  # sent again, answered
     assert place(account, side="SELL", product="MIS", quantity=11).status == "REJECTED"
     close = place(account, side="SELL", product="MIS", quantity=10)
     assert close.status == "COMPLETE"
@@ -103,12 +110,15 @@ def test_the_api_trips_in_the_chosen_mode_and_refuses_an_unknown_one(
     assert "mode" in wrong.json()["errors"]
 
 
-def test_the_admin_trips_in_the_chosen_mode(account, long_ten, risk_managers, otp_login, client):
+def test_the_admin_trips_in_the_chosen_mode(
+    account, long_ten, risk_managers, otp_login, client, django_capture_on_commit_callbacks
+):
     otp_login(client, risk_managers[0])
-    client.post(
-        "/admin/risk/killswitch/add/",
-        {"level": "account", "mode": "reduce_only", "account": account.pk, "reason": "loss"},
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            "/admin/risk/killswitch/add/",
+            {"level": "account", "mode": "reduce_only", "account": account.pk, "reason": "loss"},
+        )
     long_ten["stop"].refresh_from_db()
     long_ten["buy"].refresh_from_db()
     assert (long_ten["stop"].status, long_ten["buy"].status) == ("TRIGGER_PENDING", "CANCELLED")
@@ -116,16 +126,22 @@ def test_the_admin_trips_in_the_chosen_mode(account, long_ten, risk_managers, ot
     assert "Reduce only" in page
 
 
-def test_a_protective_stop_cannot_be_grown_under_reduce_only(account, long_ten):
+def test_a_protective_stop_cannot_be_grown_under_reduce_only(
+    account, long_ten, django_capture_on_commit_callbacks
+):
     from orders.services import ModifyRejected, order_modify
 
-    kill_switch_trip(
-        level=KillSwitchLevel.ACCOUNT,
-        account=account,
-        reason="loss",
-        mode=KillSwitchMode.REDUCE_ONLY,
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        kill_switch_trip(
+            level=KillSwitchLevel.ACCOUNT,
+            account=account,
+            reason="loss",
+            mode=KillSwitchMode.REDUCE_ONLY,
+        )
     with pytest.raises(ModifyRejected, match="only orders that reduce exposure"):
         order_modify(order=long_ten["stop"], quantity=15)
-    moved = order_modify(order=long_ten["stop"], trigger_price=Decimal("1460.00"))
+    with django_capture_on_commit_callbacks(execute=True):
+        order_modify(order=long_ten["stop"], trigger_price=Decimal("1460.00"))
+    moved = long_ten["stop"]
+    moved.refresh_from_db()
     assert (moved.quantity, moved.trigger_price) == (10, Decimal("1460.00"))

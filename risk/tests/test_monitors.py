@@ -45,7 +45,8 @@ def test_a_daily_loss_breach_trips_the_kill_switch_once(
         ).order
     before = REGISTRY.get_sample_value("risk_breaches_total", {"kind": "max_daily_loss"}) or 0
     quote(bid="1480.00", ask="1480.05")  # about 2005 down
-    assert monitors_run()["tripped"] == ["TS0001"]
+    with django_capture_on_commit_callbacks(execute=True):  # the broker confirms the cancel
+        assert monitors_run()["tripped"] == ["TS0001"]
     switch = KillSwitch.objects.get()
     assert (switch.level, switch.tripped_by) == ("account", None)
     assert "max_daily_loss" in switch.reason

@@ -17,7 +17,7 @@ from compliance.models import Client
 from compliance.verify import audit_verify
 from conftest import require
 from orders.choices import WORKING, LedgerKind
-from orders.execution import execution_submit
+from orders.execution import execution_cancel, execution_submit
 from orders.models import Order, TradingAccount
 from orders.services import (
     FillRejected,
@@ -121,8 +121,12 @@ def test_trips_resets_placements_cancels_and_fills_race_without_deadlock(
         kill_switch_reset(switch=switch, actor=resetter)
 
     # Each submission runs in the placing thread once it commits: the orders rest OPEN at the
-    # paper exchange (their prices are not marketable), where the fills below find them.
-    with mock.patch("orders.tasks.submit_order.delay", side_effect=execution_submit):
+    # paper exchange (their prices are not marketable), where the fills below find them. Each
+    # cancel is sent to the broker, and its answer recorded, in the cancelling thread likewise.
+    with (
+        mock.patch("orders.tasks.submit_order.delay", side_effect=execution_submit),
+        mock.patch("orders.tasks.cancel_at_broker.delay", side_effect=execution_cancel),
+    ):
         for round_ in range(ROUNDS):
             rng = random.Random(round_)
             level = KillSwitchLevel.GLOBAL if round_ % 5 == 4 else KillSwitchLevel.ACCOUNT
