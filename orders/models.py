@@ -165,6 +165,12 @@ class Order(KeptRecord):
                 condition=Q(requested_at__isnull=False),
                 name="order_request_waiting",
             ),
+            # The order-rate checks count the last second's orders, of an account and of an
+            # algo ID; without these they scan the account's (or every) order history.
+            models.Index(fields=["account", "created_at"], name="order_account_recent"),
+            models.Index(
+                fields=["algo_id", "created_at"], condition=~Q(algo_id=""), name="order_algo_recent"
+            ),
         ]
 
     def __str__(self) -> str:
