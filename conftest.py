@@ -233,3 +233,18 @@ def redis_url() -> str:
 def chromium() -> str:
     require(bool(CHROMIUM), "Debian's chromium package")
     return CHROMIUM
+
+
+@pytest.fixture(autouse=True)
+def seal_files(settings, tmp_path):
+    """Every test seals to a file under its ``tmp_path``, signed by a key made there, so no
+    test sees another's seals; no process cache."""
+    from compliance.seals import seal_cache_clear
+
+    settings.AUDIT_SEAL_SINK = f"file://{tmp_path / 'seals.jsonl'}"
+    settings.AUDIT_SEAL_KEY = ""
+    settings.AUDIT_SEAL_KEY_FILE = tmp_path / "seal_key.pem"
+    settings.AUDIT_SEAL_PUBLIC_KEYS = []
+    seal_cache_clear()
+    yield tmp_path / "seals.jsonl"
+    seal_cache_clear()

@@ -69,20 +69,6 @@ def record_events(db) -> Callable[[int], list[AuditEvent]]:
     return record
 
 
-@pytest.fixture
-def seal_files(settings, tmp_path):
-    """Seals to a file under ``tmp_path``, signed by a demo key there; no process cache."""
-    from compliance.seals import seal_cache_clear
-
-    settings.AUDIT_SEAL_SINK = f"file://{tmp_path / 'seals.jsonl'}"
-    settings.AUDIT_SEAL_KEY = ""
-    settings.AUDIT_SEAL_KEY_FILE = tmp_path / "seal_key.pem"
-    settings.AUDIT_SEAL_PUBLIC_KEYS = []
-    seal_cache_clear()
-    yield tmp_path / "seals.jsonl"
-    seal_cache_clear()
-
-
 def seal_lines(path) -> list[dict]:
     """The seals of a seal file, parsed."""
     import json
