@@ -111,6 +111,7 @@ ORDER_COLUMNS = [
     "client_order_id", "algo_id", "status", "filled_quantity", "average_price",
     "rejection_reasons", "broker_order_id", "blocked_amount", "session_date", "payload_hash",
     "placed_by_id", "placed_from_ip", "request_id", "created_at", "updated_at",
+    "pending_from", "pending_change",
 ]  # fmt: skip
 
 
@@ -145,7 +146,7 @@ def seed_orders(count: int, *, accounts: list[str], first: int = 0) -> int:
                 "CNC", "DAY", 1 + n % 50, "1000.00", None, "", f"seed-{n}", "", status, 0,
                 "0", rejected if status == "REJECTED" else "[]", "", "0.00",
                 today - dt.timedelta(days=days_ago), f"{n:064x}", None, "127.0.0.1", "",
-                at.isoformat(), at.isoformat(),
+                at.isoformat(), at.isoformat(), "", "{}",
             )  # fmt: skip
 
     with transaction.atomic():

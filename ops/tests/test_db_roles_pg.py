@@ -286,6 +286,8 @@ def test_the_deploy_check_passes_in_production_as_the_runtime_role(roles, tmp_pa
     (tmp_path / "static" / "staticfiles.json").write_text('{"paths": {}, "version": "1.1"}')
     keyring = tmp_path / "field_keys"
     assert run_manage("new_keyring", str(keyring), env={}).returncode == 0
+    seal_key = tmp_path / "audit_seal_key.pem"
+    assert run_manage("audit_seal_key", str(seal_key), env={}).returncode == 0
     p = roles.params
     env = {
         "TRADINGSITE_ENV": "production",
@@ -293,6 +295,7 @@ def test_the_deploy_check_passes_in_production_as_the_runtime_role(roles, tmp_pa
         "REDIS_URL": "redis://127.0.0.1:6379/0",
         "TRADINGSITE_DATA_DIR": str(tmp_path),
         "FIELD_ENCRYPTION_KEYRING": str(keyring),
+        "AUDIT_SEAL_KEY_FILE": str(seal_key),
     }
     url = f"postgres://{{}}@{p['host']}:{p['port']}/{p['dbname']}"
 
