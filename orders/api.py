@@ -57,11 +57,11 @@ class StrictSerializer(serializers.Serializer):
 
 def _account_for(request: Request, code: str, *, acting: bool) -> TradingAccount:
     account = get_or_404(
-        selectors.accounts_for(request.user, api_key(request)),
+        selectors.accounts_for(request.user, api_key(request), acting=acting),
         f"No account {code} that you may {'act on' if acting else 'see'}.",
         code=code,
     )
-    if acting and not selectors.account_acts_for(request.user, account):
+    if acting and not account.linked:
         raise ProblemError(
             f"You are not linked to account {code}, so you cannot act on it.",
             problem_type="permission-denied",

@@ -4,17 +4,28 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from orders.models import Fill, Holding, LedgerEntry, Order, Position, TradingAccount
 
 SEE_ALL = "orders.view_all_accounts"
 
 
-def accounts_for(user, key=None) -> QuerySet[TradingAccount]:
+#: The client's encrypted columns, which trading never reads: loading an account with its
+#: client leaves them out, so no placement pays for decrypting them.
+CLIENT_SECRETS = ("client__pan", "client__bank_account_number")
+
+
+def accounts_for(user, key=None, *, acting: bool = False) -> QuerySet[TradingAccount]:
     """Accounts ``user`` may see: those linked to them, or all with orders.view_all_accounts;
-    through an API ``key``, only the key's account."""
-    accounts = TradingAccount.objects.select_related("client")
+    through an API ``key``, only the key's account. With ``acting``, each carries ``linked``:
+    whether ``user`` is linked to it (acting on an account needs a link, not only a role)."""
+    accounts = TradingAccount.objects.select_related("client").defer(*CLIENT_SECRETS)
+    if acting:
+        links = TradingAccount.users.through.objects.filter(
+            tradingaccount_id=OuterRef("pk"), user_id=user.pk
+        )
+        accounts = accounts.annotate(linked=Exists(links))
     if key is not None:
         accounts = accounts.filter(pk=key.account_id)
     return accounts if user.has_perm(SEE_ALL) else accounts.filter(users=user)
