@@ -11,7 +11,10 @@ trail adds no contention between accounts.
 import ipaddress
 import json
 import logging
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
+from asgiref.local import Local
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection, transaction
 from django.db.models import Model
@@ -19,7 +22,7 @@ from django.utils import timezone
 from django.utils.ipv6 import clean_ipv6_address
 from django_guid import get_guid
 
-from compliance.chain import chain_of, event_hash, plain
+from compliance.chain import HASHED_FIELDS, chain_of, event_hash, plain
 from compliance.context import current_audit_context
 from compliance.models import AuditChain, AuditCheckpoint, AuditEvent
 from compliance.selectors import audit_checkpoint_latest
@@ -65,59 +68,109 @@ def _head_made(chain: str) -> None:
         logger.warning("Audit chain %s had no head; rebuilt at seq %s", chain, last["seq"])
 
 
-def _next_link(chain: str) -> tuple[int, str]:
-    """Lock the chain's head until the transaction ends and claim the next seq: returns it
-    and the hash it links to. One statement on PostgreSQL (UPDATE ... RETURNING)."""
+_CLAIM_SQL = "UPDATE compliance_auditchain SET seq = seq + %s WHERE key = %s RETURNING seq, hash"
+_COLUMNS = (*HASHED_FIELDS, "hash")
+_ROW = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
+#: The events and their head's new hash in one statement (a data-modifying CTE).
+_APPEND_SQL = (
+    "WITH head AS (UPDATE compliance_auditchain SET hash = %s, updated_at = %s "  # noqa: S608
+    f"WHERE key = %s) INSERT INTO compliance_auditevent ({', '.join(_COLUMNS)}) "
+    "VALUES {rows} RETURNING id, seq"
+)  # the names are fixed; every value is a parameter
+
+
+def _claim(chain: str, count: int) -> tuple[int, str]:
+    """Lock the chain's head until the transaction ends and claim ``count`` more seqs:
+    returns the last of them and the hash the first links to. One statement on PostgreSQL
+    (UPDATE ... RETURNING)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(_CLAIM_SQL, [chain])
+            cursor.execute(_CLAIM_SQL, [count, chain])
             row = cursor.fetchone()
             if row is None:
                 _head_made(chain)
-                cursor.execute(_CLAIM_SQL, [chain])
+                cursor.execute(_CLAIM_SQL, [count, chain])
                 row = cursor.fetchone()
         return row[0], row[1]
     head = AuditChain.objects.select_for_update(of=("self",)).filter(key=chain).first()
     if head is None:
         _head_made(chain)
         head = AuditChain.objects.select_for_update(of=("self",)).get(key=chain)
-    head.seq += 1
+    head.seq += count
     AuditChain.objects.filter(key=chain).update(seq=head.seq)
     return head.seq, head.hash
 
 
-_CLAIM_SQL = "UPDATE compliance_auditchain SET seq = seq + 1 WHERE key = %s RETURNING seq, hash"
-_COLUMNS = (
-    "chain", "seq", "occurred_at", "action", "object_type", "object_id", "actor_id",
-    "actor_username", "source_ip", "request_id", "before", "after", "prev_hash", "hash",
-)  # fmt: skip
-#: The event and its head's new hash in one statement (a data-modifying CTE).
-_APPEND_SQL = """
-WITH head AS (UPDATE compliance_auditchain SET hash = %s, updated_at = %s WHERE key = %s)
-INSERT INTO compliance_auditevent (chain, seq, occurred_at, action, object_type, object_id,
-    actor_id, actor_username, source_ip, request_id, before, after, prev_hash, hash)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id
-"""
+def _column(fields: dict, column: str):
+    value = fields[column]
+    return json.dumps(value) if column in ("before", "after") and value is not None else value
 
 
-def _append(fields: dict) -> AuditEvent:
-    """Insert the event and move its chain's head to it."""
-    event = AuditEvent(**fields)
+def _append(chain: str, events: list[AuditEvent]) -> None:
+    """Link ``events`` (unsaved, in order) onto their chain and store them with the chain's
+    new head: one claim and one insert, however many events."""
+    last_seq, prev_hash = _claim(chain, len(events))
+    for seq, event in enumerate(events, start=last_seq - len(events) + 1):
+        event.chain, event.seq, event.prev_hash = chain, seq, prev_hash
+        event.hash = prev_hash = event_hash(vars(event))
+    head_at = events[-1].occurred_at
     if connection.vendor != "postgresql":
-        event.save()
-        AuditChain.objects.filter(key=event.chain).update(
-            hash=event.hash, updated_at=event.occurred_at
-        )
-        return event
-    values = [
-        json.dumps(fields[c]) if c in ("before", "after") and fields[c] is not None else fields[c]
-        for c in _COLUMNS
-    ]
+        AuditEvent.objects.bulk_create(events)
+        AuditChain.objects.filter(key=chain).update(hash=prev_hash, updated_at=head_at)
+        return
+    values = [_column(vars(event), c) for event in events for c in _COLUMNS]
     with connection.cursor() as cursor:
-        cursor.execute(_APPEND_SQL, [event.hash, event.occurred_at, event.chain, *values])
-        event.pk = cursor.fetchone()[0]
-    event._state.adding, event._state.db = False, connection.alias
-    return event
+        cursor.execute(
+            _APPEND_SQL.format(rows=", ".join([_ROW] * len(events))),
+            [prev_hash, head_at, chain, *values],
+        )
+        ids = {seq: pk for pk, seq in cursor.fetchall()}
+    for event in events:
+        event.pk = ids[event.seq]
+        event._state.adding, event._state.db = False, connection.alias
+
+
+@dataclass
+class _Batch:
+    savepoints: list[str]
+    held: list[AuditEvent] = field(default_factory=list)
+
+
+_batches = Local()
+
+
+@contextmanager
+def audit_batch():
+    """Hold the events recorded inside it and append them when it ends: one claim of each
+    chain's head and one insert per chain, however many events the transaction writes.
+
+    Open it inside the transaction of the change (``orders.locks.spine_transaction`` does),
+    so the chains' heads are the last rows the transaction locks, in one order (by chain
+    key). Nested, it joins the outer batch. An event recorded inside a savepoint the batch
+    did not open is appended at once, so a rolled-back savepoint takes its events with it.
+    If the body raises, nothing held is written: the transaction rolls back anyway.
+    """
+    if getattr(_batches, "current", None) is not None or not connection.in_atomic_block:
+        yield
+        return
+    batch = _batches.current = _Batch(list(connection.savepoint_ids))
+    try:
+        yield
+        chains: dict[str, list[AuditEvent]] = {}
+        for event in batch.held:
+            chains.setdefault(event.chain, []).append(event)
+        for chain in sorted(chains):
+            _append(chain, chains[chain])
+    finally:
+        _batches.current = None
+
+
+@contextmanager
+def audited_atomic():
+    """``transaction.atomic()`` whose audit events are appended together at its end
+    (:func:`audit_batch`). Also a decorator."""
+    with transaction.atomic(), audit_batch():
+        yield
 
 
 def audit_record(
@@ -140,6 +193,8 @@ def audit_record(
     the chain: its account's (``account_id`` overrides), else the firm's.
     Actor, source IP and request id not given come from the current request (see
     ``AuditContextMiddleware``); outside a request the actor is "system".
+    Inside :func:`audit_batch` the event is linked and stored when the batch ends (its
+    ``pk``, ``seq`` and ``hash`` are set then).
     """
     context = current_audit_context()
     if actor is None and context is not None:
@@ -153,23 +208,26 @@ def audit_record(
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
-    fields = {
-        "action": _checked("action", action),
-        "object_type": _checked("object_type", object_type),
-        "object_id": _checked("object_id", str(object_id)),
-        "actor_id": actor.pk if actor is not None else None,
-        "actor_username": actor.get_username()[:150] if actor is not None else SYSTEM_ACTOR,
-        "source_ip": _normalised_ip(source_ip),
-        "request_id": (request_id or "")[:100],
-        "before": plain(before),
-        "after": plain(after),
-    }
-    chain = chain_of(obj, account_id)
+    event = AuditEvent(
+        chain=chain_of(obj, account_id),
+        occurred_at=timezone.now(),
+        action=_checked("action", action),
+        object_type=_checked("object_type", object_type),
+        object_id=_checked("object_id", str(object_id)),
+        actor_id=actor.pk if actor is not None else None,
+        actor_username=actor.get_username()[:150] if actor is not None else SYSTEM_ACTOR,
+        source_ip=_normalised_ip(source_ip),
+        request_id=(request_id or "")[:100],
+        before=plain(before),
+        after=plain(after),
+    )
+    batch = getattr(_batches, "current", None)
+    if batch is not None and connection.savepoint_ids == batch.savepoints:
+        batch.held.append(event)
+        return event
     with transaction.atomic(savepoint=False):
-        seq, prev_hash = _next_link(chain)
-        fields.update(chain=chain, seq=seq, prev_hash=prev_hash, occurred_at=timezone.now())
-        fields["hash"] = event_hash(fields)
-        return _append(fields)
+        _append(event.chain, [event])
+    return event
 
 
 def audit_checkpoint(*, verify: bool = True) -> AuditCheckpoint:

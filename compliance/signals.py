@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 
 from compliance.context import client_ip
-from compliance.services import audit_record
+from compliance.services import audit_record, audited_atomic
 
 ADMIN_ACTIONS = {ADDITION: "admin.add", CHANGE: "admin.change", DELETION: "admin.delete"}
 
@@ -118,8 +118,9 @@ def audit_bulk_admin_logs() -> None:
         )
         entries = result if isinstance(result, list) else [result]
         if len(entries) > 1:
-            for entry in entries:
-                on_admin_log_entry(sender=LogEntry, instance=entry, created=True)
+            with audited_atomic():
+                for entry in entries:
+                    on_admin_log_entry(sender=LogEntry, instance=entry, created=True)
         return result
 
     log_actions.audits_bulk = True

@@ -7,10 +7,9 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
-from compliance.services import audit_record
+from compliance.services import audit_record, audited_atomic
 from ops.models import ApiKey
 from orders import locks
 from tradingsite.errors import DomainError
@@ -89,7 +88,7 @@ def api_key_create(
     if not account_acts_for(user, account):
         raise ApiKeyError(f"{user} is not linked to account {account.code}")
     primary, secondary = _ips(primary_ip, secondary_ip)
-    with transaction.atomic():
+    with audited_atomic():
         locks.account(account.pk)  # the cap, and the account's audit chain
         cap = settings.API_KEY_MAX_ACTIVE_PER_ACCOUNT
         if active_keys(account).filter(replaced_by__isnull=True).count() >= cap:
@@ -117,7 +116,7 @@ def api_key_create(
 
 def api_key_rotate(*, actor, key: ApiKey) -> tuple[ApiKey, str]:
     """A successor with a new secret; the old key stays valid for the overlap, then expires."""
-    with transaction.atomic():
+    with audited_atomic():
         locks.account(key.account_id)  # first: the key's audit chain is its account's
         key = (
             ApiKey.objects.select_for_update(of=("self",))
@@ -147,7 +146,7 @@ def api_key_rotate(*, actor, key: ApiKey) -> tuple[ApiKey, str]:
 
 
 def api_key_revoke(*, actor, key: ApiKey) -> ApiKey:
-    with transaction.atomic():
+    with audited_atomic():
         locks.account(key.account_id)  # first: the key's audit chain is its account's
         key = (
             ApiKey.objects.select_for_update(of=("self",))
@@ -170,7 +169,7 @@ def api_key_bind_ips(
     if not primary:
         raise ApiKeyError("primary_ip: a key needs a static IP to be used at all")
     refused = ""
-    with transaction.atomic():
+    with audited_atomic():
         locks.account(key.account_id)  # first: the key's audit chain is its account's
         key = (
             ApiKey.objects.select_for_update(of=("self",))
@@ -212,7 +211,7 @@ def api_keys_expire() -> int:
     """Retire keys past their expiry: mark them revoked and erase their secrets."""
     retired = 0
     for key in ApiKey.objects.filter(revoked_at__isnull=True, expires_at__lte=timezone.now()):
-        with transaction.atomic():
+        with audited_atomic():
             key.revoked_at = timezone.now()
             key.secret = ""
             key.save(update_fields=["revoked_at", "secret"])

@@ -4,7 +4,8 @@
 2. the algo ID's advisory lock (``algo``), when the write counts an algo's orders;
 3. the orders (ascending id), then their outbox rows and paper-exchange rows;
 4. positions, then holdings;
-5. the audit chain row, last, taken only by ``compliance.services.audit_record``.
+5. the audit chains' rows, last, taken only by ``compliance.services``: the events of a
+   spine transaction are appended when its work is done, one chain at a time by key.
 
 Every lock is ``SELECT ... FOR UPDATE OF <the row's own table>``: a joined Client or
 Instrument is read, never locked, so no two accounts ever queue on a shared row.
@@ -32,10 +33,12 @@ import time
 from collections.abc import Callable, Iterable
 from typing import ParamSpec, TypeVar
 
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, connection
 from prometheus_client import Counter
 
+from compliance.services import audited_atomic
 from orders.models import Holding, Order, OrderOutbox, PaperOrder, Position, TradingAccount
+from orders.selectors import CLIENT_SECRETS
 from tradingsite.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -67,16 +70,17 @@ def _retryable(exc: OperationalError) -> bool:
 
 def spine_transaction(work: Callable[P, R]) -> Callable[P, R]:
     """Run ``work`` in one transaction that takes spine locks, retried on a lock timeout or
-    deadlock. Inside an outer transaction it joins that one (the outermost retries)."""
+    deadlock. Inside an outer transaction it joins that one (the outermost retries). Its
+    audit events are appended together at its end (``compliance.services.audited_atomic``)."""
 
     @functools.wraps(work)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
         if connection.in_atomic_block:
-            with transaction.atomic():
+            with audited_atomic():
                 return work(*args, **kwargs)
         for attempt in range(RETRIES + 1):
             try:
-                with transaction.atomic():
+                with audited_atomic():
                     return work(*args, **kwargs)
             except OperationalError as exc:
                 if not _retryable(exc):
@@ -102,7 +106,12 @@ def account(pk: int) -> TradingAccount:
 
     Read what other transactions may have written under this lock in a later statement:
     a statement that waited for the lock still sees the data as it was when it began."""
-    return TradingAccount.objects.select_for_update(of=SELF).select_related("client").get(pk=pk)
+    return (
+        TradingAccount.objects.select_for_update(of=SELF)
+        .select_related("client")
+        .defer(*CLIENT_SECRETS)
+        .get(pk=pk)
+    )
 
 
 def accounts(pks: Iterable[int]) -> list[TradingAccount]:

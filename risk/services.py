@@ -11,7 +11,7 @@ from functools import partial
 from django.db import transaction
 from django.utils import timezone
 
-from compliance.services import audit_record
+from compliance.services import audit_record, audited_atomic
 from orders import locks
 from orders.choices import WORKING
 from orders.locks import SELF
@@ -55,7 +55,7 @@ def limit_propose(
     elif not remove and (value is None or value < 0):
         raise LimitInvalid(f"{kind} needs a value of zero or more")
     target_key(scope, desk=desk, account=account, instrument=instrument)  # a known scope
-    with transaction.atomic():
+    with audited_atomic():
         change = LimitChange.objects.create(
             scope=scope,
             kind=kind,
@@ -83,7 +83,7 @@ def limit_propose(
     return change
 
 
-@transaction.atomic
+@audited_atomic()
 def limit_decide(*, change: LimitChange, actor, approve: bool) -> LimitChange:
     """Approve or reject a proposed limit (the checker): never the proposer."""
     change = LimitChange.objects.select_for_update(of=SELF).get(pk=change.pk)
@@ -152,7 +152,7 @@ def kill_switch_trip(
     already has an active switch, so a breach that persists trips once.
     """
 
-    with transaction.atomic():
+    with audited_atomic():
         if account is not None:  # its audit chain is written: the account's lock comes first
             locks.account(account.pk)
         elif breaches:
@@ -259,7 +259,7 @@ def order_rate_breached(*, order: Order, rejections: list) -> None:
         )
 
 
-@transaction.atomic
+@audited_atomic()
 def kill_switch_reset(*, switch: KillSwitch, actor) -> KillSwitch:
     """Lift a kill switch; it must be a different risk manager from the one who tripped it."""
     if switch.account_id:  # its audit chain is the account's: that lock comes first

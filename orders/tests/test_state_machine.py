@@ -22,6 +22,7 @@ from orders.models import Order, TradingAccount
 from orders.paper import paper_on_quotes
 from orders.services import (
     IllegalTransition,
+    ModifyRejected,
     OrderInputError,
     funds_move,
     order_cancel,
@@ -95,8 +96,12 @@ class OrderStreams(RuleBasedStateMachine):
         changes = {"quantity": data.draw(st.integers(1, 60))}
         if order.order_type in ("LIMIT", "SL"):
             changes["price"] = order.price + data.draw(st.integers(-3, 3)) * TICK
-        # A refused change must leave everything as it was; the invariants check that.
-        with self.on_commit(execute=True), contextlib.suppress(OrderInputError, IllegalTransition):
+        # A refused change (bad input, or refused by the pre-trade checks, such as the order
+        # rate when steps run fast) must leave everything as it was; the invariants check that.
+        with (
+            self.on_commit(execute=True),
+            contextlib.suppress(OrderInputError, IllegalTransition, ModifyRejected),
+        ):
             order_modify(order=order, **changes)
 
     @rule(data=st.data(), answered=st.booleans())
