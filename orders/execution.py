@@ -26,14 +26,15 @@ from orders import locks
 from orders.choices import PENDING, WORKING, OrderStatus, OrderType
 from orders.models import Order, OrderOutbox, TradingAccount
 
-SENT, WITHDRAW = "sent", "withdraw"
+SENT, WITHDRAW, REFUSED = "sent", "withdraw", "refused"
 
 
 @dataclass(frozen=True)
 class BrokerOrderState:
     broker_order_id: str
-    status: str  # "working", "filled", "cancelled"
+    status: str  # "working", "filled", "cancelled", or "rejected" (never worked there)
     filled_quantity: int
+    reason: str = ""  # why the broker rejected it
 
 
 class BrokerAdapter(Protocol):
@@ -45,7 +46,8 @@ class BrokerAdapter(Protocol):
     name: str
 
     def submit(self, order: Order) -> BrokerOrderState:
-        """Send ``order``; sending the same order again returns its existing state."""
+        """Send ``order``; sending the same order again returns its existing state. A broker
+        that refuses the order answers ``status="rejected"`` with its ``reason``."""
 
     def modify(self, order: Order) -> bool:
         """Change ``order`` at the broker to its quantity, price and trigger: True if applied,
@@ -80,6 +82,8 @@ def execution_submit(order_id: int) -> str:
     adapter = adapter_for(order.account)
     state = adapter.submit(order)  # no lock held; a repeat returns the same broker order
     outcome = submission_record(order_id=order_id, state=state)
+    if outcome == REFUSED:
+        return f"rejected by the broker: {state.reason}"
     if outcome == WITHDRAW:  # cancelled here while it was being sent
         adapter.cancel(order)
         return f"withdrawn: the order was cancelled while sent as {state.broker_order_id}"
@@ -124,12 +128,13 @@ def submission_attempt(*, order_id: int) -> tuple[Order | None, str]:
 
 @locks.spine_transaction
 def submission_record(*, order_id: int, state: BrokerOrderState) -> str:
-    """Record the broker's acknowledgement of a submission, once: its order id, and the order
-    OPEN (TRIGGER_PENDING for a stop). An order cancelled while it was being sent keeps its
-    status, and is to be withdrawn at the broker (``WITHDRAW``)."""
-    from orders.services import order_transition
+    """Record the broker's answer to a submission, once: its order id, and the order OPEN
+    (TRIGGER_PENDING for a stop). An order cancelled while it was being sent keeps its
+    status, and is to be withdrawn at the broker (``WITHDRAW``). An order the broker
+    rejected is REJECTED with the broker's reason and its funds released (``REFUSED``)."""
+    from orders.services import order_rejected_at_broker, order_transition
 
-    _, order = locks.account_and_order(order_id, _account_of(order_id))
+    account, order = locks.account_and_order(order_id, _account_of(order_id))
     outbox = locks.outbox(order_id)
     if outbox.sent_at:
         return "already sent"
@@ -137,6 +142,10 @@ def submission_record(*, order_id: int, state: BrokerOrderState) -> str:
     order.save(update_fields=["broker_order_id", "updated_at"])
     outbox.sent_at = timezone.now()
     outbox.save(update_fields=["sent_at"])
+    if state.status == "rejected":
+        if order.status == OrderStatus.ACCEPTED:  # a cancelled one stays cancelled
+            order_rejected_at_broker(account, order, reason=state.reason)
+        return REFUSED
     if order.status != OrderStatus.ACCEPTED:
         return WITHDRAW
     stop = order.order_type in (OrderType.SL, OrderType.SL_M)

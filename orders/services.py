@@ -451,6 +451,16 @@ def _request(order: Order, to: str, *, change: dict, actor, action: str, **detai
     order_transition(order, to, actor=actor, action=action, **detail)
 
 
+def order_rejected_at_broker(account: TradingAccount, order: Order, *, reason: str) -> None:
+    """The broker refused an order it was sent (both locked by the caller): REJECTED, its
+    funds released, the broker's reason kept with the order's other rejection reasons."""
+    reason = reason or "rejected by the broker, with no reason given"
+    _block(account, order, NONE_BLOCKED)
+    order.rejection_reasons = [{"code": "broker_rejected", "message": reason}]
+    order.save(update_fields=["rejection_reasons"])
+    order_transition(order, OrderStatus.REJECTED, reason=reason)
+
+
 def _answered(order: Order, to: str, **audit) -> None:
     """Leave a pending request for ``to``: the broker answered it."""
     order.pending_from, order.pending_change, order.requested_at = "", {}, None
