@@ -7,11 +7,12 @@ filled, so ``has_perm`` and ``/api/v1/me`` need no query. An entry is used only 
 change stamps (``ops.stamps``) of its key, its user and the roles' permissions are those
 read *before* it was loaded, and for at most ``API_KEY_CACHE_SECONDS``. The receivers below
 bump those stamps on every save or delete of a key, a user, a group or a permission and on
-every change of a user's groups or permissions or a group's permissions, so a revocation,
-an expiry, a new static IP or a role change applies on the very next request in every
-process. An entry loaded on a cold cache was loaded before any stamp was read, so the next
-request confirms it with one more query. Changes that bypass the models (``QuerySet.update``
-of these fields, raw SQL) are seen within ``API_KEY_CACHE_SECONDS``.
+every change of a user's groups or permissions, a group's permissions or an account's
+linked users, so a revocation, an expiry, a new static IP, a role change or an unlinked
+account applies on the very next request in every process. An entry loaded on a cold cache
+was loaded before any stamp was read, so the next request confirms it with one more query.
+Changes that bypass the models (``QuerySet.update`` of these fields, raw SQL) are seen within
+``API_KEY_CACHE_SECONDS``.
 """
 
 import datetime
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.db.models import Aggregate, CharField, JSONField, OuterRef, Subquery, Value
+from django.db.models import Aggregate, CharField, Exists, JSONField, OuterRef, Subquery, Value
 from django.db.models.functions import Concat
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
@@ -64,6 +65,8 @@ class Signer:
     key_values: tuple
     user_values: tuple
     account_code: str
+    #: Whether the key's user is linked to the key's account (acting on it needs the link).
+    linked: bool
     #: None for a superuser, whose permissions ModelBackend loads itself (all of them).
     user_permissions: frozenset[str] | None
     group_permissions: frozenset[str] | None
@@ -95,6 +98,7 @@ class Signer:
             "default", ["id", "code"], [key.account_id, self.account_code]
         )
         ApiKey._meta.get_field("user").set_cached_value(key, user)
+        account.linked = self.linked  # as orders.selectors.accounts_for(acting=True) gives it
         ApiKey._meta.get_field("account").set_cached_value(key, account)
         return key
 
@@ -130,6 +134,11 @@ def signer_load(key_id: str, *, seen: tuple | None) -> Signer | None:
             user__is_active=True,
         )
         .annotate(
+            linked=Exists(
+                TradingAccount.users.through.objects.filter(
+                    tradingaccount_id=OuterRef("account_id"), user_id=user
+                )
+            ),
             roles=_list_of(Group.objects.filter(user=user), "user", "name"),
             user_permissions=_list_of(Permission.objects.filter(user=user), "user", _labels()),
             group_permissions=_list_of(
@@ -151,6 +160,7 @@ def signer_load(key_id: str, *, seen: tuple | None) -> Signer | None:
         key_values=tuple(getattr(key, name) for name in _fields(ApiKey)),
         user_values=tuple(getattr(key.user, name) for name in _fields(get_user_model())),
         account_code=key.account.code,
+        linked=key.linked,
         user_permissions=None if superuser else frozenset(key.user_permissions or ()),
         group_permissions=None if superuser else frozenset(key.group_permissions or ()),
         roles=tuple(sorted(key.roles or ())),
@@ -203,6 +213,24 @@ def _membership_changed(instance, action: str, **kwargs) -> None:
         stamp_bump(user_stamp(instance.pk))
     else:  # from the group's or the permission's side: which users is not worth working out
         stamp_bump(PERMISSIONS)
+
+
+def _links_changed(instance, action: str, pk_set=None, **kwargs) -> None:
+    """A user linked to or unlinked from an account: their keys' ``linked`` changes."""
+    if action not in _CHANGED:
+        return
+    if isinstance(instance, TradingAccount):
+        for user_id in pk_set or ():
+            stamp_bump(user_stamp(user_id))
+        if action == "post_clear":  # which users were linked is gone
+            stamp_bump(PERMISSIONS)
+    else:
+        stamp_bump(user_stamp(instance.pk))
+
+
+m2m_changed.connect(
+    _links_changed, sender=TradingAccount.users.through, dispatch_uid="ops.signers.links"
+)
 
 
 def _roles_changed(created: bool = False, **kwargs) -> None:

@@ -56,6 +56,9 @@ class StrictSerializer(serializers.Serializer):
 
 
 def _account_for(request: Request, code: str, *, acting: bool) -> TradingAccount:
+    key = api_key(request)
+    if acting and key is not None and key.account.code == code and key.account.linked:
+        return key.account  # resolved with the key (ops.signers), no query: id and code only
     account = get_or_404(
         selectors.accounts_for(request.user, api_key(request), acting=acting),
         f"No account {code} that you may {'act on' if acting else 'see'}.",

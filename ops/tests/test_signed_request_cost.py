@@ -23,7 +23,7 @@ from ops import allowlist, signers
 from ops.apikeys import api_key_bind_ips, api_key_create, api_key_revoke
 from ops.models import AllowlistEntry, ApiKey
 from orders.models import TradingAccount
-from tradingsite_client import COVERED
+from tradingsite_client import COVERED, TradingSite
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -173,6 +173,51 @@ def test_role_and_permission_changes_apply_at_once(client, key, owner, processes
     owner.save(update_fields=["is_active"])
     a.run()
     problem(signed_get(client, key), 401, "api-key-invalid")
+
+
+def signed_order(client, key: tuple[ApiKey, str], account: str):
+    """POST /api/v1/orders for an instrument that does not exist, signed as the shipped client
+    signs it: 400 once the account is resolved and the caller may act on it."""
+    api_key, secret = key
+    session = TradingSite("http://testserver", key_id=api_key.key_id, secret=secret).session
+    payload = {
+        "account": account, "tradingsymbol": "NOSUCH", "transaction_type": "BUY",
+        "order_type": "MARKET", "product": "CNC", "quantity": 1,
+    }  # fmt: skip
+    prepared = session.prepare_request(
+        requests.Request("POST", "http://testserver/api/v1/orders", json=payload)
+    )
+    headers = {k: v for k, v in prepared.headers.items() if k.lower() != "content-type"}
+    return client.post(
+        "/api/v1/orders", data=prepared.body, content_type="application/json", headers=headers
+    )
+
+
+def test_unlinking_the_account_applies_at_once(client, key, owner, processes):
+    """The key's account and the link to it come with the key (no query to place), so an
+    unlinked user is refused on the next request, from either side of the link."""
+    account = TradingAccount.objects.get(code="TS0001")
+    key = api_key_create(
+        actor=None, user=owner, account=account, label="trading box", scope=ApiKey.Scope.TRADE,
+        primary_ip="127.0.0.1", algo_id="ALGO1",
+    )  # fmt: skip
+    a, b = processes
+    warm(client, key, a, b)
+    a.run()
+    problem(signed_order(client, key, "TS0001"), 400, "validation-error")
+    b.run()
+    account.users.remove(owner)  # from the account's side
+    a.run()
+    problem(signed_order(client, key, "TS0001"), 404, "not-found")  # not linked: not seen
+    b.run()
+    owner.trading_accounts.add(account)  # from the user's side
+    a.run()
+    problem(signed_order(client, key, "TS0001"), 400, "validation-error")
+    b.run()
+    account.users.clear()
+    a.run()
+    problem(signed_order(client, key, "TS0001"), 404, "not-found")  # not linked: not seen
+    problem(signed_order(client, key, "TS0002"), 404, "not-found")
 
 
 class RedisTrips:
