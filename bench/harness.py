@@ -364,12 +364,20 @@ def wrk(
     name: str, port: int, reqs: list[Req], *, connections: int, seconds: float, expect: int,
     cycle: bool, server_pid: int, database: str | None = None, threads: int = 2,
 ) -> Load:  # fmt: skip
-    """Run wrk against ``port`` replaying ``reqs`` (each once unless ``cycle``); fail loudly
-    on any answer other than ``expect`` or any socket error."""
+    """Run wrk against ``port`` replaying ``reqs`` (each once unless ``cycle``: then every wrk
+    thread cycles through all of them); fail loudly on any answer other than ``expect`` or
+    any socket error.
+
+    None is expected: wrk does not count the connections it closes itself at the end of a
+    run. A read error is a connection the server closed (gunicorn's gthread worker closes
+    one that sends no request for its data timeout plus ``--keep-alive``), a connect error
+    one it did not accept in time."""
     binary = shutil.which("wrk")
     if not binary:
         raise RuntimeError("wrk is not installed (apt-get install -y wrk)")
     threads = min(threads, connections)
+    if not cycle and len(reqs) < threads:
+        raise ValueError(f"{name}: {len(reqs)} requests to send once cannot feed {threads} threads")
     with tempfile.NamedTemporaryFile("wb", suffix=".reqs", delete=False) as out:
         for req in reqs:
             raw = req.raw()
@@ -399,7 +407,8 @@ def wrk(
     errors = {k: v for k, v in result["errors"].items() if v}
     if set(statuses) != {str(expect)} or errors:
         raise RuntimeError(
-            f"{name}: expected only {expect}, got {statuses} with socket errors {errors}; "
+            f"{name}: expected only {expect}, got {statuses} with socket errors {errors} "
+            f"in {result['requests']} requests over {connections} connections; "
             f"first other answer: {result.get('sample', '')!r}"
         )
     count = result["requests"]

@@ -36,6 +36,8 @@ from bench import harness
 
 DATABASE = "ts_bench_p1"
 PORT, BARE_PORT = 8800, 8801
+FULL = {"seconds": 10.0, "connections": [8, 32], "accounts": [1, 8, 64], "count": 20}
+QUICK = {"seconds": 2.0, "connections": [8], "accounts": [1, 8], "count": 5}
 
 
 def _seed(env: dict, accounts: int) -> dict:
@@ -50,18 +52,23 @@ def _seed(env: dict, accounts: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--quick", action="store_true", help="2 s phases, 8 connections, 1 and 8 accounts"
+        "--quick",
+        action="store_true",
+        help="2 s phases, 8 connections, 1 and 8 accounts, 5 counted requests, "
+        "unless given by the options below",
     )
-    parser.add_argument("--seconds", type=float, default=10, help="per phase")
-    parser.add_argument("--connections", type=int, nargs="+", default=[8, 32])
-    parser.add_argument("--accounts", type=int, nargs="+", default=[1, 8, 64])
+    parser.add_argument("--seconds", type=float, help="per phase (default 10)")
+    parser.add_argument("--connections", type=int, nargs="+", help="default 8 32")
+    parser.add_argument("--accounts", type=int, nargs="+", help="default 1 8 64")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (Procfile: 4)")
     parser.add_argument("--threads", type=int, default=4, help="threads per worker (Procfile: 4)")
-    parser.add_argument("--count", type=int, default=20, help="requests per counting pass")
+    parser.add_argument("--count", type=int, help="requests per counting pass (default 20)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    if args.quick:
-        args.seconds, args.connections, args.accounts, args.count = 2, [8], [1, 8], 5
+    defaults = QUICK if args.quick else FULL
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
 
     started = time.monotonic()
     env = harness.fresh_database(DATABASE)

@@ -2,9 +2,12 @@
 --
 -- BENCH_REQUESTS names a file of records "<length>\n<raw HTTP request>". Thread i of
 -- BENCH_THREADS sends records i, i+n, i+2n, ... each once (signed requests carry a nonce
--- that works once); with BENCH_CYCLE=1 it cycles through them instead. A thread that runs
--- out stops and says so. done() prints one "BENCH_JSON {...}" line: requests, duration,
--- p50/p99 latency, counts by status, socket errors, and the start of one unexpected answer.
+-- that works once). With BENCH_CYCLE=1 every thread cycles through all of them instead,
+-- from its own offset: a fixed request is one record, and a thread left without a record
+-- would send nothing on its connections (the server holds a thread on each, then closes
+-- it, which wrk counts as a read error). A thread that runs out stops and says so.
+-- done() prints one "BENCH_JSON {...}" line: requests, duration, p50/p99 latency, counts
+-- by status, socket errors, and the start of one unexpected answer.
 
 local threads = {}
 local next_id = 0
@@ -25,11 +28,11 @@ function init(args)
     local header = f:read("*l")
     if not header then break end
     local raw = f:read(tonumber(header))
-    if i % n == id then records[#records + 1] = raw end
+    if cycle or i % n == id then records[#records + 1] = raw end
     i = i + 1
   end
   f:close()
-  position = 0
+  position = cycle and #records > 0 and id % #records or 0
   exhausted = 0
   statuses = {}
   sample = ""
@@ -38,7 +41,7 @@ end
 function request()
   position = position + 1
   if position > #records then
-    if not cycle then
+    if not cycle or #records == 0 then
       exhausted = 1
       wrk.thread:stop()
       return records[#records]

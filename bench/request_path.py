@@ -1,47 +1,44 @@
 """Throughput of the request path: a bare Django view, /health, and a signed GET /api/v1/me.
 
-    .venv/bin/python bench/request_path.py [--seconds 10] [--connections 8] [--json out.json]
+    .venv/bin/python -m bench.request_path [--quick] [--seconds 10] [--connections 8]
+        [--rounds 3] [--json out.json]
 
-It creates a scratch database (``ts_reqpath_bench``), migrates it and seeds a user in the
-Algo Client role with a read key bound to 127.0.0.1, then starts two gunicorns on the
-production profile (PostgreSQL, Redis), side by side with the same worker count:
+It makes a scratch database (``ts_bench_reqpath``, from the harness's migrated template)
+and seeds a user in the Algo Client role with a read key bound to 127.0.0.1, then starts
+two gunicorns on the production profile (PostgreSQL, Redis), side by side with the same
+worker count (sync workers, one thread each):
 
-- with ``bench.reqpath_bare`` (no middleware, one plain view): ``GET /bare``;
+- with ``bench.bare_settings`` (no middleware, one plain view): ``GET /bare``;
 - with the project's own settings: ``GET /health`` and a signed ``GET /api/v1/me``.
 
 The three endpoints are loaded in turn, ``--rounds`` times, so that a change in the load of
 a shared machine falls on all of them; each figure is the median of its rounds, and the
 ratios are taken within each round, then their median.
 
-Load comes from ``wrk`` (``--connections`` keep-alive connections, 2 threads). A signature
-carries a nonce that works once, so the signed requests are signed beforehand by the shipped
-client's library (one nonce each) and replayed from a file by ``wrk``'s Lua hook, each once;
-a run that answers anything but 200 is reported as failed. Besides req/s it reports the CPU
-time the gunicorn workers spent per request (from /proc), which a busy shared machine
-disturbs far less than throughput. Each endpoint gets a warm-up run
+Load comes from ``wrk`` through ``bench.harness`` (``--connections`` keep-alive connections,
+2 threads, ``replay.lua``). A signature carries a nonce that works once, so the signed
+requests are signed just before each run by the shipped client's library (one nonce each)
+and replayed each once; any answer but 200, or a socket error, fails the run. Besides req/s
+it reports the CPU time gunicorn spent per request (master and workers, from /proc), which a
+busy shared machine disturbs far less than throughput. Each endpoint gets a warm-up run
 first. The API rate limits are raised out of the way: the throttle still spends its tokens.
 """
 
 import argparse
-import http.client
 import json
 import os
-import re
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PG = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
-REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/3")
-DATABASE = "ts_reqpath_bench"
-PORT = 8793
-DATA_DIR = Path("/tmp/ts-reqpath-bench")
-KEYRING = DATA_DIR / "field_keys"
+if str(ROOT) not in sys.path:  # also runs as bench/request_path.py
+    sys.path.insert(0, str(ROOT))
+
+from bench import harness  # noqa: E402
+
+DATABASE = "ts_bench_reqpath"
+PORT, BARE_PORT = 8804, 8805
 
 SEED = """
 import json
@@ -56,213 +53,87 @@ user.groups.add(Group.objects.get(name="Algo Client"))
 account.users.add(user)
 key, secret = api_key_create(actor=None, user=user, account=account, label="bench",
     primary_ip="127.0.0.1")
-print(json.dumps({"key_id": key.key_id, "secret": secret}))
-"""
-
-# Each wrk thread replays its share of the pre-signed requests (line n goes to thread n % 2).
-WRK_SCRIPT = """
-local counter = 0
-function setup(thread)
-  thread:set("id", counter)
-  counter = counter + 1
-end
-function init(args)
-  signed, n = {}, 0
-  local i = 0
-  for line in io.lines(args[1]) do
-    if i % tonumber(args[2]) == id then
-      local headers = {}
-      for name, value in line:gmatch("([^\\t:]+): ([^\\t]+)") do headers[name] = value end
-      signed[#signed + 1] = headers
-    end
-    i = i + 1
-  end
-end
-function request()
-  n = n + 1
-  return wrk.format("GET", "/api/v1/me", signed[((n - 1) % #signed) + 1])
-end
+print("BENCH_JSON " + json.dumps({"key_id": key.key_id, "secret": secret}))
 """
 
 
-def manage(*args: str, env: dict, capture: bool = False) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
-        text=True,
-    )
-    return done.stdout or ""
+def wrk_time(ms: float) -> str:
+    """A latency as wrk prints it: 850.00us, 2.00ms, 1.02s."""
+    if ms < 1:
+        return f"{ms * 1000:.2f}us"
+    return f"{ms:.2f}ms" if ms < 1000 else f"{ms / 1000:.2f}s"
 
 
-def recreate_database() -> None:
-    import psycopg2
-
-    conn = psycopg2.connect(f"{PG}/postgres")
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
-        cursor.execute(f"CREATE DATABASE {DATABASE}")
-    conn.close()
-
-
-def make_keyring() -> None:
-    if KEYRING.exists():
-        return
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    code = "from ops.crypto import Keyring; print(Keyring.fresh().dumps(), end='')"
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    KEYRING.write_text(done.stdout)
-    KEYRING.chmod(0o600)
-
-
-def sign(key: dict, count: int, path: Path) -> None:
-    """Write ``count`` signed GET /api/v1/me requests: the headers the signer set, one request
-    a line, as 'Name: value' fields separated by tabs."""
-    import requests
-    from requests_http_signature import HTTPSignatureAuth, algorithms
-
-    sys.path.insert(0, str(ROOT))
-    from tradingsite_client import COVERED
-
-    auth = HTTPSignatureAuth(
-        signature_algorithm=algorithms.HMAC_SHA256, key=key["secret"].encode(),
-        key_id=key["key_id"], covered_component_ids=COVERED, use_nonce=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{PORT}/api/v1/me"
-    with path.open("w") as out:
-        for _ in range(count):
-            prepared = auth(requests.Request("GET", url).prepare())
-            out.write("\t".join(f"{k}: {v}" for k, v in prepared.headers.items()) + "\n")
-
-
-class Server:
-    """gunicorn on the production profile with the given settings module."""
-
-    def __init__(self, settings: str, env: dict, workers: int, port: int, probe: str) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "tradingsite.wsgi", "--bind", f"127.0.0.1:{port}",
-             "--workers", str(workers), "--log-level", "warning"],
-            cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": settings},
-        )  # fmt: skip
-        for _ in range(300):
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-                conn.request("GET", probe)
-                conn.getresponse().read()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("gunicorn did not start")
-
-    def cpu_seconds(self) -> float:
-        """User and system CPU time used so far by the gunicorn workers (not the master)."""
-        master = self.process.pid
-        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-        ticks = 0
-        for pid in children:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime
-        return ticks / os.sysconf("SC_CLK_TCK")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
-
-
-def wrk(
-    path: str, *, seconds: int, connections: int, server: Server, port=PORT, script=None, args=()
-) -> dict:
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
-    if script:
-        command += ["-s", str(script)]
-    command += [f"http://127.0.0.1:{port}{path}"]
-    if args:
-        command += ["--", *args]
-    cpu = server.cpu_seconds()
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    cpu = server.cpu_seconds() - cpu
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    total = int(re.search(r"(\d+) requests in", out).group(1))
-    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    latency = dict(re.findall(r"\s+(50|99)%\s+([\d.]+\w+)", out))
+def as_round(load: harness.Load) -> dict:
+    """One endpoint's figures in a round."""
     return {
-        "req_per_s": rate,
-        "requests": total,
-        "non_2xx": int(bad.group(1)) if bad else 0,
-        "worker_cpu_ms_per_request": round(cpu * 1000 / total, 3),
-        "p50": latency.get("50"),
-        "p99": latency.get("99"),
+        "req_per_s": load.throughput,
+        "requests": load.requests,
+        "non_2xx": sum(n for status, n in load.statuses.items() if not status.startswith("2")),
+        "worker_cpu_ms_per_request": load.cpu_ms,
+        "p50": wrk_time(load.p50_ms),
+        "p99": wrk_time(load.p99_ms),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one round of 3 s runs")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--signed", type=int, default=30000, help="requests to pre-sign a round")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    if not shutil.which("wrk"):
-        sys.exit("bench/request_path.py needs wrk (apt-get install wrk)")
+    if args.quick:
+        args.seconds, args.rounds = 3, 1
 
-    env = {
-        **os.environ,
-        "TRADINGSITE_ENV": "production",
-        "SECRET_KEY": "bench-" + "x" * 60,
-        "DATABASE_URL": f"{PG}/{DATABASE}",
-        "REDIS_URL": REDIS,
-        "CELERY_BROKER_URL": REDIS,
-        "SECURE_SSL_REDIRECT": "false",
-        "LOG_LEVEL": "WARNING",
-        "TRADINGSITE_DATA_DIR": str(DATA_DIR),
-        "FIELD_ENCRYPTION_KEYRING": str(KEYRING),
-        "API_RATE_PER_KEY": "1000000",
-        "API_RATE_PER_ACCOUNT": "1000000",
-    }
-    recreate_database()
-    make_keyring()
-    print("migrating and seeding the scratch database ...", flush=True)
-    manage("migrate", "-v0", env=env)
-    manage("collectstatic", "--noinput", "-v0", env=env)
-    key = json.loads(manage("shell", "-c", SEED, env=env, capture=True).strip().splitlines()[-1])
-    load = {"seconds": args.seconds, "connections": args.connections}
-    warm = {"seconds": 2, "connections": args.connections}
+    env = harness.fresh_database(DATABASE)
+    print("seeding the scratch database ...", flush=True)
+    key = harness.django_json(SEED, env)
+    signer = harness.Signer(PORT, key["key_id"], key["secret"])
+
+    def signed_me(n: int) -> list[harness.Req]:
+        return [signer.sign("GET", "/api/v1/me") for _ in range(n)]
 
     names = ("bare_django_view", "health", "signed_me")
     rounds: list[dict] = []
-    with tempfile.TemporaryDirectory() as scratch:
-        script = Path(scratch) / "me.lua"
-        script.write_text(WRK_SCRIPT)
-        signed = [Path(scratch) / f"signed-{n}" for n in range(args.rounds + 1)]
-        for path in signed:
-            sign(key, args.signed, path)
-        bare = Server("bench.reqpath_bare", env, args.workers, PORT + 1, "/bare")
-        site = Server("tradingsite.settings", env, args.workers, PORT, "/health")
-        try:
-            me = {"script": script, "server": site}
-            wrk("/bare", **warm, port=PORT + 1, server=bare)
-            wrk("/health", **warm, server=site)
-            wrk("/api/v1/me", **warm, **me, args=(str(signed[-1]), "2"))
-            for n in range(args.rounds):
-                rounds.append(
-                    {
-                        "bare_django_view": wrk("/bare", **load, port=PORT + 1, server=bare),
-                        "health": wrk("/health", **load, server=site),
-                        "signed_me": wrk("/api/v1/me", **load, **me, args=(str(signed[n]), "2")),
-                    }
-                )
-        finally:
-            bare.stop()
-            site.stop()
-    if max(r["signed_me"]["requests"] for r in rounds) > args.signed:
-        print(f"warning: more requests than pre-signed ones ({args.signed}): raise --signed")
+    servers: list[harness.Process] = []
+    try:
+        bare_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.bare_settings"}
+        site_env = {**env, "DJANGO_SETTINGS_MODULE": "tradingsite.settings"}
+        bare = harness.gunicorn(bare_env, BARE_PORT, workers=args.workers, threads=1, probe="/bare")
+        servers.append(bare)
+        site = harness.gunicorn(site_env, PORT, workers=args.workers, threads=1)
+        servers.append(site)
+        fixed = {
+            "bare_django_view": (BARE_PORT, bare, harness.plain(BARE_PORT, "GET", "/bare")),
+            "health": (PORT, site, harness.plain(PORT, "GET", "/health")),
+        }
+        signed_rate = 300.0  # a guess until the warm-up measures it
+
+        def run(name: str, seconds: int) -> harness.Load:
+            nonlocal signed_rate
+            if name in fixed:
+                port, server, req = fixed[name]
+                return harness.wrk(
+                    name, port, [req], connections=args.connections, seconds=seconds,
+                    expect=200, cycle=True, server_pid=server.pid,
+                )  # fmt: skip
+            load = harness.wrk_signed(
+                signed_me, name, PORT, rate_guess=signed_rate, seconds=seconds,
+                connections=args.connections, expect=200, server_pid=site.pid,
+            )  # fmt: skip
+            signed_rate = max(signed_rate, load.throughput)
+            return load
+
+        for name in names:
+            run(name, 2)  # warm-up
+        for _ in range(args.rounds):
+            rounds.append({name: as_round(run(name, args.seconds)) for name in names})
+    finally:
+        for server in servers:
+            server.stop()
 
     def median(values) -> float:
         return round(statistics.median(values), 3)
@@ -292,7 +163,8 @@ def main() -> None:
     }
     results["rounds"] = rounds
     results["config"] = {
-        **load, "rounds": args.rounds, "workers": args.workers, "threads": 2,
+        "seconds": args.seconds, "connections": args.connections, "rounds": args.rounds,
+        "workers": args.workers, "threads": 2,
         "cpus": os.cpu_count(), "load_average": os.getloadavg(),
     }  # fmt: skip
     print(f"\n{'endpoint':<18}{'req/s':>8}{'cpu ms':>8}  rounds (req/s, p50, p99)")
@@ -304,11 +176,7 @@ def main() -> None:
         print(f"{name:<18}{results[name]['req_per_s']:>8.0f}{cpu:>8.3f}  {each}")
     print(f"\nratios {json.dumps(results['ratios'])}")
     print(f"ratios by worker CPU {json.dumps(results['ratios_by_cpu'])}")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
-    if any(r[name]["non_2xx"] for r in rounds for name in names):
-        sys.exit("some requests were not answered 200: see non-2xx above")
+    harness.write_json(args.json, results)
 
 
 if __name__ == "__main__":

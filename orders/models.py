@@ -294,6 +294,12 @@ class PaperOrder(models.Model):
     remaining = models.PositiveIntegerField()
     triggered = models.BooleanField(default=False)
     executions = models.PositiveIntegerField(default=0, help_text="Numbers the exchange's fill ids")
+    matched_quote_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The timestamp of the last quote this order was matched against; a quote "
+        "no newer (a redelivered or late tick) is not matched again",
+    )
     submitted_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

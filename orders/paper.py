@@ -9,6 +9,11 @@ A submitted order is matched at once against the current quote (the adapter's
 every quote tick: the feed's ``quotes_published`` hook only queues one task per tick
 (``orders.tasks.paper_match_tick``, on the execution queue) with the instruments that moved,
 and the task matches each of their resting orders in its own short transaction.
+
+Celery delivers a task at least once, so a tick may be matched twice, or late. Each paper
+order records the timestamp of the last quote it was matched against (``matched_quote_at``,
+a quote's identity: the feed stamps each instrument's quotes in increasing time), and a
+quote no newer than that is not matched again: one quote fills an order at most once.
 """
 
 import logging
@@ -128,6 +133,12 @@ def _match_locked(order_id: int, account_id: int, paper_id: int, quote: Quote) -
     # Ours must know the exchange has it (its acknowledgement recorded) and still work it.
     if order.status not in WORKING or order.status in (OrderStatus.ACCEPTED, OrderStatus.AMO):
         return 0
+    # One quote, one match per order: a redelivered tick, or a late one older than a quote
+    # this order has met, changes nothing. Checked and advanced under the paper row's lock,
+    # in the transaction that applies the fill.
+    if paper.matched_quote_at is not None and quote.timestamp <= paper.matched_quote_at:
+        return 0
+    paper.matched_quote_at = quote.timestamp
     working = WorkingOrder(
         order_id=str(order.pk),
         side=order.transaction_type,

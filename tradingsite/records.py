@@ -80,21 +80,7 @@ FOR EACH ROW EXECUTE FUNCTION tradingsite_refuse_delete();
 
 def refuse_delete_operations(*tables: str) -> list[migrations.RunPython]:
     """Migration operations adding (PostgreSQL only) the trigger that refuses DELETE."""
-
-    def add(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        schema_editor.execute(REFUSE_DELETE_FUNCTION, params=None)
-        for table in tables:
-            schema_editor.execute(REFUSE_DELETE_TRIGGER.format(table=table))
-
-    def drop(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        for table in tables:
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_kept ON {table};")
-
-    return [migrations.RunPython(add, drop)]
+    return _trigger_operations(REFUSE_DELETE_FUNCTION, REFUSE_DELETE_TRIGGER, "_kept", tables)
 
 
 REFUSE_TRUNCATE_FUNCTION = """
@@ -118,18 +104,29 @@ def refuse_truncate_operations(*tables: str) -> list[migrations.RunPython]:
     A ``BEFORE DELETE`` row trigger does not fire on ``TRUNCATE``, so kept records and the
     audit trail need this statement trigger as well. It fires for the table's owner too.
     """
+    return _trigger_operations(
+        REFUSE_TRUNCATE_FUNCTION, REFUSE_TRUNCATE_TRIGGER, "_no_truncate", tables
+    )
+
+
+def _trigger_operations(
+    function: str, trigger: str, suffix: str, tables: tuple[str, ...]
+) -> list[migrations.RunPython]:
+    """One RunPython that creates (or replaces) ``function`` and adds ``trigger`` (formatted
+    with ``table``, named ``<table><suffix>``) to each table; reversed, it drops the
+    triggers. PostgreSQL only: elsewhere both directions do nothing."""
 
     def add(apps, schema_editor):
         if schema_editor.connection.vendor != "postgresql":
             return
-        schema_editor.execute(REFUSE_TRUNCATE_FUNCTION, params=None)
+        schema_editor.execute(function, params=None)  # no parameters: its % are literal
         for table in tables:
-            schema_editor.execute(REFUSE_TRUNCATE_TRIGGER.format(table=table))
+            schema_editor.execute(trigger.format(table=table))
 
     def drop(apps, schema_editor):
         if schema_editor.connection.vendor != "postgresql":
             return
         for table in tables:
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table};")
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}{suffix} ON {table};")
 
     return [migrations.RunPython(add, drop)]

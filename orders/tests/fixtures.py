@@ -13,7 +13,7 @@ from marketdata.pricecache import quotes_publish
 from marketdata.quotes import Quote
 from orders.choices import WORKING, LedgerKind
 from orders.models import Fill, Order, Position, TradingAccount
-from orders.services import funds_move
+from orders.services import funds_move, order_place
 from orders.validation import OrderRequest
 
 
@@ -42,12 +42,14 @@ def quote(
     ask_qty=10_000,
     last=None,
     prev="1490.00",
+    at: datetime | None = None,
 ):
-    """Publish a quote the paper exchange and the order checks will use; returns it."""
+    """Publish a quote the paper exchange and the order checks will use (stamped ``at``,
+    by default now); returns it."""
     q = Quote(
         instrument=f"NSE:{symbol}", last_price=Decimal(last or bid), bid=Decimal(bid), bid_quantity=bid_qty,
         ask=Decimal(ask), ask_quantity=ask_qty, open=Decimal(prev), high=Decimal(ask), low=Decimal(bid),
-        prev_close=Decimal(prev), volume=1000, timestamp=timezone.now().astimezone(UTC),
+        prev_close=Decimal(prev), volume=1000, timestamp=(at or timezone.now()).astimezone(UTC),
     )  # fmt: skip
     quotes_publish({q.instrument: q})
     return q
@@ -76,6 +78,29 @@ def trader(api_client, account):
     user.groups.add(Group.objects.get(name="Trader"))
     api_client.force_authenticate(user)
     return api_client
+
+
+@pytest.fixture
+def answered(django_capture_on_commit_callbacks):
+    """``with answered():`` runs what the block leaves to on_commit, as a commit would: the
+    broker is asked, and answers."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+RESTING_PRICE = Decimal("1400.00")
+
+
+@pytest.fixture
+def resting(account, answered) -> Order:
+    """A DAY limit buy of 10 INFY at 1400.00, open at the exchange, 14000.00 blocked."""
+    with answered():
+        order = order_place(
+            account=account,
+            request=request(order_type="LIMIT", price=RESTING_PRICE, quantity=10),
+        ).order
+    order.refresh_from_db()
+    assert (order.status, order.blocked_amount) == ("OPEN", Decimal("14000.00"))
+    return order
 
 
 def request(

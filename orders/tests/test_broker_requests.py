@@ -27,10 +27,10 @@ from orders.services import (
     order_modify_answered,
     order_place,
 )
-from orders.tests.fixtures import assert_invariants, quote, request
+from orders.tests.fixtures import RESTING_PRICE, assert_invariants, quote, request
 
 pytestmark = pytest.mark.django_db
-PRICE = Decimal("1400.00")
+PRICE = RESTING_PRICE
 
 
 class RecordingBroker(PaperExchange):
@@ -67,25 +67,6 @@ def broker(account, settings):
     account.save(update_fields=["broker"])
     RecordingBroker.calls, RecordingBroker.refuse = [], False
     return RecordingBroker
-
-
-@pytest.fixture
-def answered(django_capture_on_commit_callbacks):
-    """``with answered():`` runs what the block leaves to on_commit, as a commit would: the
-    broker is asked, and answers."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
-@pytest.fixture
-def resting(account, answered) -> Order:
-    """A limit buy of 10 at 1400.00, open at the exchange, 14000.00 blocked."""
-    with answered():
-        order = order_place(
-            account=account, request=request(order_type="LIMIT", price=PRICE, quantity=10)
-        ).order
-    order.refresh_from_db()
-    assert (order.status, order.blocked_amount) == ("OPEN", Decimal("14000.00"))
-    return order
 
 
 def actions(order: Order) -> list[str]:
