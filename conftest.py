@@ -3,6 +3,12 @@
 A test that needs a real server (Redis, PostgreSQL, a Celery worker, Chromium) skips
 with a reason when it is missing, except when ``TRADINGSITE_REQUIRE_SERVICES=1``
 (as in CI), where a missing service fails the test instead of hiding it.
+
+With ``TEST_DATABASE_ADMIN_URL`` set (a PostgreSQL superuser, as in CI's production pass)
+the tests connect as the runtime role, ``DATABASE_URL``'s user: the superuser creates the
+test database and gives it the roles' grants, the schema owner (``DATABASE_MIGRATION_URL``)
+migrates it, and what needs more than the runtime role asks for it through
+``privileged_db`` (docs/database-roles.md, "Tests").
 """
 
 import os
@@ -10,10 +16,15 @@ import shutil
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
+import environ
 import pytest
 from django.contrib.auth.models import Group
+from django.db import DatabaseError, connections
 from rest_framework.test import APIClient
 
 pytest_plugins = ["orders.tests.fixtures"]
@@ -59,6 +70,145 @@ def run_manage(*args: str, env: dict[str, str], timeout: int = 120) -> subproces
     )
 
 
+# --- Who the tests log in as (PostgreSQL) --------------------------------------------------
+
+LOGIN_KEYS = ("USER", "PASSWORD", "HOST", "PORT")
+
+
+def runtime_role_tests() -> bool:
+    """Whether the tests connect as the runtime role (TEST_DATABASE_ADMIN_URL is set)."""
+    return bool(os.environ.get("TEST_DATABASE_ADMIN_URL"))
+
+
+def database_login(who: str) -> dict:
+    """``USER``, ``PASSWORD``, ``HOST`` and ``PORT`` of ``who``: "superuser"
+    (TEST_DATABASE_ADMIN_URL) or "owner" (DATABASE_MIGRATION_URL; its password may come
+    from DATABASE_MIGRATION_PASSWORD). Where the tests connect as a superuser already, both
+    are the tests' own login."""
+    from django.conf import settings
+
+    if not runtime_role_tests():
+        return {key: connections["default"].settings_dict[key] for key in LOGIN_KEYS}
+    if who == "superuser":
+        config = environ.Env.db_url_config(os.environ["TEST_DATABASE_ADMIN_URL"])
+    elif who == "owner":
+        config = environ.Env.db_url_config(settings.DATABASE_MIGRATION_URL)
+        config["PASSWORD"] = os.environ.get("DATABASE_MIGRATION_PASSWORD") or config["PASSWORD"]
+    else:
+        raise ValueError(f"who is 'superuser' or 'owner', not {who!r}")
+    return {key: config.get(key) or "" for key in LOGIN_KEYS}
+
+
+def login_wrapper(who: str, *, dbname: str = ""):
+    """A Django connection of its own to ``dbname`` (default: the test database) as ``who``;
+    the caller closes it."""
+    default = connections["default"]
+    config = {**default.settings_dict, **database_login(who)}
+    config["NAME"] = dbname or config["NAME"]
+    return type(default)(config, f"tests-{who}")
+
+
+def _as_superuser_outside(sql: str) -> None:
+    """Run ``sql`` as the superuser in TEST_DATABASE_ADMIN_URL's own database (``postgres``)."""
+    dbname = environ.Env.db_url_config(os.environ["TEST_DATABASE_ADMIN_URL"])["NAME"]
+    admin = login_wrapper("superuser", dbname=dbname or "postgres")
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(sql)
+    finally:
+        admin.close()
+
+
+def _runtime_role_database_setup(*, keep: bool, verbosity: int) -> str:
+    """Create the test database as the superuser, with the roles' grants of ``db_roles``;
+    migrate it as the owner (whose ``post_migrate`` grants the runtime role what it may do),
+    and leave the connection logged in as the runtime role. Returns the database name."""
+    from django.conf import settings
+    from django.test.utils import setup_databases
+    from psycopg2.errors import DuplicateDatabase
+
+    from ops.db_roles import role_findings, role_name, setup_statements
+
+    default = connections["default"]
+    config = default.settings_dict
+    if default.vendor != "postgresql" or not settings.DATABASE_MIGRATION_URL:
+        raise pytest.UsageError(
+            "TEST_DATABASE_ADMIN_URL runs the tests as the runtime role: set DATABASE_URL to the "
+            "runtime role's and DATABASE_MIGRATION_URL to the schema owner's postgres:// URL "
+            "(docs/database-roles.md)."
+        )
+    runtime = {key: config[key] for key in LOGIN_KEYS}
+    owner = database_login("owner")
+    if runtime["USER"] == owner["USER"]:
+        raise pytest.UsageError(
+            f"DATABASE_URL and DATABASE_MIGRATION_URL both log in as {owner['USER']!r}: the "
+            "tests as the runtime role need the runtime role and the schema owner."
+        )
+    name = default.creation._get_test_db_name()
+    quoted = default.ops.quote_name(name)
+    if not keep:
+        _as_superuser_outside(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
+    try:
+        _as_superuser_outside(f"CREATE DATABASE {quoted}")
+    except DatabaseError as exc:
+        if not (keep and isinstance(exc.__cause__, DuplicateDatabase)):  # --reuse-db: kept
+            raise
+    # As db_roles does it in the real database, in one transaction.
+    statements = setup_statements(
+        owner=role_name(owner["USER"], "DATABASE_MIGRATION_URL's user"),
+        runtime=role_name(runtime["USER"], "DATABASE_URL's user"),
+    )
+    admin = login_wrapper("superuser", dbname=name)
+    try:
+        admin.set_autocommit(False)
+        with admin.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement.sql)
+        admin.commit()
+    finally:
+        admin.close()
+    default.close()
+    config.update(owner)
+    try:  # the database exists: Django's set-up only migrates it
+        setup_databases(
+            verbosity=verbosity,
+            interactive=False,
+            keepdb=True,
+            aliases={"default"},
+            serialized_aliases=set(),
+        )
+    finally:
+        default.close()
+        config.update(runtime)
+    with default.cursor() as cursor:
+        findings = role_findings(cursor, runtime["USER"])
+    if findings:
+        pytest.fail(f"the runtime role in {name}: {'; '.join(findings)}", pytrace=False)
+    return name
+
+
+if runtime_role_tests():
+
+    @pytest.fixture(scope="session")
+    def django_db_setup(
+        request, django_test_environment, django_db_blocker, django_db_keepdb, django_db_createdb
+    ):
+        """pytest-django's, for tests that run as the runtime role (TEST_DATABASE_ADMIN_URL)."""
+        from django.conf import settings
+
+        keep = django_db_keepdb and not django_db_createdb
+        original = settings.DATABASES["default"]["NAME"]
+        with django_db_blocker.unblock():
+            name = _runtime_role_database_setup(keep=keep, verbosity=request.config.option.verbose)
+        yield
+        with django_db_blocker.unblock():
+            connections.close_all()
+            settings.DATABASES["default"]["NAME"] = original
+            if not keep:
+                quoted = connections["default"].ops.quote_name(name)
+                _as_superuser_outside(f"DROP DATABASE {quoted} WITH (FORCE)")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _flush_past_truncate_triggers():
     """Let the test flush empty the tables whose triggers refuse TRUNCATE (PostgreSQL).
@@ -66,19 +216,97 @@ def _flush_past_truncate_triggers():
     Transactional tests end with Django's flush, one ``TRUNCATE`` of every table, which the
     kept-record and audit tables refuse even for their owner (tradingsite.records). In
     ``session_replication_role = replica`` PostgreSQL fires no ordinary trigger, and only a
-    superuser may set it, so the flush sets it for its own transaction: the tests connect
-    as a superuser (``postgres`` in CI); the application's roles never can.
+    superuser may set it. Where the tests connect as a superuser, the flush sets it for its
+    own transaction; where they run as the runtime role, which may truncate nothing, the flush
+    runs on a connection of its own as the superuser (TEST_DATABASE_ADMIN_URL). The
+    application's roles never can.
     """
     from django.db.backends.postgresql.operations import DatabaseOperations
 
     original = DatabaseOperations.execute_sql_flush
 
     def execute_sql_flush(self, sql_list):
-        return original(self, ["SET LOCAL session_replication_role = replica", *sql_list])
+        if not runtime_role_tests():
+            return original(self, ["SET LOCAL session_replication_role = replica", *sql_list])
+        admin = login_wrapper("superuser", dbname=self.connection.settings_dict["NAME"])
+        try:
+            with admin.cursor() as cursor:
+                cursor.execute("SET session_replication_role = replica")  # closed below
+                for sql in sql_list:
+                    cursor.execute(sql)
+        finally:
+            admin.close()
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(DatabaseOperations, "execute_sql_flush", execute_sql_flush)
         yield
+
+
+class PrivilegedDatabase:
+    """The test database as a superuser or as the schema owner, for what a test must do that
+    the runtime role may not: tamper with the audit trail behind the app's back, bypass a
+    trigger, migrate backwards, create roles.
+
+    Where the tests run as the runtime role these are other sessions than the test's own, so
+    they see only committed rows: the fixture makes the test transactional. Where the tests
+    connect as a superuser already (or on SQLite), they are the test's own connection.
+    """
+
+    def __init__(self) -> None:
+        self.as_runtime_role = runtime_role_tests()
+
+    def params(self, who: str = "superuser") -> dict:
+        """psycopg2's ``connect()`` arguments for the test database as ``who``."""
+        login = database_login(who)
+        return {
+            "dbname": connections["default"].settings_dict["NAME"],
+            "user": login["USER"],
+            "password": login["PASSWORD"],
+            "host": login["HOST"] or "127.0.0.1",
+            "port": login["PORT"] or 5432,
+        }
+
+    def url(self, who: str = "superuser") -> str:
+        """A ``postgres://`` URL of the test database as ``who``."""
+        p = self.params(who)
+        login = quote(p["user"]) + (f":{quote(p['password'])}" if p["password"] else "")
+        return f"postgres://{login}@{p['host']}:{p['port']}/{p['dbname']}"
+
+    @contextmanager
+    def cursor(self, who: str = "superuser") -> Iterator:
+        """A Django cursor as ``who`` (autocommit)."""
+        if not self.as_runtime_role:
+            with connections["default"].cursor() as cursor:
+                yield cursor
+            return
+        other = login_wrapper(who)
+        try:
+            with other.cursor() as cursor:
+                yield cursor
+        finally:
+            other.close()
+
+    @contextmanager
+    def connection_as(self, who: str) -> Iterator[None]:
+        """Django's own connection logs in as ``who`` inside the block."""
+        if not self.as_runtime_role:
+            yield
+            return
+        default = connections["default"]
+        saved = {key: default.settings_dict[key] for key in LOGIN_KEYS}
+        default.close()
+        default.settings_dict.update(database_login(who))
+        try:
+            yield
+        finally:
+            default.close()
+            default.settings_dict.update(saved)
+
+
+@pytest.fixture
+def privileged_db(transactional_db) -> PrivilegedDatabase:
+    """The one way a test gets more privilege than the runtime role (see PrivilegedDatabase)."""
+    return PrivilegedDatabase()
 
 
 @pytest.fixture(autouse=True)

@@ -235,6 +235,9 @@ else:
     DATABASES["default"]["OPTIONS"]["options"] = (
         f"-c lock_timeout={env.int('DATABASE_LOCK_TIMEOUT_MS', default=2000)}"
     )
+    # The test database's name (default: test_<NAME>), e.g. for two test runs on one server.
+    if _test_database := env.str("TEST_DATABASE_NAME", default=""):
+        DATABASES["default"]["TEST"] = {"NAME": _test_database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ------------------------------------------------------------------------------

@@ -31,9 +31,9 @@ def test_seeded_events_continue_a_chain_that_verifies():
     assert result.heads["firm"][0] == 2
 
 
-def test_seeded_events_are_caught_when_tampered():
+def test_seeded_events_are_caught_when_tampered(privileged_db):
     seed_audit_events(12, chains=2)
-    with connection.cursor() as cursor:  # as the owner would: past the append-only trigger
+    with privileged_db.cursor() as cursor:  # a superuser, past the append-only trigger
         cursor.execute("ALTER TABLE compliance_auditevent DISABLE TRIGGER USER")
         cursor.execute(
             "UPDATE compliance_auditevent SET object_id = 'x' "

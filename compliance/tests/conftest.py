@@ -1,8 +1,10 @@
 """Fixtures of the compliance tests: audit events, and a way to tamper with them.
 
-Tampering goes around the application (raw SQL). On PostgreSQL the append-only
-trigger is disabled for the one statement and enabled again, as an intruder with
-owner rights would do.
+Tampering goes around the application (raw SQL), as a superuser (``privileged_db``: the
+runtime role the tests may connect as can do none of it). On PostgreSQL the append-only
+trigger is disabled for the one statement and enabled again, as an intruder with owner
+rights would do. The superuser's is another session, so a test that tampers is
+transactional.
 """
 
 from collections.abc import Callable
@@ -16,20 +18,32 @@ from compliance.services import audit_record
 EVENTS = "compliance_auditevent"
 
 
-def run_sql_around_trigger(sql: str, params: list | tuple = (), table: str = EVENTS) -> None:
-    """Run ``sql`` with the table's append-only trigger disabled (PostgreSQL) for its length."""
-    with connection.cursor() as cursor:
+def sql_around_trigger(cursor, sql: str, params: list | tuple = (), table: str = EVENTS) -> None:
+    """Run ``sql`` on ``cursor`` (a superuser's, from ``privileged_db``) with the table's
+    append-only trigger disabled (PostgreSQL) for its length."""
+    if connection.vendor == "postgresql":
+        cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only")
+    try:
+        cursor.execute(sql, params)
+    finally:
         if connection.vendor == "postgresql":
-            cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only")
-        try:
-            cursor.execute(sql, params)
-        finally:
-            if connection.vendor == "postgresql":
-                cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {table}_append_only")
+            cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {table}_append_only")
 
 
 @pytest.fixture
-def tamper() -> Callable[..., None]:
+def run_sql_around_trigger(privileged_db) -> Callable[..., None]:
+    """``run_sql_around_trigger(sql, params=(), table=EVENTS)``: :func:`sql_around_trigger`
+    as a superuser."""
+
+    def run(sql: str, params: list | tuple = (), table: str = EVENTS) -> None:
+        with privileged_db.cursor() as cursor:
+            sql_around_trigger(cursor, sql, params, table)
+
+    return run
+
+
+@pytest.fixture
+def tamper(run_sql_around_trigger) -> Callable[..., None]:
     """``tamper(seq, column=value, ..., chain="firm")`` rewrites columns of one event behind
     the app's back."""
 
@@ -44,7 +58,7 @@ def tamper() -> Callable[..., None]:
 
 
 @pytest.fixture
-def remove() -> Callable[[int], None]:
+def remove(run_sql_around_trigger) -> Callable[[int], None]:
     """``remove(seq, chain="firm")`` deletes one event behind the app's back."""
 
     def delete(seq: int, chain: str = "firm") -> None:

@@ -1,4 +1,9 @@
-"""On PostgreSQL the database refuses UPDATE and DELETE on the trail, and tampering is found."""
+"""On PostgreSQL the database refuses UPDATE and DELETE on the trail, and tampering is found.
+
+The runtime role the tests connect as (CI) is refused by its grants; the append-only
+trigger refuses even the schema owner. Tampering is done as a superuser with the trigger
+disabled (``privileged_db``).
+"""
 
 import threading
 
@@ -45,20 +50,24 @@ def raw(sql: str, params: list | tuple = ()) -> None:
         ),
     ],
 )
-def test_the_database_refuses_updates_and_deletes(record_events, sql, message):
+def test_the_database_refuses_updates_and_deletes(record_events, privileged_db, sql, message):
     record_events(3)
     audit_checkpoint()
 
-    with pytest.raises(DatabaseError, match=message):
+    # The app's own login: the runtime role holds neither privilege (a superuser: the trigger).
+    refused = "permission denied for table" if privileged_db.as_runtime_role else message
+    with pytest.raises(DatabaseError, match=refused):
+        raw(sql)
+    with privileged_db.connection_as("owner"), pytest.raises(DatabaseError, match=message):
         raw(sql)
 
     assert list(AuditEvent.objects.values_list("action", flat=True)) == ["test.event"] * 3
     assert AuditCheckpoint.objects.get().events == 3
 
 
-def test_a_row_altered_with_the_trigger_disabled_is_found(record_events):
+def test_a_row_altered_with_the_trigger_disabled_is_found(record_events, privileged_db):
     record_events(5)
-    with connection.cursor() as cursor:
+    with privileged_db.cursor() as cursor:
         cursor.execute(
             "ALTER TABLE compliance_auditevent DISABLE TRIGGER compliance_auditevent_append_only"
         )
@@ -74,19 +83,18 @@ def test_a_row_altered_with_the_trigger_disabled_is_found(record_events):
     assert not result.ok
     assert (result.broken_seq, result.reason) == (4, "hash does not match the event's contents")
     assert result.checked == 3
-    with pytest.raises(DatabaseError, match="append-only"):  # the trigger is back
-        raw("DELETE FROM compliance_auditevent WHERE seq = 4")
+    with privileged_db.connection_as("owner"), pytest.raises(DatabaseError, match="append-only"):
+        raw("DELETE FROM compliance_auditevent WHERE seq = 4")  # the trigger is back
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_command_fails_and_names_the_seq(record_events, capsys):
+def test_the_command_fails_and_names_the_seq(record_events, privileged_db, capsys):
     # call_command, not execute_from_command_line: that one runs django.setup() again, whose
     # logging handlers would keep this test's captured (soon closed) stderr for good.
     record_events(3)
     call_command("audit_verify")
     assert "Audit trail intact: 3 events checked in 1 chain" in capsys.readouterr().out
 
-    with connection.cursor() as cursor:
+    with privileged_db.cursor() as cursor:
         cursor.execute(
             "ALTER TABLE compliance_auditevent DISABLE TRIGGER compliance_auditevent_append_only"
         )
@@ -139,7 +147,7 @@ def test_concurrent_writers_never_fork_the_chain():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_worker_processes_verify_as_one_process_does(monkeypatch):
+def test_worker_processes_verify_as_one_process_does(monkeypatch, privileged_db):
     from compliance import verify
 
     for account in range(1, 6):
@@ -152,10 +160,11 @@ def test_worker_processes_verify_as_one_process_does(monkeypatch):
     assert alone.ok, str(alone)
     assert shared.ok, str(shared)
     assert (shared.checked, shared.heads) == (alone.checked, alone.heads) == (20, shared.heads)
-    raw(
-        "ALTER TABLE compliance_auditevent DISABLE TRIGGER compliance_auditevent_append_only;"
-        "UPDATE compliance_auditevent SET action = 'x' WHERE chain = 'account:3' AND seq = 2;"
-        "ALTER TABLE compliance_auditevent ENABLE TRIGGER compliance_auditevent_append_only"
-    )
+    with privileged_db.cursor() as cursor:
+        cursor.execute(
+            "ALTER TABLE compliance_auditevent DISABLE TRIGGER compliance_auditevent_append_only;"
+            "UPDATE compliance_auditevent SET action = 'x' WHERE chain = 'account:3' AND seq = 2;"
+            "ALTER TABLE compliance_auditevent ENABLE TRIGGER compliance_auditevent_append_only"
+        )
     broken = audit_verify(workers=2)
     assert (broken.broken_chain, broken.broken_seq) == ("account:3", 2)

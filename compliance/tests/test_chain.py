@@ -175,9 +175,10 @@ def test_an_overlong_action_is_a_caller_error():
         audit_record(action="x" * 65)
 
 
-def test_a_missing_chain_head_is_rebuilt_from_the_last_event(record_events):
+def test_a_missing_chain_head_is_rebuilt_from_the_last_event(record_events, privileged_db):
     events = record_events(2)
-    AuditChain.objects.all().delete()
+    with privileged_db.cursor() as cursor:  # the runtime role may not DELETE a head
+        cursor.execute("DELETE FROM compliance_auditchain")
 
     third = audit_record(action="test.after_restore")
 

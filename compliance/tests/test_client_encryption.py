@@ -68,24 +68,27 @@ def test_the_admin_finds_a_client_by_exact_pan(client, user_in_role, otp_login):
     assert "Bala" not in page
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_migration_encrypts_existing_clients_in_place():
+def test_the_migration_encrypts_existing_clients_in_place(privileged_db):
     from django.db.migrations.executor import MigrationExecutor
+
+    from ops.db_roles import runtime_grants_after_migrate
 
     before = [("compliance", "0004_audit_trail_head_and_triggers")]
     after = [("compliance", "0005_encrypt_pan_and_bank_details")]
-    executor = MigrationExecutor(connection)
-    executor.migrate(before)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO compliance_client (name, pan, kyc_status, created_at)"
-            " VALUES ('Old Client', 'ABCPO1234K', 'verified', CURRENT_TIMESTAMP)"
-        )
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(after)
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    with privileged_db.connection_as("owner"):  # migrations change the schema: the owner's
+        executor = MigrationExecutor(connection)
+        executor.migrate(before)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO compliance_client (name, pan, kyc_status, created_at)"
+                " VALUES ('Old Client', 'ABCPO1234K', 'verified', CURRENT_TIMESTAMP)"
+            )
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(after)
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+        runtime_grants_after_migrate(using="default")  # as every `migrate` ends
     old = Client.objects.get(pan_digest=Client.pan_index("ABCPO1234K"))
     assert (old.name, old.pan, old.bank_account_number) == ("Old Client", "ABCPO1234K", "")
     assert "ABCPO1234K" not in raw(old)[0]

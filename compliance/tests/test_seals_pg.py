@@ -12,7 +12,7 @@ from compliance.chain import event_hash
 from compliance.models import AuditChain, AuditEvent
 from compliance.seal_verify import seals_verify
 from compliance.seals import SealRefused, seal_write
-from compliance.tests.conftest import account_events, run_sql_around_trigger, seal_lines
+from compliance.tests.conftest import account_events, seal_lines
 from compliance.verify import audit_verify
 from conftest import require, run_manage
 
@@ -35,36 +35,49 @@ def sealed(record_events, seal_files):
     return written
 
 
-def cut_tail(chain: str, keep: int) -> None:
-    run_sql_around_trigger(
-        "DELETE FROM compliance_auditevent WHERE chain = %s AND seq > %s", [chain, keep]
-    )
-    last = AuditEvent.objects.get(chain=chain, seq=keep)
-    AuditChain.objects.filter(key=chain).update(seq=keep, hash=last.hash)
+@pytest.fixture
+def cut_tail(run_sql_around_trigger):
+    """``cut_tail(chain, keep)`` deletes the chain's events after seq ``keep``, moves the head."""
 
-
-def rewrite_from(chain: str, seq: int) -> None:
-    """Change event ``seq`` and rehash it and every later event, then move the head."""
-    prev_hash = AuditEvent.objects.get(chain=chain, seq=seq - 1).hash
-    for event in AuditEvent.objects.filter(chain=chain, seq__gte=seq).order_by("seq").values():
-        fields = {**event, "prev_hash": prev_hash}
-        if event["seq"] == seq:
-            fields["actor_username"] = "mallory"
-        fields["hash"] = event_hash(fields)
+    def cut(chain: str, keep: int) -> None:
         run_sql_around_trigger(
-            "UPDATE compliance_auditevent SET actor_username = %s, prev_hash = %s, hash = %s "
-            "WHERE id = %s",
-            [fields["actor_username"], fields["prev_hash"], fields["hash"], event["id"]],
+            "DELETE FROM compliance_auditevent WHERE chain = %s AND seq > %s", [chain, keep]
         )
-        prev_hash = fields["hash"]
-    AuditChain.objects.filter(key=chain).update(hash=prev_hash)
+        last = AuditEvent.objects.get(chain=chain, seq=keep)
+        AuditChain.objects.filter(key=chain).update(seq=keep, hash=last.hash)
+
+    return cut
+
+
+@pytest.fixture
+def rewrite_from(run_sql_around_trigger):
+    """``rewrite_from(chain, seq)`` changes event ``seq`` and rehashes it and every later
+    event, then moves the head."""
+
+    def rewrite(chain: str, seq: int) -> None:
+        prev_hash = AuditEvent.objects.get(chain=chain, seq=seq - 1).hash
+        events = AuditEvent.objects.filter(chain=chain, seq__gte=seq).order_by("seq")
+        for event in events.values():
+            fields = {**event, "prev_hash": prev_hash}
+            if event["seq"] == seq:
+                fields["actor_username"] = "mallory"
+            fields["hash"] = event_hash(fields)
+            run_sql_around_trigger(
+                "UPDATE compliance_auditevent SET actor_username = %s, prev_hash = %s, hash = %s "
+                "WHERE id = %s",
+                [fields["actor_username"], fields["prev_hash"], fields["hash"], event["id"]],
+            )
+            prev_hash = fields["hash"]
+        AuditChain.objects.filter(key=chain).update(hash=prev_hash)
+
+    return rewrite
 
 
 def findings() -> list[str]:
     return [str(f) for f in seals_verify().findings]
 
 
-def test_a_cut_tail_is_found_only_by_the_seals(sealed):
+def test_a_cut_tail_is_found_only_by_the_seals(sealed, cut_tail):
     cut_tail("account:1", keep=3)
 
     assert audit_verify().ok  # the chain walk sees a shorter, intact chain
@@ -82,9 +95,10 @@ def test_a_cut_tail_is_found_only_by_the_seals(sealed):
     assert "chain account:1 at seq 5" in str(error.value)
 
 
-def test_a_deleted_chain_is_found_only_by_the_seals(sealed):
+def test_a_deleted_chain_is_found_only_by_the_seals(sealed, run_sql_around_trigger, privileged_db):
     run_sql_around_trigger("DELETE FROM compliance_auditevent WHERE chain = 'account:2'")
-    AuditChain.objects.filter(key="account:2").delete()
+    with privileged_db.cursor() as cursor:
+        cursor.execute("DELETE FROM compliance_auditchain WHERE key = 'account:2'")
 
     assert audit_verify().ok
     assert findings() == [
@@ -93,7 +107,7 @@ def test_a_deleted_chain_is_found_only_by_the_seals(sealed):
     ]
 
 
-def test_a_rewritten_history_is_found_only_by_the_seals(sealed):
+def test_a_rewritten_history_is_found_only_by_the_seals(sealed, rewrite_from):
     rewrite_from("account:1", 2)
 
     assert audit_verify().ok  # every link recomputed: the walk cannot tell
@@ -104,7 +118,7 @@ def test_a_rewritten_history_is_found_only_by_the_seals(sealed):
     ]
 
 
-def test_tampering_before_an_older_seal_is_named_with_the_seal_of_that_head(sealed):
+def test_tampering_before_an_older_seal_is_named_with_the_seal_of_that_head(sealed, rewrite_from):
     account_events(2, 1)
     second = seal_write()  # seals account:2 only; account:1's head stays from seal 1
     rewrite_from("account:1", 4)
@@ -119,7 +133,7 @@ def test_tampering_before_an_older_seal_is_named_with_the_seal_of_that_head(seal
     ]
 
 
-def test_the_writer_refuses_to_seal_over_a_rewrite(sealed, seal_files):
+def test_the_writer_refuses_to_seal_over_a_rewrite(sealed, seal_files, cut_tail):
     cut_tail("account:1", keep=4)
     account_events(1, 2)  # the chain grows again past the cut: seq 5 is a new event
 
@@ -128,7 +142,7 @@ def test_the_writer_refuses_to_seal_over_a_rewrite(sealed, seal_files):
     assert len(seal_lines(seal_files)) == 1
 
 
-def test_tampering_after_the_last_seal_is_out_of_the_seals_reach(sealed):
+def test_tampering_after_the_last_seal_is_out_of_the_seals_reach(sealed, cut_tail):
     account_events(1, 2)  # seq 6 and 7, never sealed
     cut_tail("account:1", keep=5)
 

@@ -3,7 +3,9 @@ runtime role cannot rewrite, empty or unprotect the audit trail, the owner's TRU
 refused by the trigger, and the deploy check tells a proper runtime role from a superuser.
 
 The roles get names of their own per test (roles belong to the whole server) and are
-dropped afterwards, with the tables handed back to the test's superuser.
+dropped afterwards, with the tables handed back to the test database's owner. ``db_roles``
+runs as a superuser (``privileged_db``): where the suite connects as the runtime role (CI),
+the same refusals are proved for the suite's own login too.
 """
 
 import secrets
@@ -52,9 +54,9 @@ class Roles:
     runtime: str
     params: dict
 
-    def connect(self, role: str):
+    def connect(self, role: str, password: str = ""):
         """A connection as ``role`` (the server trusts loopback logins here)."""
-        conn = psycopg2.connect(**{**self.params, "user": role, "password": ""})
+        conn = psycopg2.connect(**{**self.params, "user": role, "password": password})
         conn.autocommit = False
         return conn
 
@@ -66,21 +68,17 @@ def _admin(params: dict):
 
 
 @pytest.fixture
-def roles(transactional_db) -> Iterator[Roles]:
-    """An owner and a runtime role made by ``db_roles`` in the (committed) test database."""
+def roles(privileged_db) -> Iterator[Roles]:
+    """An owner and a runtime role made by ``db_roles`` (as a superuser) in the (committed)
+    test database; ``params`` log in as the superuser."""
     require(connection.vendor == "postgresql", "PostgreSQL (set DATABASE_URL)")
-    config = connection.settings_dict
-    params = {
-        "dbname": config["NAME"],
-        "user": config["USER"],
-        "password": config["PASSWORD"],
-        "host": config["HOST"] or "127.0.0.1",
-        "port": config["PORT"] or 5432,
-    }
+    params = privileged_db.params("superuser")
+    owner = privileged_db.params("owner")["user"]  # who owns the schema again afterwards
     tag = secrets.token_hex(3)
     made = Roles(f"ts_test_owner_{tag}", f"ts_test_app_{tag}", params)
     try:
-        call_command("db_roles", "--owner", made.owner, "--runtime", made.runtime)
+        with privileged_db.connection_as("superuser"):
+            call_command("db_roles", "--owner", made.owner, "--runtime", made.runtime)
         yield made
     finally:
         connection.close()
@@ -90,7 +88,7 @@ def roles(transactional_db) -> Iterator[Roles]:
                 "SELECT rolname FROM pg_roles WHERE rolname IN %s", [(made.owner, made.runtime)]
             )
             for (role,) in cursor.fetchall():
-                cursor.execute(f'REASSIGN OWNED BY "{role}" TO CURRENT_USER')
+                cursor.execute(f'REASSIGN OWNED BY "{role}" TO "{owner}"')
                 cursor.execute(f'DROP OWNED BY "{role}"')
                 cursor.execute(f'DROP ROLE "{role}"')
         admin.close()
@@ -152,11 +150,19 @@ def _copy_of_last_row(conn, table: str) -> str:
     )
 
 
-def test_the_runtime_role_only_inserts_and_reads_the_audit_trail(roles):
+@pytest.mark.parametrize("whose", ["made by db_roles", "the suite's own"])
+def test_the_runtime_role_only_inserts_and_reads_the_audit_trail(roles, privileged_db, whose):
     for i in range(3):
         audit_record(action="test.event", object_type="tests.thing", object_id=str(i))
     audit_checkpoint()
-    app = roles.connect(roles.runtime)
+    if whose == "made by db_roles":
+        role, password = roles.runtime, ""
+    else:  # the login every other test uses
+        if not privileged_db.as_runtime_role:
+            pytest.skip("the suite connects as a superuser here (see TEST_DATABASE_ADMIN_URL)")
+        role, password = connection.settings_dict["USER"], connection.settings_dict["PASSWORD"]
+        assert runtime_role_warnings(connection) == []
+    app = roles.connect(role, password)
     tables = _audit_tables(app)
     assert set(tables) >= {
         "compliance_auditevent",
@@ -173,7 +179,7 @@ def test_the_runtime_role_only_inserts_and_reads_the_audit_trail(roles):
         assert _refused(app, f"ALTER TABLE {table} DISABLE TRIGGER ALL").startswith(not_owner)
         trigger = _a_trigger(app, table)
         assert _refused(app, f"DROP TRIGGER {trigger} ON {table}").startswith(not_owner)
-        assert _refused(app, f"ALTER TABLE {table} OWNER TO {roles.runtime}").startswith(not_owner)
+        assert _refused(app, f"ALTER TABLE {table} OWNER TO {role}").startswith(not_owner)
         if table in AUDIT_HEAD_TABLES:  # a head moves forward, under a row lock
             _allowed(app, f"SELECT * FROM {table} FOR UPDATE")  # noqa: S608
             _allowed(app, f"UPDATE {table} SET seq = seq")  # noqa: S608
@@ -235,7 +241,7 @@ def test_the_app_writes_its_audit_trail_as_the_runtime_role(roles):
     assert result.checked == 4
 
 
-def _runtime_wrapper(roles: Roles, role: str) -> DatabaseWrapper:
+def _wrapper_as(role: str) -> DatabaseWrapper:
     return DatabaseWrapper({**connection.settings_dict, "USER": role, "PASSWORD": ""}, "check")
 
 
@@ -247,13 +253,17 @@ def _as_admin(roles: Roles, *statements: str) -> None:
     admin.close()
 
 
-def test_the_deploy_check_warns_of_a_superuser_and_passes_the_runtime_role(roles):
-    superuser = runtime_role_warnings(connection)
-    assert [w.id for w in superuser] == ["ops.W002"]
-    assert "is a superuser" in superuser[0].msg
+def test_the_deploy_check_warns_of_a_superuser_and_passes_the_runtime_role(roles, privileged_db):
+    superuser = _wrapper_as(roles.params["user"])
+    try:
+        warned = runtime_role_warnings(superuser)
+    finally:
+        superuser.close()
+    assert [w.id for w in warned] == ["ops.W002"]
+    assert "is a superuser" in warned[0].msg
 
     app = roles.runtime
-    proper = _runtime_wrapper(roles, app)
+    proper = _wrapper_as(app)
     try:
         assert runtime_role_warnings(proper) == []
         _as_admin(roles, f"GRANT DELETE ON compliance_auditevent TO {app}")
@@ -275,7 +285,8 @@ def test_the_deploy_check_warns_of_a_superuser_and_passes_the_runtime_role(roles
         )
 
         # db_roles, run again, puts all of that right.
-        call_command("db_roles", "--owner", roles.owner, "--runtime", app)
+        with privileged_db.connection_as("superuser"):
+            call_command("db_roles", "--owner", roles.owner, "--runtime", app)
         assert runtime_role_warnings(proper) == []
     finally:
         proper.close()
@@ -339,7 +350,9 @@ def test_migrate_as_the_owner_gives_the_runtime_role_its_grants(roles):
     admin.close()
 
 
-def test_db_roles_twice_changes_nothing_and_never_shows_a_password(roles, tmp_path, capsys):
+def test_db_roles_twice_changes_nothing_and_never_shows_a_password(
+    roles, privileged_db, tmp_path, capsys
+):
     def acl() -> list[tuple]:
         admin = _admin(roles.params)
         with admin.cursor() as cursor:
@@ -357,15 +370,16 @@ def test_db_roles_twice_changes_nothing_and_never_shows_a_password(roles, tmp_pa
     password = tmp_path / "runtime_password"
     password.write_text("a-runtime-password-never-echoed\n")
     capsys.readouterr()
-    call_command(
-        "db_roles",
-        "--owner",
-        roles.owner,
-        "--runtime",
-        roles.runtime,
-        "--runtime-password-file",
-        str(password),
-    )
+    with privileged_db.connection_as("superuser"):
+        call_command(
+            "db_roles",
+            "--owner",
+            roles.owner,
+            "--runtime",
+            roles.runtime,
+            "--runtime-password-file",
+            str(password),
+        )
     said = capsys.readouterr()
     assert acl() == before
     assert f"Password set for {roles.runtime}." in said.out

@@ -124,13 +124,13 @@ def test_totp_code_prints_a_code_the_device_accepts_and_refuses_production(setti
         call_command("totp_code", "admin", stdout=StringIO())
 
 
-def test_the_demo_checkpoints_its_audit_trail_once_per_change_of_the_chain():
+def test_the_demo_checkpoints_its_audit_trail_once_per_change_of_the_chain(privileged_db):
     from io import StringIO
 
     from compliance import demo
     from compliance.models import AuditChain, AuditCheckpoint
     from compliance.services import audit_record
-    from compliance.tests.conftest import run_sql_around_trigger
+    from compliance.tests.conftest import sql_around_trigger
 
     def checkpoint_again() -> str:
         out = StringIO()
@@ -156,7 +156,8 @@ def test_the_demo_checkpoints_its_audit_trail_once_per_change_of_the_chain():
 
     broken_event = audit_record(action="test.event")
     sql = "UPDATE compliance_auditevent SET action = 'x' WHERE chain = 'firm' AND seq = %s"
-    run_sql_around_trigger(sql, [broken_event.seq])
+    with privileged_db.cursor() as cursor:  # tampered with behind the app's back
+        sql_around_trigger(cursor, sql, [broken_event.seq])
     broken = checkpoint_again()  # a broken chain is reported, and the seed still finishes
     assert "Audit checkpoint: not made, the chain failed verification: " in broken
     assert f"BROKEN: chain firm at seq {broken_event.seq}" in broken

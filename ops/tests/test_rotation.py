@@ -283,7 +283,9 @@ def test_task_and_monthly_schedule():
 
 
 @pytest.mark.django_db
-def test_command_prints_each_step(capsys, tmp_path):
+def test_command_prints_each_step(capsys, tmp_path, settings, privileged_db):
+    if connection.vendor == "postgresql":  # the runtime role cannot read its own verifier
+        settings.POSTGRES_ROTATION_ADMIN_URL = privileged_db.url("superuser")
     call_command("rotate_secrets", "--only", "secret_key,postgres", "--dry-run")
     out = capsys.readouterr().out
     assert "secret_key  planned: would write a new SECRET_KEY" in out
@@ -294,6 +296,14 @@ def test_command_prints_each_step(capsys, tmp_path):
 
 
 # --- PostgreSQL (real server) -------------------------------------------------------------
+
+
+@pytest.fixture
+def pg_rotation_admin(settings, privileged_db) -> None:
+    """Rotation connects as a superuser (POSTGRES_ROTATION_ADMIN_URL), which may make and
+    alter the test's roles; the tests may connect as the runtime role, which may not."""
+    require(connection.vendor == "postgresql", "PostgreSQL (set DATABASE_URL)")
+    settings.POSTGRES_ROTATION_ADMIN_URL = privileged_db.url("superuser")
 
 
 def _pg_admin():
@@ -329,13 +339,13 @@ def _make_role(method: str, *, required: bool):
 
 
 @pytest.fixture
-def pg_role():
+def pg_role(pg_rotation_admin):
     """A dedicated login role whose password the server checks (scram-sha-256)."""
     yield from _make_role("scram-sha-256", required=True)
 
 
 @pytest.fixture
-def trusted_pg_role():
+def trusted_pg_role(pg_rotation_admin):
     """A dedicated login role the server lets in without checking its password."""
     yield from _make_role("trust", required=False)
 
@@ -442,7 +452,7 @@ def test_postgres_under_trust_is_checked_against_the_stored_verifier(trusted_pg_
 
 @pytest.mark.integration
 @pytest.mark.django_db
-def test_postgres_refuses_superusers_and_unknown_roles():
+def test_postgres_refuses_superusers_and_unknown_roles(pg_rotation_admin):
     admin, params = _pg_admin()
     with admin.cursor() as cursor:
         cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")

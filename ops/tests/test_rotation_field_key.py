@@ -16,9 +16,10 @@ pytestmark = pytest.mark.usefixtures("isolated_secrets")
 
 
 @pytest.fixture
-def notes_model(transactional_db):
+def notes_model(privileged_db):
     """A model with an encrypted column that exists only for the test. It is registered in
-    the app registry, so the rotation finds it through apps.get_models() like any other."""
+    the app registry, so the rotation finds it through apps.get_models() like any other.
+    The schema owner makes and drops its table, as a migration would."""
     meta = type("Meta", (), {"app_label": "ops", "db_table": "ops_test_rotation_note"})
     model = type(
         "RotationTestNote",
@@ -26,10 +27,10 @@ def notes_model(transactional_db):
         {"__module__": __name__, "Meta": meta, "body": EncryptedTextField(null=True)},
     )
     try:
-        with connection.schema_editor() as editor:
+        with privileged_db.connection_as("owner"), connection.schema_editor() as editor:
             editor.create_model(model)
         yield model
-        with connection.schema_editor() as editor:
+        with privileged_db.connection_as("owner"), connection.schema_editor() as editor:
             editor.delete_model(model)
     finally:
         apps.all_models["ops"].pop("rotationtestnote", None)

@@ -23,6 +23,7 @@ from compliance.services import audit_checkpoint
 from conftest import require
 from marketdata.models import Instrument
 from ops.apikeys import api_key_create
+from ops.db_roles import AUDIT_TABLES
 from orders.execution import execution_submit
 from orders.models import Holding, TradingAccount
 from orders.services import fill_apply, order_place
@@ -285,15 +286,22 @@ def test_delete_on_every_other_api_route_is_refused(books, django_user_model, se
 @pytest.mark.integration
 @pytest.mark.django_db
 @pytest.mark.usefixtures("books")
-def test_postgresql_refuses_delete_of_kept_rows_even_in_raw_sql():
+def test_postgresql_refuses_delete_of_kept_rows_even_in_raw_sql(privileged_db):
     require(connection.vendor == "postgresql", "PostgreSQL")
-    for model in kept_models():
-        if model._meta.proxy:
-            continue
-        table = model._meta.db_table
+    tables = [m._meta.db_table for m in kept_models() if not m._meta.proxy]
+
+    def refuses(table: str, message: str) -> None:
         with (
-            pytest.raises(DatabaseError, match="refused"),
+            pytest.raises(DatabaseError, match=message),
             transaction.atomic(),
             connection.cursor() as cursor,
         ):
             cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - a table name we chose
+
+    # The app's own login: the trigger, or, for the audit trail, the runtime role's grants.
+    for table in tables:
+        by_grant = privileged_db.as_runtime_role and table in AUDIT_TABLES
+        refuses(table, "permission denied for table" if by_grant else "refused")
+    with privileged_db.connection_as("owner"):  # who holds every privilege on its tables
+        for table in tables:
+            refuses(table, "refused")
