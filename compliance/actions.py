@@ -59,6 +59,8 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "ops.secret_rotation_failed": "Secret rotation failed",
     "ops.secret_rotation_skipped": "Secret rotation skipped",
     "ops.secret_rotation_dry_run": "Secret rotation dry run",
+    # The compliance desk (compliance.alerts)
+    "alert.raised": "Compliance alert raised",
 }
 
 

@@ -233,3 +233,7 @@ class AuditCheckpoint(AppendOnlyModel):
     def __str__(self) -> str:
         chains = len(self.heads)
         return f"Checkpoint of {chains} chain{'s' if chains != 1 else ''}, {self.events:,} events"
+
+
+# The compliance desk's other models live with their domain and are registered here.
+from compliance.alerts.models import Alert, AlertRule  # noqa: E402, F401
