@@ -61,6 +61,21 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "ops.secret_rotation_dry_run": "Secret rotation dry run",
     # The compliance desk (compliance.alerts)
     "alert.raised": "Compliance alert raised",
+    # KYC (compliance.kyc.services): one per application status, and the client's KYC state
+    "kyc.application_created": "KYC application created",
+    "kyc.application_changed": "KYC application changed (draft)",
+    "kyc.document_uploaded": "KYC document uploaded",
+    "kyc.ipv_recorded": "KYC in-person verification recorded",
+    "kyc.submitted": "KYC application submitted",
+    "kyc.under_review": "KYC application taken for review",
+    "kyc.on_hold": "KYC application put on hold",
+    "kyc.verified": "KYC application verified (maker)",
+    "kyc.approved": "KYC application approved (checker)",
+    "kyc.rejected": "KYC application rejected",
+    "kyc.kra_status": "KRA status of a KYC application changed",
+    "kyc.risk_recomputed": "KYC risk category recomputed",
+    "kyc.rekyc_due": "Periodic re-KYC fell due",
+    "client.kyc_changed": "Client's KYC state changed",
 }
 
 

@@ -29,10 +29,17 @@ VERIFY_AUDIT_TRAIL = "compliance.verify_audit_trail"
 
 @admin.register(Client)
 class ClientAdmin(admin.ModelAdmin):
-    list_display = ["name", "pan", "kyc_status", "kyc_verified_at", "created_at"]
-    list_filter = ["kyc_status"]
+    list_display = [
+        "name", "pan", "kyc_status", "kra_status", "risk_category", "rekyc_due_on", "created_at"
+    ]  # fmt: skip
+    list_filter = ["kyc_status", "kra_status", "risk_category"]
     search_fields = ["name"]  # and the exact PAN, through its blind index (below)
-    readonly_fields = ["kyc_verified_at", "created_at"]
+    # The KYC state is set by the KYC services alone (approval by a second officer, the KRA):
+    # nobody sets it here.
+    readonly_fields = [
+        "kyc_status", "kyc_verified_at", "kra_status", "risk_category", "rekyc_due_on",
+        "created_at",
+    ]  # fmt: skip
 
     def get_readonly_fields(self, request, obj=None):
         # A client's PAN is their identity: it is fixed once the client exists.
@@ -188,3 +195,6 @@ class AuditCheckpointAdmin(AuditTrailAdmin):
         return format_html(
             "<table><tr><th>chain</th><th>seq</th><th>hash</th></tr>{}</table>", rows
         )
+
+
+from compliance.kyc import admin as kyc_admin  # noqa: E402, F401  (registers KYC)

@@ -63,6 +63,7 @@ class Client(KeptRecord):
     class KycStatus(models.TextChoices):
         PENDING = "pending", "Pending"
         UNDER_REVIEW = "under_review", "Under review"
+        KRA_PENDING = "kra_pending", "Approved; KRA not yet validated"
         VERIFIED = "verified", "Verified"
         REJECTED = "rejected", "Rejected"
         SUSPENDED = "suspended", "Suspended"
@@ -72,10 +73,17 @@ class Client(KeptRecord):
     pan_digest = models.CharField(max_length=64, unique=True, editable=False)
     bank_account_number = EncryptedTextField(blank=True, validators=[validate_bank_account])
     bank_ifsc = models.CharField("IFSC", max_length=11, blank=True, validators=[validate_ifsc])
+    # Set only by the KYC services (compliance.kyc.services): "verified" means the KYC
+    # application is approved AND the KRA validated it, so placement reads one field.
     kyc_status = models.CharField(
         max_length=16, choices=KycStatus.choices, default=KycStatus.PENDING
     )
     kyc_verified_at = models.DateTimeField(null=True, blank=True)
+    kra_status = models.CharField("KRA status", max_length=16, blank=True)
+    risk_category = models.CharField(max_length=8, blank=True)
+    rekyc_due_on = models.DateField(
+        "re-KYC due on", null=True, blank=True, help_text="Past it, no new positions"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -109,6 +117,10 @@ class Client(KeptRecord):
     @property
     def can_trade(self) -> bool:
         return self.kyc_status == self.KycStatus.VERIFIED
+
+    def rekyc_overdue(self, on) -> bool:
+        """Whether the periodic re-KYC is past due on date ``on`` (no new positions then)."""
+        return self.rekyc_due_on is not None and self.rekyc_due_on < on
 
 
 # --- Audit trail -------------------------------------------------------------------------------
@@ -237,3 +249,10 @@ class AuditCheckpoint(AppendOnlyModel):
 
 # The compliance desk's other models live with their domain and are registered here.
 from compliance.alerts.models import Alert, AlertRule  # noqa: E402, F401
+from compliance.kyc.models import (  # noqa: E402, F401
+    KycApplication,
+    KycDocument,
+    KycRiskRule,
+    ReKycDue,
+    ReKycInterval,
+)  # fmt: skip

@@ -26,3 +26,31 @@ def audit_seal(close: bool = False) -> dict:
     if written is None:
         return {"sealed": None, "skipped": "no chain head moved since the last seal"}
     return {"sealed": written.number, "chains": written.seal["chains"], "where": written.where}
+
+
+@shared_task(
+    name="compliance.tasks.kyc_kra_sync",
+    autoretry_for=(ConnectionError, TimeoutError),
+    retry_backoff=True,
+    max_retries=5,
+)
+def kyc_kra_sync(application_id: int) -> dict:
+    """Ask the KRA about one application (upload it if the KRA does not know it)."""
+    from compliance.kyc.models import KycApplication
+    from compliance.kyc.services import kyc_kra_sync as sync
+
+    application = sync(application=KycApplication.objects.get(pk=application_id))
+    return {"application": application.pk, "kra_status": application.kra_status}
+
+
+@shared_task(name="compliance.tasks.kyc_daily")
+def kyc_daily() -> dict:
+    """Daily: poll the KRA for approved applications not yet validated, and raise the
+    re-KYCs falling due into their queue."""
+    from compliance.kyc.selectors import kyc_awaiting_kra
+    from compliance.kyc.services import rekyc_raise_due
+
+    polled = list(kyc_awaiting_kra().values_list("pk", flat=True))
+    for pk in polled:
+        kyc_kra_sync.delay(pk)
+    return {"kra_polled": len(polled), "rekyc_raised": len(rekyc_raise_due())}

@@ -76,6 +76,13 @@ DEFAULT_SCHEDULES = [
         description="The end-of-day seal at 15:45 IST, written even if no head moved.",
     ),
     DefaultSchedule(
+        name="KYC: poll the KRA and raise re-KYC due",
+        task="compliance.tasks.kyc_daily",
+        crontab="0 7 * * *",
+        description="Asks the KRA about approved applications not yet validated, and raises "
+        "clients whose periodic re-KYC falls due within 30 days into the re-KYC queue.",
+    ),
+    DefaultSchedule(
         name="Relay unsent orders",
         task="orders.tasks.outbox_relay",
         every_seconds=15,

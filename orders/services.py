@@ -264,6 +264,19 @@ def _prices_before_lock(account: TradingAccount, instrument: Instrument) -> dict
     return quote_get_many(dict.fromkeys(keys))
 
 
+def reduces_position(
+    *, book: AccountBook, instrument, request: OrderRequest, sellable: int
+) -> bool:
+    """Whether the order only closes or reduces what the account holds (no new exposure):
+    a sell within the long position (for delivery: within what is sellable), a buy within
+    the short one."""
+    if request.transaction_type == "SELL":
+        if request.product == "CNC":
+            return request.quantity <= sellable
+        return request.quantity <= max(book.position(instrument.pk, request.product), 0)
+    return request.quantity <= max(-book.position(instrument.pk, request.product), 0)
+
+
 @dataclass(frozen=True)
 class Assessment:
     """What placement would decide for an order now: every reason to refuse it, and its funds."""
@@ -302,6 +315,10 @@ def order_assess(
         quote=quote,
         market_open=market_open,
         sellable=sellable,
+        today=today,
+        reduces_position=reduces_position(
+            book=book, instrument=instrument, request=request, sellable=sellable
+        ),
         available_funds=funds_of(account, on=today, book=book)["available"],
         required_funds=required,
     )

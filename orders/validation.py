@@ -12,6 +12,7 @@ Two kinds, on purpose:
 import hashlib
 import json
 from dataclasses import asdict, dataclass
+from datetime import date
 from decimal import Decimal
 
 from marketdata.models import Instrument
@@ -121,6 +122,8 @@ def business_rejections(
     sellable: int,
     available_funds: Decimal,
     required_funds: Decimal,
+    today: date | None = None,
+    reduces_position: bool = False,
 ) -> list[Rejection]:
     """Every reason the order cannot be taken now (all of them, not just the first)."""
     found = []
@@ -128,10 +131,24 @@ def business_rejections(
         found.append(
             Rejection("ACCOUNT_NOT_ACTIVE", f"Account {account.code} is {account.status}.")
         )
-    if not account.client.can_trade:
+    client = account.client
+    if not client.can_trade:
+        kra = f"; KRA status {client.kra_status}" if client.kra_status else ""
         found.append(
             Rejection(
-                "KYC_NOT_VERIFIED", f"KYC of {account.client.name} is {account.client.kyc_status}."
+                "KYC_NOT_VERIFIED",
+                f"KYC of {client.name} is {client.get_kyc_status_display().lower()}{kra}: "
+                "trading needs an approved KYC that the KRA has validated.",
+            )
+        )
+    elif today is not None and client.rekyc_overdue(today) and not reduces_position:
+        found.append(
+            Rejection(
+                "REKYC_OVERDUE",
+                f"The periodic re-KYC of {client.name} was due on {client.rekyc_due_on}: "
+                "only orders that close or reduce a position are taken until it is done.",
+                limit=str(client.rekyc_due_on),
+                value=str(today),
             )
         )
     if not instrument.is_active:

@@ -344,6 +344,11 @@ STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # KYC documents: outside the database and outside anything served (compliance.kyc).
+    "kyc": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": env.str("KYC_DOCUMENTS_ROOT", default=str(DATA_DIR / "kyc"))},
+    },
     # Production needs `collectstatic` (its deploy check says so); the embedded profile
     # serves plain names from the apps until it has run (tradingsite.staticfiles).
     "staticfiles": {
@@ -513,6 +518,13 @@ ORDERS_PRE_TRADE_CHECKS: list[str] = ["risk.checks.run_all"]
 ORDERS_BROKER_ADAPTERS: dict[str, str] = {"paper": "orders.paper.PaperExchange"}
 #: A cancel or change the broker has not answered after this long is sent again by the relay.
 ORDERS_REQUEST_RELAY_SECONDS = env.int("ORDERS_REQUEST_RELAY_SECONDS", default=30)
+# --- KYC (compliance.kyc) ---------------------------------------------------------------
+#: The KRA adapter (a dotted path): the fake one until a real KRA is contracted.
+KYC_KRA_ADAPTER = env.str("KYC_KRA_ADAPTER", default="compliance.kyc.kra.FakeKra")
+#: The fake KRA validates an uploaded record after this many lookups.
+KYC_FAKE_KRA_STEPS = env.int("KYC_FAKE_KRA_STEPS", default=1)
+#: The largest KYC document accepted, in bytes (PDF, JPEG or PNG).
+KYC_DOCUMENT_MAX_BYTES = env.int("KYC_DOCUMENT_MAX_BYTES", default=5 * 1024 * 1024)
 PAPER_SLIPPAGE_BPS = Decimal(env.str("PAPER_SLIPPAGE_BPS", default="5"))
 PAPER_SEED = env.int("PAPER_SEED", default=7)
 PAPER_LATENCY_MS = env.int("PAPER_LATENCY_MS", default=0)

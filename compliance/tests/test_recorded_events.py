@@ -81,7 +81,9 @@ def test_changing_a_client_in_the_admin_is_recorded(client, user_in_role, otp_lo
     assert (change.object_type, change.object_id) == ("compliance.client", str(asha.pk))
     assert (change.actor_id, change.actor_username) == (officer.pk, "compliance_officer")
     assert change.after["object_repr"] == "Asha R. Rao (ABCPE1234F)"
-    assert change.after["change_message"] == "Changed Name and Kyc status."
+    assert change.after["change_message"] == "Changed Name."
+    asha.refresh_from_db()
+    assert asha.kyc_status == Client.KycStatus.PENDING  # read-only: only KYC services set it
     assert change.source_ip == "192.0.2.20"
 
 

@@ -18,6 +18,8 @@ from django.test import RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
+from compliance.kyc.models import KycApplication
+from compliance.kyc.services import EDITABLE_FIELDS
 from compliance.models import Client
 from compliance.services import audit_checkpoint
 from conftest import require
@@ -35,6 +37,7 @@ from tradingsite.records import RecordNotDeletable, is_kept
 
 KEPT = {
     "compliance.auditcheckpoint", "compliance.auditevent", "compliance.client",
+    "compliance.kycapplication", "compliance.kycdocument",
     "ops.apikey",
     "orders.fill", "orders.holding", "orders.ledgerentry", "orders.order", "orders.orderoutbox",
     "orders.position", "orders.tradingaccount",
@@ -45,7 +48,8 @@ KEPT = {
 #: fields it may edit. Everything else about them changes only through their services.
 ADMIN_EDITABLE = {
     TradingAccount: {"users", "brokerage_plan", "broker", "status"},
-    Client: {"name", "kyc_status", "bank_account_number", "bank_ifsc"},
+    Client: {"name", "bank_account_number", "bank_ifsc"},  # KYC state: its services only
+    KycApplication: set(EDITABLE_FIELDS),  # a draft's declared data, saved by its service
 }
 
 #: The API's only handlers that change a kept record, each a service call.
@@ -61,7 +65,7 @@ def kept_models() -> list[type[models.Model]]:
 
 
 @pytest.fixture
-def books(account, risk_managers, user_in_role):
+def books(account, risk_managers, user_in_role, kyc_application):
     """At least one row of every kept record."""
     rina, _ = risk_managers
     for price in ("1400.00", "1300.00"):  # both rest on the paper exchange
@@ -83,6 +87,7 @@ def books(account, risk_managers, user_in_role):
     api_key_create(
         actor=algo, user=account.users.get(), account=account, label="bot", primary_ip="127.0.0.1"
     )
+    kyc_application()  # a draft with its documents
     audit_checkpoint()
     empty = [m._meta.label_lower for m in kept_models() if not m.objects.exists()]
     assert not empty, f"the fixture must make a row of each kept record: {empty}"

@@ -1,0 +1,340 @@
+"""Admin of KYC: the queue (filters with counts, ageing), the application's decision
+buttons and bulk actions, all through ``compliance.kyc.services`` (maker-checker per item);
+uploads checked by content; the rules as data. Applications and documents are kept records,
+never deleted; auditors (view permissions only) see everything and change nothing."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.utils import timezone
+
+from compliance.kyc.choices import TRANSITIONS, ApplicationStatus
+from compliance.kyc.models import (
+    KycApplication,
+    KycDocument,
+    KycRiskRule,
+    ReKycDue,
+    ReKycInterval,
+)
+from compliance.kyc.services import (
+    EDITABLE_FIELDS,
+    KycDocumentRefused,
+    KycRefused,
+    kyc_application_create,
+    kyc_application_update,
+    kyc_document_check,
+    kyc_document_upload,
+    kyc_ipv_record,
+    kyc_transition,
+)
+from tradingsite.errors import DomainError
+
+S = ApplicationStatus
+#: The decision buttons: target state -> label.
+MOVES = {
+    S.SUBMITTED: "Submit",
+    S.UNDER_REVIEW: "Take for review",
+    S.VERIFIED: "Verify (maker)",
+    S.APPROVED: "Approve (checker)",
+    S.REJECTED: "Reject",
+    S.ON_HOLD: "Put on hold",
+}
+
+
+class AgeFilter(admin.SimpleListFilter):
+    """How long an application has waited since it was submitted."""
+
+    title = "age"
+    parameter_name = "age"
+    BUCKETS = {"0-2": (0, 2), "3-7": (3, 7), "8-30": (8, 30), "30+": (31, None)}
+
+    def lookups(self, request, model_admin):
+        return [(k, f"{k} days") for k in self.BUCKETS]
+
+    def queryset(self, request, queryset):
+        if self.value() not in self.BUCKETS:
+            return queryset
+        low, high = self.BUCKETS[self.value()]
+        now = timezone.now()
+        queryset = queryset.filter(submitted_at__lte=now - timezone.timedelta(days=low))
+        if high is not None:
+            queryset = queryset.filter(submitted_at__gt=now - timezone.timedelta(days=high + 1))
+        return queryset
+
+
+class ReasonActionForm(ActionForm):
+    reason = forms.CharField(required=False, label="Reason (hold, reject)")
+
+
+class DocumentInline(admin.TabularInline):
+    model = KycDocument
+    extra = 0
+    fields = ["kind", "link", "content_type", "size", "sha256", "uploaded_by", "uploaded_at"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="file")
+    def link(self, document: KycDocument) -> str:
+        return document.original_name
+
+
+class KycApplicationAdmin(admin.ModelAdmin):
+    list_display = [
+        "id", "name", "client", "status", "age_days", "risk_category", "kra_status",
+        "verified_by", "decided_by", "submitted_at",
+    ]  # fmt: skip
+    list_filter = ["status", AgeFilter, "risk_category", "kra_status", "pep"]
+    show_facets = admin.ShowFacets.ALWAYS  # the counts beside each filter
+    search_fields = ["name", "client__name"]
+    list_select_related = ["client", "verified_by", "decided_by"]
+    ordering = ["submitted_at", "id"]
+    inlines = [DocumentInline]
+    action_form = ReasonActionForm
+    actions = ["take_for_review", "verify", "approve", "reject", "hold"]
+    change_form_template = "admin/compliance/kycapplication/change_form.html"
+    fieldsets = [
+        ("Client", {"fields": ["client", "status"]}),
+        ("Identity", {"fields": ["name", "pan", "date_of_birth", "aadhaar_last4"]}),
+        ("Contact", {"fields": ["address", "country", "mobile", "email"]}),
+        (
+            "Finances",
+            {
+                "fields": [
+                    "bank_account_number",
+                    "bank_ifsc",
+                    "income_range",
+                    "occupation",
+                    "net_worth",
+                    "expected_annual_turnover",
+                ]
+            },
+        ),
+        ("Declarations", {"fields": ["fatca_us_person", "tax_residency_country", "pep"]}),
+        ("Nominee", {"fields": ["nominee_name", "nominee_relation"]}),
+        ("In-person verification", {"fields": ["ipv_done", "ipv_on", "ipv_by"]}),
+        (
+            "Review",
+            {
+                "fields": [
+                    "submitted_at",
+                    "verified_by",
+                    "verified_at",
+                    "decided_by",
+                    "decided_at",
+                    "hold_reason",
+                    "rejection_reason",
+                    "risk_category",
+                    "risk_reasons",
+                    "kra_status",
+                    "kra_reference",
+                    "kra_checked_at",
+                ]
+            },
+        ),
+    ]
+    REVIEW_FIELDS = [
+        "status", "ipv_done", "ipv_on", "ipv_by", "submitted_at", "verified_by", "verified_at",
+        "decided_by", "decided_at", "hold_reason", "rejection_reason", "risk_category",
+        "risk_reasons", "kra_status", "kra_reference", "kra_checked_at",
+    ]  # fmt: skip
+
+    def has_review_kyc_permission(self, request) -> bool:
+        return request.user.has_perm("compliance.review_kyc")
+
+    def has_approve_kyc_permission(self, request) -> bool:
+        return request.user.has_perm("compliance.approve_kyc")
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return self.REVIEW_FIELDS
+        # Once submitted, the application is what the officers check: nobody edits it.
+        if obj.status != S.DRAFT:
+            return ["client", *self.REVIEW_FIELDS, *EDITABLE_FIELDS]
+        return ["client", *self.REVIEW_FIELDS]
+
+    @admin.display(description="age (days)")
+    def age_days(self, application: KycApplication) -> int | str:
+        if application.submitted_at is None:
+            return "-"
+        return (timezone.now() - application.submitted_at).days
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change:
+            fields = {f: form.cleaned_data[f] for f in EDITABLE_FIELDS if f in form.cleaned_data}
+            made = kyc_application_create(client=obj.client, actor=request.user, **fields)
+        else:
+            changes = {f: form.cleaned_data[f] for f in form.changed_data if f in EDITABLE_FIELDS}
+            made = kyc_application_update(application=obj, actor=request.user, changes=changes)
+        obj.__dict__.update(made.__dict__)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and self.has_view_permission(request, obj):
+            context["kyc_moves"] = [
+                (str(to), MOVES[to])
+                for (frm, to), perm in TRANSITIONS.items()
+                if frm == obj.status and request.user.has_perm(perm)
+            ]
+            if obj.status in (S.DRAFT, S.SUBMITTED, S.UNDER_REVIEW, S.ON_HOLD) and (
+                request.user.has_perm("compliance.review_kyc") and not obj.ipv_done
+            ):
+                context["kyc_moves"].append(("ipv", "Record IPV (today)"))
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        move = next((k[5:] for k in request.POST if k.startswith("_kyc_")), None)
+        if request.method == "POST" and object_id and move:
+            return self._decide(request, object_id, move)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _decide(self, request, object_id, move: str):
+        from django.core.exceptions import PermissionDenied
+        from django.shortcuts import redirect
+
+        application = self.get_object(request, object_id)
+        if application is None or not self.has_view_permission(request, application):
+            raise PermissionDenied
+        if not (
+            self.has_review_kyc_permission(request) or self.has_approve_kyc_permission(request)
+        ):
+            raise PermissionDenied
+        try:
+            if move == "ipv":
+                kyc_ipv_record(application=application, actor=request.user)
+            else:
+                kyc_transition(
+                    application=application, to=move, actor=request.user,
+                    reason=request.POST.get("kyc_reason", ""),
+                )  # fmt: skip
+        except (DomainError, ValueError) as refused:
+            self.message_user(request, str(refused), messages.ERROR)
+        else:
+            application.refresh_from_db()
+            self.message_user(request, f"{application}.", messages.SUCCESS)
+        return redirect("admin:compliance_kycapplication_change", application.pk)
+
+    def _bulk(self, request, queryset, to: str) -> None:
+        reason = request.POST.get("reason", "")
+        done, refused = 0, []
+        for application in queryset.order_by("id"):
+            try:
+                kyc_transition(application=application, to=to, actor=request.user, reason=reason)
+            except KycRefused as why:
+                refused.append(str(why))
+            else:
+                done += 1
+        if done:
+            self.message_user(request, f"{done} application(s) moved to {S(to).label}.")
+        for why in refused:
+            self.message_user(request, why, messages.ERROR)
+
+    @admin.action(description="Take for review", permissions=["review_kyc"])
+    def take_for_review(self, request, queryset):
+        self._bulk(request, queryset, S.UNDER_REVIEW)
+
+    @admin.action(description="Verify (maker)", permissions=["review_kyc"])
+    def verify(self, request, queryset):
+        self._bulk(request, queryset, S.VERIFIED)
+
+    @admin.action(description="Approve (checker)", permissions=["approve_kyc"])
+    def approve(self, request, queryset):
+        self._bulk(request, queryset, S.APPROVED)
+
+    @admin.action(description="Reject (give a reason)", permissions=["approve_kyc"])
+    def reject(self, request, queryset):
+        self._bulk(request, queryset, S.REJECTED)
+
+    @admin.action(description="Put on hold (give a reason)", permissions=["review_kyc"])
+    def hold(self, request, queryset):
+        self._bulk(request, queryset, S.ON_HOLD)
+
+
+class DocumentForm(forms.ModelForm):
+    upload = forms.FileField(help_text="PDF, JPEG or PNG, checked by its content")
+
+    class Meta:
+        model = KycDocument
+        fields = ["application", "kind"]
+
+    def clean_upload(self):
+        upload = self.cleaned_data["upload"]
+        try:
+            kyc_document_check(upload=upload)
+        except KycDocumentRefused as refused:
+            raise forms.ValidationError(refused.detail) from None
+        return upload
+
+
+class KycDocumentAdmin(admin.ModelAdmin):
+    list_display = ["id", "application", "kind", "content_type", "size", "uploaded_at"]
+    list_filter = ["kind", "content_type"]
+    readonly_fields = [
+        "application", "kind", "original_name", "content_type", "size", "sha256",
+        "uploaded_by", "uploaded_at",
+    ]  # fmt: skip
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = DocumentForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else []
+
+    def get_fields(self, request, obj=None):
+        return ["application", "kind", "upload"] if obj is None else self.readonly_fields
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # a document is replaced by uploading another, never edited
+
+    def save_model(self, request, obj, form, change) -> None:
+        made = kyc_document_upload(
+            application=form.cleaned_data["application"], kind=form.cleaned_data["kind"],
+            upload=form.cleaned_data["upload"], actor=request.user,
+        )  # fmt: skip
+        obj.__dict__.update(made.__dict__)
+
+
+class KycRiskRuleAdmin(admin.ModelAdmin):
+    list_display = ["factor", "value", "category", "note"]
+    list_filter = ["factor", "category"]
+
+
+class ReKycIntervalAdmin(admin.ModelAdmin):
+    list_display = ["category", "months"]
+
+
+class ReKycDueAdmin(admin.ModelAdmin):
+    list_display = ["client", "due_on", "overdue", "status", "raised_at"]
+    list_filter = ["status", "due_on"]
+    show_facets = admin.ShowFacets.ALWAYS
+    readonly_fields = ["client", "due_on", "status", "raised_at", "closed_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # beat raises them (compliance.tasks.kyc_daily)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # closed by approving the client's new application
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="overdue", boolean=True)
+    def overdue(self, item: ReKycDue) -> bool:
+        return item.status == "due" and item.due_on < timezone.localdate()
+
+
+def register(site) -> None:
+    site.register(KycApplication, KycApplicationAdmin)
+    site.register(KycDocument, KycDocumentAdmin)
+    site.register(KycRiskRule, KycRiskRuleAdmin)
+    site.register(ReKycInterval, ReKycIntervalAdmin)
+    site.register(ReKycDue, ReKycDueAdmin)
+
+
+register(admin.site)

@@ -1,0 +1,39 @@
+"""Reads of KYC shared by the admin, the tasks and the demo: the queue and what is pending."""
+
+from datetime import date
+
+from django.db.models import Count, QuerySet
+
+from compliance.kyc.choices import OPEN_STATES, ApplicationStatus, KraStatus
+from compliance.kyc.models import KycApplication
+
+
+def kyc_queue() -> QuerySet[KycApplication]:
+    """Applications an officer still has to act on, oldest submitted first."""
+    return (
+        KycApplication.objects.filter(status__in=OPEN_STATES)
+        .select_related("client", "verified_by")
+        .order_by("submitted_at", "id")
+    )
+
+
+def kyc_queue_counts() -> dict[str, int]:
+    """How many applications are in each state (every state, zeros included)."""
+    found = dict(KycApplication.objects.values_list("status").annotate(n=Count("id")).order_by())
+    return {status: found.get(status, 0) for status in ApplicationStatus.values}
+
+
+def kyc_awaiting_kra() -> QuerySet[KycApplication]:
+    """Approved applications the KRA has not (yet) validated: the KRA poll's work."""
+    return KycApplication.objects.filter(status=ApplicationStatus.APPROVED).exclude(
+        kra_status__in=[KraStatus.VALIDATED, KraStatus.REJECTED]
+    )
+
+
+def kyc_application_current(*, client_id: int) -> KycApplication | None:
+    """The client's latest application."""
+    return KycApplication.objects.filter(client_id=client_id).order_by("-id").first()
+
+
+def age_days(since, today: date) -> int | None:
+    return None if since is None else (today - since.date()).days
