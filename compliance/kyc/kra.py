@@ -10,7 +10,7 @@ KraRecord``. They do network I/O: call them outside any transaction (``orders.lo
 - ``upload`` registers it as "Under Process";
 - each later ``lookup`` is one step of the KRA's processing: after ``KYC_FAKE_KRA_STEPS``
   lookups (default 1) the record is "KYC Validated";
-- a PAN whose digits are 0000 goes "On Hold" instead, 9999 "Rejected" (to show those).
+- a PAN whose digits are 0001 goes "On Hold" instead, 9999 "Rejected" (to show those).
 
 Its records live in the default cache, so the web process and a worker share them where the
 cache is shared (Redis).
@@ -62,7 +62,7 @@ class FakeKra(KraAdapter):
             stored["steps"] += 1
             if stored["steps"] >= getattr(settings, "KYC_FAKE_KRA_STEPS", 1):
                 digits = pan.strip().upper()[5:9]
-                stored["status"] = {"0000": KraStatus.ON_HOLD, "9999": KraStatus.REJECTED}.get(
+                stored["status"] = {"0001": KraStatus.ON_HOLD, "9999": KraStatus.REJECTED}.get(
                     digits, KraStatus.VALIDATED
                 )
             cache.set(self._key(pan), stored, None)

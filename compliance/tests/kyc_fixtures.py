@@ -75,11 +75,15 @@ def kyc_application(db, officers, kyc_storage_dir):
     **declared)``: a client's application with every required document, at ``step``."""
     maker, _ = officers
 
-    def make(pan: str = "ABCPK1234L", step: str = "draft", name: str = "Kiran Rao", **declared):
-        client = Client.objects.create(name=name, pan=pan)
-        application = kyc_application_create(
-            client=client, actor=maker, **{**DECLARED, **declared}
-        )
+    def make(
+        pan: str = "ABCPK1234L",
+        step: str = "draft",
+        name: str = "Kiran Rao",
+        client=None,
+        **declared,
+    ):
+        client = client or Client.objects.create(name=name, pan=pan)
+        application = kyc_application_create(client=client, actor=maker, **{**DECLARED, **declared})
         for kind in REQUIRED_DOCUMENTS:
             kyc_document_upload(application=application, kind=kind, upload=upload(), actor=maker)
         steps = ["draft", "submitted", "under_review", "verified"]

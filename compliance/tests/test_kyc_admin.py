@@ -1,0 +1,132 @@
+"""The KYC queue in the admin: decisions and bulk actions go through the services, so
+maker-checker holds there too; nothing is deleted; auditors see everything, change nothing."""
+
+import pytest
+from django.test import Client as WebClient
+
+from compliance.kyc.choices import ApplicationStatus
+from compliance.kyc.models import KycApplication, KycDocument
+from compliance.tests.kyc_fixtures import EXE, upload
+
+pytestmark = pytest.mark.django_db
+S = ApplicationStatus
+QUEUE = "/admin/compliance/kycapplication/"
+
+
+@pytest.fixture
+def as_user(otp_login):
+    return lambda user: otp_login(WebClient(), user)
+
+
+def messages_of(page) -> list[str]:
+    return [str(m) for m in page.context["messages"]]
+
+
+def test_the_change_view_refuses_the_verifier_approving(kyc_application, officers, as_user):
+    maker, checker = officers
+    application = kyc_application(step="verified")
+
+    page = as_user(maker).post(
+        f"{QUEUE}{application.pk}/change/", {"_kyc_approved": "Approve"}, follow=True
+    )
+    assert any("Maker-checker: meera verified" in m for m in messages_of(page))
+    application.refresh_from_db()
+    assert application.status == S.VERIFIED
+
+    page = as_user(checker).post(
+        f"{QUEUE}{application.pk}/change/", {"_kyc_approved": "Approve"}, follow=True
+    )
+    application.refresh_from_db()
+    assert (application.status, application.decided_by) == (S.APPROVED, checker)
+
+
+def test_bulk_approval_enforces_maker_checker_item_by_item(kyc_application, officers, as_user):
+    maker, checker = officers
+    mine = kyc_application(step="verified")  # verified by meera
+    theirs = kyc_application(pan="ABCPZ1234Q", name="Zoya", step="under_review")
+    from compliance.kyc.services import kyc_verify
+
+    kyc_verify(application=theirs, actor=checker)  # verified by kabir
+
+    page = as_user(maker).post(
+        QUEUE, {"action": "approve", "_selected_action": [mine.pk, theirs.pk]}, follow=True
+    )
+
+    shown = messages_of(page)
+    assert "1 application(s) moved to Approved." in shown
+    assert any(f"meera verified application {mine.pk}" in m for m in shown)
+    mine.refresh_from_db(), theirs.refresh_from_db()
+    assert (mine.status, theirs.status) == (S.VERIFIED, S.APPROVED)
+    assert theirs.decided_by == maker
+
+
+def test_bulk_reject_needs_a_reason(kyc_application, officers, as_user):
+    application = kyc_application(step="verified")
+    web = as_user(officers[1])
+    page = web.post(QUEUE, {"action": "reject", "_selected_action": [application.pk]}, follow=True)
+    assert any("Say why" in m for m in messages_of(page))
+    web.post(
+        QUEUE,
+        {"action": "reject", "_selected_action": [application.pk], "reason": "forged proof"},
+    )
+    application.refresh_from_db()
+    assert (application.status, application.rejection_reason) == (S.REJECTED, "forged proof")
+
+
+def test_delete_is_refused_one_by_one_and_in_bulk(kyc_application, officers, user_in_role, as_user):
+    application = kyc_application(step="verified")
+    web = as_user(user_in_role("Administrator", "boss"))
+
+    assert web.post(f"{QUEUE}{application.pk}/delete/", {"post": "yes"}).status_code == 403
+    web.post(QUEUE, {"action": "delete_selected", "_selected_action": [application.pk],
+                     "post": "yes"})  # fmt: skip
+    document = application.documents.first()
+    doc_url = f"/admin/compliance/kycdocument/{document.pk}/delete/"
+    assert web.post(doc_url, {"post": "yes"}).status_code == 403
+    assert KycApplication.objects.filter(pk=application.pk, status=S.VERIFIED).exists()
+    assert KycDocument.objects.filter(pk=document.pk).exists()
+
+
+def test_an_auditor_sees_the_queue_and_changes_nothing(kyc_application, user_in_role, as_user):
+    application = kyc_application(step="verified")
+    web = as_user(user_in_role("Auditor"))
+
+    queue = web.get(QUEUE)
+    assert queue.status_code == 200
+    assert "Kiran Rao" in queue.content.decode()
+    assert "Approve (checker)" not in queue.content.decode()  # no actions offered
+    detail = web.get(f"{QUEUE}{application.pk}/change/")
+    assert detail.status_code == 200
+    assert 'name="_kyc_approved"' not in detail.content.decode()
+    refused = web.post(f"{QUEUE}{application.pk}/change/", {"_kyc_approved": "Approve"})
+    assert refused.status_code == 403
+    web.post(QUEUE, {"action": "approve", "_selected_action": [application.pk]})
+    application.refresh_from_db()
+    assert application.status == S.VERIFIED
+
+
+def test_the_queue_shows_counts_and_age(kyc_application, officers, as_user):
+    kyc_application(step="submitted")
+    page = as_user(officers[0]).get(QUEUE)
+    body = page.content.decode()
+    assert "Age (days)" in body
+    assert "Submitted (1)" in body  # the status filter with its count
+
+
+def test_an_upload_in_the_admin_is_checked_by_content(kyc_application, officers, as_user):
+    application = kyc_application()
+    before = KycDocument.objects.count()
+    page = as_user(officers[0]).post(
+        "/admin/compliance/kycdocument/add/",
+        {"application": application.pk, "kind": "photo", "upload": upload(EXE, "photo.pdf")},
+    )
+    assert page.status_code == 200
+    assert "photo.pdf is a EXE file" in page.content.decode()
+    assert KycDocument.objects.count() == before
+
+
+def test_the_client_form_cannot_set_kyc_status(kyc_application, officers, as_user):
+    application = kyc_application()
+    client = application.client
+    page = as_user(officers[0]).get(f"/admin/compliance/client/{client.pk}/change/")
+    assert 'name="kyc_status"' not in page.content.decode()
