@@ -17,6 +17,7 @@ from ops.roles import ROLES
 DEMO_USERS = {
     "admin": "Administrator",
     "compliance": "Compliance Officer",
+    "compliance2": "Compliance Officer",  # KYC maker-checker: one verifies, one approves
     "risk": "Risk Manager",
     "risk2": "Risk Manager",
     "trader": "Trader",

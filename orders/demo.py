@@ -1,11 +1,16 @@
-"""Demo data of the orders app: KYC-verified clients with funded trading accounts."""
+"""Demo data of the orders app: clients onboarded through KYC, with funded trading accounts.
+
+Their applications are approved here; ``compliance.kyc.demo`` then has the (fake) KRA
+validate them, after which they trade.
+"""
 
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.utils import timezone
 
+from compliance.kyc.choices import IncomeRange, Occupation
+from compliance.kyc.demo import client_onboard
 from compliance.models import Client
 from orders.choices import LedgerKind
 from orders.models import TradingAccount
@@ -17,20 +22,25 @@ DEMO_ACCOUNTS = [
     ("TS0002", "Quantum Alpha Capital", "AAACQ5678L", ["algo", "trader"], Decimal("5000000.00")),
 ]
 
+#: What the demo companies declare beyond the defaults of ``compliance.kyc.demo``.
+DEMO_KYC = {
+    "TS0002": {
+        "occupation": Occupation.BUSINESS,
+        "income_range": IncomeRange.ABOVE_1CR,
+        "expected_annual_turnover": Decimal("500000000.00"),
+    },
+}
+
 
 @transaction.atomic
 def seed(*, stdout, reset_passwords: bool = False) -> None:
     users = get_user_model().objects
     for code, name, pan, usernames, deposit in DEMO_ACCOUNTS:
-        client, _ = Client.objects.get_or_create(
-            pan_digest=Client.pan_index(pan),
-            defaults={
-                "pan": pan,
-                "name": name,
-                "kyc_status": Client.KycStatus.VERIFIED,
-                "kyc_verified_at": timezone.now(),
-            },
+        client, made = Client.objects.get_or_create(
+            pan_digest=Client.pan_index(pan), defaults={"pan": pan, "name": name}
         )
+        if made:  # onboarded as a client is: verified by one officer, approved by another
+            client_onboard(client=client, **DEMO_KYC.get(code, {}))
         account, created = TradingAccount.objects.get_or_create(
             code=code, defaults={"client": client}
         )

@@ -139,7 +139,7 @@ class KycApplication(KeptRecord):
 
 
 def document_path(document: "KycDocument", filename: str) -> str:
-    return f"kyc/{document.application.client_id}/{document.application_id}/{filename}"
+    return f"{document.application.client_id}/{document.application_id}/{filename}"
 
 
 class KycDocument(KeptRecord):

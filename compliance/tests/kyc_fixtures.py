@@ -44,9 +44,9 @@ DECLARED = {
 }
 
 
-@pytest.fixture
-def kyc_storage_dir(settings, tmp_path):
-    """KYC documents go to a fresh folder for the test (the ``kyc`` storage's location)."""
+@pytest.fixture(autouse=True)
+def kyc_storage_dir(tmp_path):
+    """KYC documents go to a fresh folder for each test (the ``kyc`` storage's location)."""
     from compliance.kyc.models import KycDocument
 
     storage = KycDocument._meta.get_field("file").storage

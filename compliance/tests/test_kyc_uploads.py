@@ -60,7 +60,7 @@ def test_a_good_upload_is_stored_outside_the_database_with_its_sha256(
     assert document.sha256 == hashlib.sha256(content).hexdigest()
     with document.file.open("rb") as stored:
         assert stored.read() == content
-    assert document.file.name.startswith(f"kyc/{application.client_id}/{application.pk}/")
+    assert document.file.name.startswith(f"{application.client_id}/{application.pk}/")
 
 
 def test_if_the_row_fails_the_stored_file_is_removed(kyc_application, officers, monkeypatch):

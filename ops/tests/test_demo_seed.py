@@ -162,3 +162,24 @@ def test_the_demo_checkpoints_its_audit_trail_once_per_change_of_the_chain(privi
     assert "Audit checkpoint: not made, the chain failed verification: " in broken
     assert f"BROKEN: chain firm at seq {broken_event.seq}" in broken
     assert AuditCheckpoint.objects.count() == 2
+
+
+def test_the_demo_has_clients_in_every_kyc_state_and_one_waiting_for_a_checker():
+    from compliance.kyc.choices import ApplicationStatus, KraStatus
+    from compliance.kyc.models import KycApplication
+    from compliance.kyc.services import kyc_approve
+    from compliance.models import Client
+
+    seed()
+    seed()  # idempotent: no second set of applications
+    assert set(KycApplication.objects.values_list("status", flat=True)) == set(ApplicationStatus)
+    assert set(Client.objects.values_list("kyc_status", flat=True)) >= {
+        "pending", "under_review", "kra_pending", "verified", "rejected",
+    }  # fmt: skip
+    assert KycApplication.objects.filter(kra_status=KraStatus.ON_HOLD).count() == 1
+    assert all(c.can_trade for c in Client.objects.filter(accounts__isnull=False))
+    waiting = KycApplication.objects.get(status=ApplicationStatus.VERIFIED)
+    assert (waiting.name, waiting.verified_by.username) == ("Sumit Mehta", "compliance2")
+    users = get_user_model().objects
+    approved = kyc_approve(application=waiting, actor=users.get(username="compliance"))
+    assert approved.risk_category == "high"  # a self-declared PEP
