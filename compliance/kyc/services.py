@@ -112,6 +112,7 @@ def kyc_application_create(
     fields.setdefault("pan", client.pan)
     application = KycApplication(client=client, **fields)
     application.full_clean()
+    _same_pan(application, client)
     with audited_atomic():
         application.save()
         audit_record(
@@ -139,12 +140,20 @@ def kyc_application_update(
         for name, value in changes.items():
             setattr(current, name, value)
         current.full_clean()
+        _same_pan(current, current.client)
         current.save()
         audit_record(
             action="kyc.application_changed", obj=current, actor=actor,
             after={"fields": sorted(changes)},
         )  # fmt: skip
     return current
+
+
+def _same_pan(application: KycApplication, client: Client) -> None:
+    if Client.pan_index(application.pan) != client.pan_digest:
+        raise KycRefused(
+            f"The application's PAN is not {client.name}'s: a client's PAN is their identity."
+        )
 
 
 # --- Documents ---------------------------------------------------------------------------

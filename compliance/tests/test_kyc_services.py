@@ -5,6 +5,9 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from compliance.kyc.choices import TRANSITIONS, ApplicationStatus, KraStatus, RiskCategory
 from compliance.kyc.kra import FakeKra
@@ -16,6 +19,7 @@ from compliance.kyc.services import (
     kyc_application_create,
     kyc_approve,
     kyc_hold,
+    kyc_ipv_record,
     kyc_kra_sync,
     kyc_reject,
     kyc_risk_recompute,
@@ -217,3 +221,45 @@ def test_rekyc_falling_due_is_raised_once_and_closed_by_a_new_approval(kyc_appli
     assert raised.status == "done"
     assert ReKycDue.objects.filter(status="due").count() == 0
     assert KycApplication.objects.filter(client=client).count() == 2
+
+
+def test_an_application_must_carry_its_clients_pan(officers, db):
+    from compliance.tests.kyc_fixtures import DECLARED
+
+    client = Client.objects.create(name="Mira", pan="ABCPM1234A")
+    with pytest.raises(KycRefused, match="not Mira's"):
+        kyc_application_create(client=client, actor=officers[0], pan="ABCPX1234A", **DECLARED)
+
+
+_pans = iter(range(1000, 9000))
+
+
+@hypothesis_settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(moves=st.lists(st.tuples(st.sampled_from(list(S)), st.booleans()), max_size=8))
+def test_random_moves_follow_the_table_and_never_let_one_officer_verify_and_decide(
+    kyc_application, officers, moves
+):
+    """State-machine legality: any sequence of moves by either officer changes the status
+    only along TRANSITIONS, and no decision is ever made by the one who verified."""
+    application = kyc_application(pan=f"ABCPQ{next(_pans)}Z", step="submitted")
+    for to, by_checker in moves:
+        actor = officers[1] if by_checker else officers[0]
+        if to == S.VERIFIED and not application.ipv_done:
+            application = (
+                kyc_ipv_record(application=application, actor=actor)
+                if application.status in (S.SUBMITTED, S.UNDER_REVIEW, S.ON_HOLD)
+                else application
+            )
+        before = application.status
+        try:
+            application = kyc_transition(application=application, to=to, actor=actor, reason="r")
+        except KycRefused:
+            application.refresh_from_db()
+            assert application.status == before
+        else:
+            assert (before, to) in TRANSITIONS
+            assert application.status == to
+        if application.decided_by_id is not None and application.verified_by_id is not None:
+            assert application.decided_by_id != application.verified_by_id
