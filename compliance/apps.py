@@ -1,4 +1,5 @@
-"""App configuration for compliance: connects the audit-trail receivers."""
+"""App configuration for compliance: connects the audit-trail receivers, and reloads the
+shipped KYC rules into empty tables after every migrate (a flushed test database too)."""
 
 from django.apps import AppConfig
 
@@ -11,7 +12,7 @@ class ComplianceConfig(AppConfig):
         from axes.signals import user_locked_out
         from django.contrib.admin.models import LogEntry
         from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-        from django.db.models.signals import post_save
+        from django.db.models.signals import post_migrate, post_save
 
         from compliance import signals
 
@@ -25,3 +26,17 @@ class ComplianceConfig(AppConfig):
         post_save.connect(
             signals.on_admin_log_entry, sender=LogEntry, dispatch_uid="compliance.audit.admin"
         )
+        post_migrate.connect(_kyc_rules_if_empty, sender=self, dispatch_uid="compliance.kyc.rules")
+
+
+def _kyc_rules_if_empty(sender, using: str = "default", apps=None, **kwargs) -> None:
+    from django.apps import apps as global_apps
+
+    from compliance.kyc.rules import kyc_rules_load
+
+    apps = apps or global_apps
+    try:  # migrated back before compliance 0010: there are no KYC tables to fill
+        apps.get_model("compliance", "ReKycInterval")
+    except LookupError:
+        return
+    kyc_rules_load(apps, only_if_empty=True, using=using)

@@ -6,6 +6,8 @@ never deleted; auditors (view permissions only) see everything and change nothin
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
 from django.utils import timezone
 
 from compliance.kyc.choices import TRANSITIONS, ApplicationStatus
@@ -27,6 +29,7 @@ from compliance.kyc.services import (
     kyc_ipv_record,
     kyc_transition,
 )
+from compliance.models import Client
 from tradingsite.errors import DomainError
 
 S = ApplicationStatus
@@ -66,6 +69,22 @@ class ReasonActionForm(ActionForm):
     reason = forms.CharField(required=False, label="Reason (hold, reject)")
 
 
+class ApplicationForm(forms.ModelForm):
+    """The declared data; the PAN must be the client's (their identity)."""
+
+    class Meta:
+        model = KycApplication
+        fields = ["client", *EDITABLE_FIELDS]
+
+    def clean(self):
+        data = super().clean()
+        client = data.get("client") or getattr(self.instance, "client", None)
+        pan = data.get("pan")
+        if client is not None and pan and Client.pan_index(pan) != client.pan_digest:
+            self.add_error("pan", f"This is not {client.name}'s PAN.")
+        return data
+
+
 class DocumentInline(admin.TabularInline):
     model = KycDocument
     extra = 0
@@ -85,6 +104,7 @@ class DocumentInline(admin.TabularInline):
 
 
 class KycApplicationAdmin(admin.ModelAdmin):
+    form = ApplicationForm
     list_display = [
         "id", "name", "client", "status", "age_days", "risk_category", "kra_status",
         "verified_by", "decided_by", "submitted_at",
@@ -170,6 +190,8 @@ class KycApplicationAdmin(admin.ModelAdmin):
             made = kyc_application_create(client=obj.client, actor=request.user, **fields)
         else:
             changes = {f: form.cleaned_data[f] for f in form.changed_data if f in EDITABLE_FIELDS}
+            if not changes:
+                return  # nothing edited (a decided application has no editable field)
             made = kyc_application_update(application=obj, actor=request.user, changes=changes)
         obj.__dict__.update(made.__dict__)
 
@@ -193,9 +215,6 @@ class KycApplicationAdmin(admin.ModelAdmin):
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def _decide(self, request, object_id, move: str):
-        from django.core.exceptions import PermissionDenied
-        from django.shortcuts import redirect
-
         application = self.get_object(request, object_id)
         if application is None or not self.has_view_permission(request, application):
             raise PermissionDenied

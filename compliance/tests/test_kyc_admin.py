@@ -130,3 +130,38 @@ def test_the_client_form_cannot_set_kyc_status(kyc_application, officers, as_use
     client = application.client
     page = as_user(officers[0]).get(f"/admin/compliance/client/{client.pk}/change/")
     assert 'name="kyc_status"' not in page.content.decode()
+
+
+def test_saving_a_submitted_application_changes_nothing(kyc_application, officers, as_user):
+    application = kyc_application(step="submitted")
+    page = as_user(officers[0]).post(
+        f"{QUEUE}{application.pk}/change/",
+        {"_save": "Save", "documents-TOTAL_FORMS": 0, "documents-INITIAL_FORMS": 5,
+         "mobile": "9000000000"},
+    )  # fmt: skip
+    assert page.status_code == 302
+    application.refresh_from_db()
+    assert (application.status, application.mobile) == (S.SUBMITTED, "9876543210")
+
+
+def test_a_draft_is_edited_through_its_service_and_audited(kyc_application, officers, as_user):
+    from django.forms.models import model_to_dict
+
+    from compliance.models import AuditEvent
+
+    application = kyc_application()
+    data = {k: v for k, v in model_to_dict(application).items() if v is not None}
+    data.update(mobile="9123456789", aadhaar_last4="12A4", **{
+        "documents-TOTAL_FORMS": 0, "documents-INITIAL_FORMS": 0,
+    })  # fmt: skip
+    web = as_user(officers[0])
+    refused = web.post(f"{QUEUE}{application.pk}/change/", data)
+    assert refused.status_code == 200  # the form with its error
+    assert "exactly 4 digits" in refused.content.decode()
+
+    data["aadhaar_last4"] = "5678"
+    assert web.post(f"{QUEUE}{application.pk}/change/", data).status_code == 302
+    application.refresh_from_db()
+    assert (application.mobile, application.aadhaar_last4) == ("9123456789", "5678")
+    [event] = AuditEvent.objects.filter(action="kyc.application_changed")
+    assert event.after == {"fields": ["aadhaar_last4", "mobile"]}

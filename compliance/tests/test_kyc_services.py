@@ -263,3 +263,17 @@ def test_random_moves_follow_the_table_and_never_let_one_officer_verify_and_deci
             assert application.status == to
         if application.decided_by_id is not None and application.verified_by_id is not None:
             assert application.decided_by_id != application.verified_by_id
+
+
+def test_the_shipped_rules_come_back_into_empty_tables_after_migrate_only():
+    from compliance.kyc.models import ReKycInterval
+    from compliance.kyc.rules import kyc_rules_load
+
+    assert set(ReKycInterval.objects.values_list("category", "months")) == {
+        ("high", 24), ("medium", 96), ("low", 120),
+    }  # fmt: skip
+    ReKycInterval.objects.filter(category="high").update(months=12)  # an officer's edit
+    KycRiskRule.objects.all().delete()
+    kyc_rules_load(only_if_empty=True)
+    assert ReKycInterval.objects.get(category="high").months == 12  # kept
+    assert KycRiskRule.objects.filter(factor="pep", value="true", category="high").exists()
