@@ -65,6 +65,7 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "kyc.application_created": "KYC application created",
     "kyc.application_changed": "KYC application changed (draft)",
     "kyc.document_uploaded": "KYC document uploaded",
+    "kyc.document_viewed": "KYC document opened",
     "kyc.ipv_recorded": "KYC in-person verification recorded",
     "kyc.submitted": "KYC application submitted",
     "kyc.under_review": "KYC application taken for review",

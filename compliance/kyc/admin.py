@@ -7,8 +7,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
+from django.http import FileResponse
 from django.shortcuts import redirect
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from compliance.kyc.choices import TRANSITIONS, ApplicationStatus
 from compliance.kyc.models import (
@@ -26,7 +29,9 @@ from compliance.kyc.services import (
     kyc_application_update,
     kyc_document_check,
     kyc_document_upload,
+    kyc_document_viewed,
     kyc_ipv_record,
+    kyc_kra_sync,
     kyc_transition,
 )
 from compliance.models import Client
@@ -100,7 +105,8 @@ class DocumentInline(admin.TabularInline):
 
     @admin.display(description="file")
     def link(self, document: KycDocument) -> str:
-        return document.original_name
+        url = reverse("admin:compliance_kycdocument_download", args=[document.pk])
+        return format_html('<a href="{}">{}</a>', url, document.original_name)
 
 
 class KycApplicationAdmin(admin.ModelAdmin):
@@ -116,7 +122,7 @@ class KycApplicationAdmin(admin.ModelAdmin):
     ordering = ["submitted_at", "id"]
     inlines = [DocumentInline]
     action_form = ReasonActionForm
-    actions = ["take_for_review", "verify", "approve", "reject", "hold"]
+    actions = ["take_for_review", "verify", "approve", "reject", "hold", "check_kra"]
     change_form_template = "admin/compliance/kycapplication/change_form.html"
     fieldsets = [
         ("Client", {"fields": ["client", "status"]}),
@@ -272,6 +278,13 @@ class KycApplicationAdmin(admin.ModelAdmin):
     def hold(self, request, queryset):
         self._bulk(request, queryset, S.ON_HOLD)
 
+    @admin.action(description="Ask the KRA now (approved applications)", permissions=["review_kyc"])
+    def check_kra(self, request, queryset):
+        # The KRA is called outside any transaction: the admin runs none around an action.
+        for application in queryset.filter(status=S.APPROVED).order_by("id"):
+            application = kyc_kra_sync(application=application, actor=request.user)
+            self.message_user(request, f"{application}: KRA {application.kra_status or '-'}.")
+
 
 class DocumentForm(forms.ModelForm):
     upload = forms.FileField(help_text="PDF, JPEG or PNG, checked by its content")
@@ -310,6 +323,25 @@ class KycDocumentAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False  # a document is replaced by uploading another, never edited
+
+    def get_urls(self):
+        download = path(
+            "<int:pk>/download/",
+            self.admin_site.admin_view(self.download_view),
+            name="compliance_kycdocument_download",
+        )
+        return [download, *super().get_urls()]
+
+    def download_view(self, request, pk: int) -> FileResponse:
+        """The stored file, to those who may see KYC documents (its reading is audited)."""
+        document = KycDocument.objects.filter(pk=pk).first()
+        if document is None or not self.has_view_permission(request, document):
+            raise PermissionDenied
+        kyc_document_viewed(document=document, actor=request.user)
+        return FileResponse(
+            document.file.open("rb"), as_attachment=True, content_type=document.content_type,
+            filename=document.file.name.rsplit("/", 1)[-1],
+        )  # fmt: skip
 
     def save_model(self, request, obj, form, change) -> None:
         made = kyc_document_upload(

@@ -233,6 +233,14 @@ def kyc_document_upload(
     return document
 
 
+def kyc_document_viewed(*, document: KycDocument, actor: AbstractBaseUser | None) -> None:
+    """Record that ``actor`` opened a KYC document (PII: who read it is on the trail)."""
+    audit_record(
+        action="kyc.document_viewed", obj=document.application, actor=actor,
+        after={"document": document.pk, "kind": document.kind},
+    )  # fmt: skip
+
+
 # --- In-person verification --------------------------------------------------------------
 
 

@@ -165,3 +165,36 @@ def test_a_draft_is_edited_through_its_service_and_audited(kyc_application, offi
     assert (application.mobile, application.aadhaar_last4) == ("9123456789", "5678")
     [event] = AuditEvent.objects.filter(action="kyc.application_changed")
     assert event.after == {"fields": ["aadhaar_last4", "mobile"]}
+
+
+def test_an_officer_and_an_auditor_open_a_document_and_a_trader_cannot(
+    kyc_application, officers, user_in_role, as_user
+):
+    from compliance.models import AuditEvent
+    from compliance.tests.kyc_fixtures import PDF
+
+    document = kyc_application().documents.first()
+    url = f"/admin/compliance/kycdocument/{document.pk}/download/"
+    for user in (officers[1], user_in_role("Auditor")):
+        got = as_user(user).get(url)
+        assert got.status_code == 200
+        assert (b"".join(got.streaming_content), got["Content-Type"]) == (PDF, "application/pdf")
+    assert AuditEvent.objects.filter(action="kyc.document_viewed").count() == 2
+    trader = as_user(user_in_role("Trader"))
+    assert trader.get(url).status_code in (302, 403)
+
+
+def test_check_kra_asks_the_kra_for_approved_applications(kyc_application, officers, as_user):
+    from compliance.kyc.kra import FakeKra
+    from compliance.kyc.services import kyc_approve
+
+    application = kyc_approve(application=kyc_application(step="verified"), actor=officers[1])
+    FakeKra().forget(application.pan)
+    web = as_user(officers[0])
+    web.post(QUEUE, {"action": "check_kra", "_selected_action": [application.pk]})
+    application.refresh_from_db()
+    assert application.kra_status == "Under Process"
+    web.post(QUEUE, {"action": "check_kra", "_selected_action": [application.pk]})
+    application.refresh_from_db()
+    assert application.kra_status == "KYC Validated"
+    assert application.client.kyc_status == "verified"
