@@ -188,3 +188,7 @@ class AuditCheckpointAdmin(AuditTrailAdmin):
         return format_html(
             "<table><tr><th>chain</th><th>seq</th><th>hash</th></tr>{}</table>", rows
         )
+
+
+# AML screening's admin lives with its domain.
+from compliance.screening import admin as screening_admin  # noqa: E402, F401
