@@ -140,3 +140,18 @@ def test_an_officer_changes_the_match_rule_through_its_service(client, user_in_r
     event = AuditEvent.objects.get(action="screening.match_rule_changed")
     assert event.before == {"threshold": "84.00"}
     assert event.after == {"threshold": "86.00"}
+
+
+def test_adding_a_client_in_the_admin_screens_them(client, user_in_role, otp_login, db):
+    screening_list_import(
+        list_code="un", data=(DATA / "un_consolidated_sample.xml").read_bytes(), source="un.xml"
+    )
+    otp_login(client, user_in_role("Compliance Officer"))
+    response = client.post(
+        reverse("admin:compliance_client_add"),
+        {"name": "Mohammed Rafiq Qureshi", "pan": "AQRPQ1234M", "kyc_status": "pending"},
+        follow=True,
+    )
+    assert "AML screening raised 1 hit(s)" in response.content.decode()
+    (hit,) = ScreeningHit.objects.all()
+    assert hit.client.name == "Mohammed Rafiq Qureshi"
