@@ -210,26 +210,29 @@ def screening_hit_dispose(
         )
     if not reason:
         raise DispositionRefused("Give the reason for the disposition (it is kept and audited).")
+    from orders import locks
     from orders.selectors import accounts_of_client
     from orders.services import account_suspend
 
     with audited_atomic():
-        suspended = []
+        # Locks in orders.locks' order: the client's accounts, then the hit; the audit
+        # chains last (the suspensions' own, then the firm's for the disposition).
+        accounts = []
         if disposition == HitStatus.TRUE_MATCH:
-            # Accounts first (orders.locks' order), then the hit.
-            for account in accounts_of_client(client_id=hit.client_id):
-                before = account.status
-                account = account_suspend(
-                    account=account, reason=f"AML true match (screening hit {hit.pk})",
-                    actor=actor,
-                )  # fmt: skip
-                if account.status != before:
-                    suspended.append(account.code)
+            accounts = locks.accounts(a.pk for a in accounts_of_client(client_id=hit.client_id))
         hit = ScreeningHit.objects.select_for_update(of=("self",)).get(pk=hit.pk)
         if hit.status != HitStatus.OPEN:
             raise DispositionRefused(
                 f"Hit {hit.pk} is already disposed ({hit.get_status_display()}); nothing changed."
             )
+        suspended = []
+        for account in accounts:
+            if account.status == account.Status.ACTIVE:
+                account_suspend(
+                    account=account, reason=f"AML true match (screening hit {hit.pk})",
+                    actor=actor,
+                )  # fmt: skip
+                suspended.append(account.code)
         hit.status = disposition
         hit.reason = reason
         hit.disposed_at = timezone.now()
