@@ -4,31 +4,6 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-#: The default match rule, measured on compliance/tests/data/screening_pairs.csv
-#: (docs/compliance-screening.md); an officer tunes it in the admin, audited.
-DEFAULT_RULE = {
-    "list_code": "",
-    "threshold": "84.00",
-    "name_floor": "74.00",
-    "dob_exact_bonus": "8.00",
-    "dob_year_bonus": "4.00",
-    "dob_mismatch_penalty": "20.00",
-    "nationality_bonus": "3.00",
-    "nationality_mismatch_penalty": "8.00",
-    "word_strictness": "2.00",
-    "initial_similarity": "90.00",
-    "unmatched_share": "0.30",
-}
-
-
-def default_rule(apps, schema_editor):
-    MatchRule = apps.get_model("compliance", "MatchRule")
-    MatchRule.objects.get_or_create(list_code="", defaults=DEFAULT_RULE)
-
-
-def no_rule(apps, schema_editor):
-    apps.get_model("compliance", "MatchRule").objects.filter(list_code="").delete()
-
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -338,5 +313,4 @@ class Migration(migrations.Migration):
                 fields=("screening_list", "sha256"), name="screening_version_sha256"
             ),
         ),
-        migrations.RunPython(default_rule, no_rule),
     ]

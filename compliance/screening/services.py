@@ -10,9 +10,11 @@ raised again while the listing is unchanged.
 """
 
 import hashlib
+import json
 from collections.abc import Iterable
 from decimal import Decimal
 from functools import partial
+from pathlib import Path
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
@@ -42,6 +44,7 @@ from compliance.services import audit_record, audited_atomic
 from tradingsite.errors import DomainError
 
 SCREEN_AML = "compliance.screen_aml"
+DEFAULT_RULE_FILE = Path(__file__).parent / "data" / "match_rule_default.json"
 BATCH = 500
 
 
@@ -280,3 +283,15 @@ def match_rule_update(
             after={f: str(getattr(rule, f)) for f in changes},
         )
     return rule
+
+
+def match_rule_default_ensure(*, apps=None, using: str = "default") -> bool:
+    """Make the default match rule from ``data/match_rule_default.json`` if there is none
+    (after every migrate, like the roles); an existing rule is never touched. True if made."""
+    model = apps.get_model("compliance", "MatchRule") if apps is not None else MatchRule
+    if model.objects.using(using).filter(list_code="").exists():
+        return False
+    values = json.loads(DEFAULT_RULE_FILE.read_text(encoding="utf-8"))
+    fields = {name: Decimal(values[name]) for name in WEIGHT_FIELDS}
+    _, made = model.objects.using(using).get_or_create(list_code="", defaults=fields)
+    return made

@@ -94,3 +94,17 @@ def test_no_match_rule_is_an_error_not_a_default():
     MatchRule.objects.all().delete()
     with pytest.raises(MatchRuleMissing):
         match_weights(list_code="un")
+
+
+@pytest.mark.django_db
+def test_the_default_rule_is_made_when_missing_and_never_overwritten():
+    from compliance.screening.models import MatchRule
+    from compliance.screening.services import match_rule_default_ensure
+
+    assert match_rule_default_ensure() is False  # made by migrate already
+    MatchRule.objects.filter(list_code="").update(threshold=90)
+    assert match_rule_default_ensure() is False
+    assert match_weights(list_code="pep").threshold == 90
+    MatchRule.objects.all().delete()
+    assert match_rule_default_ensure() is True
+    assert match_weights(list_code="pep").threshold == 84
