@@ -64,6 +64,7 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     # AML screening (compliance.screening)
     "screening.list_imported": "Screening list version imported",
     "screening.hit_raised": "Screening hit raised",
+    "screening.hit_assigned": "Screening hit assigned",
     "screening.hit_true_match": "Screening hit disposed: true match",
     "screening.hit_false_positive": "Screening hit disposed: false positive",
     "screening.match_rule_changed": "Screening match rule changed",

@@ -28,6 +28,7 @@ from compliance.screening.services import (
     DispositionRefused,
     match_rule_update,
     screening_hit_dispose,
+    screening_hits_assign,
 )
 from marketdata.calendar import IST
 from tradingsite.admin import ReadOnlyAdmin
@@ -62,16 +63,18 @@ class AgeFilter(admin.SimpleListFilter):
 class ScreeningHitAdmin(ReadOnlyAdmin):
     list_display = [
         "id", "client", "listed", "list_name", "score", "status", "raised_at_ist", "age",
-        "disposed_by",
+        "assignee", "disposed_by",
     ]  # fmt: skip
-    list_filter = ["status", "version__screening_list", AgeFilter, "case_required", "raised_at"]
+    list_filter = [
+        "status", "version__screening_list", AgeFilter, "assignee", "case_required", "raised_at",
+    ]  # fmt: skip
     search_fields = ["client__name", "entry__name", "=entry_key", "=entry__reference"]
-    list_select_related = ["client", "entry", "version__screening_list", "disposed_by"]
+    list_select_related = ["client", "entry", "version__screening_list", "assignee", "disposed_by"]
     ordering = ["status", "raised_at"]
-    actions = ["dispose_false_positive", "dispose_true_match"]
+    actions = ["assign_to_me", "dispose_false_positive", "dispose_true_match"]
     fields = [
         "client", "listed", "list_name", "version", "score", "evidence_table", "status",
-        "raised_at_ist", "disposed_at", "disposed_by", "reason", "case_required",
+        "raised_at_ist", "assignee", "disposed_at", "disposed_by", "reason", "case_required",
         "accounts_suspended",
     ]  # fmt: skip
     readonly_fields = fields
@@ -155,6 +158,15 @@ class ScreeningHitAdmin(ReadOnlyAdmin):
                 "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
             },
         )
+
+    @admin.action(description="Assign to me", permissions=["screen_aml"])
+    def assign_to_me(self, request, queryset):
+        try:
+            n = screening_hits_assign(hits=queryset, assignee=request.user, actor=request.user)
+        except DispositionRefused as no:
+            self.message_user(request, no.detail, messages.ERROR)
+            return
+        self.message_user(request, f"{n} open hit(s) assigned to you.", messages.SUCCESS)
 
     @admin.action(
         description="Dispose as false positive (with a reason)", permissions=["screen_aml"]

@@ -178,6 +178,9 @@ class ScreeningHit(models.Model):
     score = models.DecimalField(max_digits=5, decimal_places=2)
     evidence = models.JSONField(default=dict, help_text="The names, dates and scores compared")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     raised_at = models.DateTimeField(auto_now_add=True)
     disposed_at = models.DateTimeField(null=True, blank=True)
     disposed_by = models.ForeignKey(

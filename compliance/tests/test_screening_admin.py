@@ -155,3 +155,19 @@ def test_adding_a_client_in_the_admin_screens_them(client, user_in_role, otp_log
     assert "AML screening raised 1 hit(s)" in response.content.decode()
     (hit,) = ScreeningHit.objects.all()
     assert hit.client.name == "Mohammed Rafiq Qureshi"
+
+
+def test_bulk_assign_to_me_is_audited_and_skips_disposed_hits(
+    client, user_in_role, otp_login, hits
+):
+    officer = user_in_role("Compliance Officer")
+    otp_login(client, officer)
+    ScreeningHit.objects.filter(pk=hits[1].pk).update(status=HitStatus.FALSE_POSITIVE)
+    done = client.post(
+        QUEUE, {"action": "assign_to_me", "_selected_action": [h.pk for h in hits]}, follow=True
+    )
+    assert "1 open hit(s) assigned to you." in done.content.decode()
+    assert ScreeningHit.objects.get(pk=hits[0].pk).assignee == officer
+    assert ScreeningHit.objects.get(pk=hits[1].pk).assignee is None
+    event = AuditEvent.objects.get(action="screening.hit_assigned")
+    assert event.after == {"assignee": officer.username}
