@@ -61,6 +61,14 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "ops.secret_rotation_dry_run": "Secret rotation dry run",
     # The compliance desk (compliance.alerts)
     "alert.raised": "Compliance alert raised",
+    # AML screening (compliance.screening)
+    "screening.list_imported": "Screening list version imported",
+    "screening.hit_raised": "Screening hit raised",
+    "screening.hit_assigned": "Screening hit assigned",
+    "screening.hit_true_match": "Screening hit disposed: true match",
+    "screening.hit_false_positive": "Screening hit disposed: false positive",
+    "screening.match_rule_changed": "Screening match rule changed",
+    "account.suspended": "Trading account suspended",
 }
 
 

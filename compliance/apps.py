@@ -1,6 +1,16 @@
-"""App configuration for compliance: connects the audit-trail receivers."""
+"""App configuration for compliance: connects the audit-trail receivers, and makes the
+default AML match rule after migrate when it is missing."""
 
 from django.apps import AppConfig
+from django.apps import apps as global_apps
+from django.db.models.signals import post_migrate
+
+
+def _after_migrate(sender, apps=global_apps, using="default", **kwargs) -> None:
+    # `flush` (run between transactional tests) sends no `apps`, and empties the table.
+    from compliance.screening.services import match_rule_default_ensure
+
+    match_rule_default_ensure(apps=apps, using=using)
 
 
 class ComplianceConfig(AppConfig):
@@ -15,6 +25,9 @@ class ComplianceConfig(AppConfig):
 
         from compliance import signals
 
+        post_migrate.connect(
+            _after_migrate, sender=self, dispatch_uid="compliance.screening.match_rule"
+        )
         user_logged_in.connect(signals.on_logged_in, dispatch_uid="compliance.audit.login")
         user_logged_out.connect(signals.on_logged_out, dispatch_uid="compliance.audit.logout")
         user_login_failed.connect(

@@ -26,3 +26,25 @@ def audit_seal(close: bool = False) -> dict:
     if written is None:
         return {"sealed": None, "skipped": "no chain head moved since the last seal"}
     return {"sealed": written.number, "chains": written.seal["chains"], "where": written.where}
+
+
+@shared_task(
+    name="compliance.tasks.screening_rescreen",
+    autoretry_for=(ConnectionError, TimeoutError),
+    retry_backoff=True,
+    max_retries=5,
+)
+def screening_rescreen(version_id: int) -> dict:
+    """Screen every client against a new list version, with progress (ops.progress). Safe
+    to run twice: a pair already raised or disposed is not raised again."""
+    from compliance.screening.models import ListVersion
+    from compliance.screening.services import screening_rescreen as rescreen
+    from ops.progress import job_progress
+
+    version = ListVersion.objects.select_related("screening_list").get(pk=version_id)
+    with job_progress(
+        "compliance.screening_rescreen", f"rescreen on {version}", unit="clients"
+    ) as job:
+        result = rescreen(version=version, job=job)
+        job.finish(result=result)
+    return result

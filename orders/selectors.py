@@ -31,6 +31,11 @@ def accounts_for(user, key=None, *, acting: bool = False) -> QuerySet[TradingAcc
     return accounts if user.has_perm(SEE_ALL) else accounts.filter(users=user)
 
 
+def accounts_of_client(*, client_id: int) -> list[TradingAccount]:
+    """Every trading account of one client, in ascending id (the order they are locked in)."""
+    return list(TradingAccount.objects.filter(client_id=client_id).order_by("pk"))
+
+
 def account_acts_for(user, account: TradingAccount) -> bool:
     """Whether ``user`` is linked to ``account`` (acting on it needs a link, not only a role)."""
     return account.users.filter(pk=user.pk).exists()
