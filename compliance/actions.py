@@ -61,6 +61,9 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "ops.secret_rotation_dry_run": "Secret rotation dry run",
     # The compliance desk (compliance.alerts)
     "alert.raised": "Compliance alert raised",
+    "alert.assigned": "Compliance alert assigned to an officer",
+    "alert.dismissed": "Compliance alert dismissed (no action)",
+    "alert_rule.changed": "Compliance alert rule's parameters changed",
 }
 
 

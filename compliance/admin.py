@@ -188,3 +188,6 @@ class AuditCheckpointAdmin(AuditTrailAdmin):
         return format_html(
             "<table><tr><th>chain</th><th>seq</th><th>hash</th></tr>{}</table>", rows
         )
+
+
+from compliance.surveillance.admin import AlertAdmin, AlertRuleAdmin, ClientGroupAdmin  # noqa: E402, F401

@@ -237,3 +237,4 @@ class AuditCheckpoint(AppendOnlyModel):
 
 # The compliance desk's other models live with their domain and are registered here.
 from compliance.alerts.models import Alert, AlertRule  # noqa: E402, F401
+from compliance.surveillance.models import ClientGroup, ClientLink  # noqa: E402, F401

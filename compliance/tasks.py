@@ -26,3 +26,20 @@ def audit_seal(close: bool = False) -> dict:
     if written is None:
         return {"sealed": None, "skipped": "no chain head moved since the last seal"}
     return {"sealed": written.number, "chains": written.seal["chains"], "where": written.where}
+
+
+@shared_task(name="compliance.tasks.surveillance_run")
+def surveillance_run(close: bool = False) -> dict:
+    """Run market-abuse surveillance over today's orders and fills: every few minutes in
+    session (minutes outside the session are skipped) and at the end of the day
+    (``close``), which adds the patterns that need the whole day. Safe to run twice: an
+    alert is raised once per rule, subject and day."""
+    from django.utils import timezone
+
+    from compliance.surveillance.services import surveillance_run as run
+    from marketdata.calendar import IST, is_open, is_trading_day
+
+    today = timezone.localtime(timezone.now(), IST).date()
+    if not is_trading_day(today) or (not close and not is_open()):
+        return {"raised": None, "skipped": "the market is not in session"}
+    return {"raised": run(day=today, close=close)}

@@ -10,6 +10,7 @@ SEEDERS = [
     "marketdata.demo.seed",
     "orders.demo.seed",
     "risk.demo.seed",
+    "compliance.surveillance.demo.seed",  # planted trades and one surveillance run
     "compliance.demo.seed",  # last: it checkpoints the audit trail the others wrote to
 ]
 
