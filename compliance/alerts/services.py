@@ -75,7 +75,7 @@ def alert_raise(
 
 
 class AlertNotOpen(DomainError, ValueError):
-    """Only an open alert can be dismissed or assigned."""
+    """Only an open alert can be dismissed or assigned, and only to an officer."""
 
     problem_type = "conflict"
 
@@ -101,7 +101,10 @@ def alert_dismiss(*, alert: Alert, actor: Any, reason: str) -> Alert:
 
 def alert_assign(*, alerts: Iterable[Alert], assignee: Any, actor: Any) -> int:
     """Assign the open ones of ``alerts`` to the officer ``assignee``; audited, one event per
-    alert. Returns how many were assigned."""
+    alert. Returns how many were assigned. Only an officer who may work the queue
+    (``compliance.manage_surveillance_case``) can be assigned."""
+    if not assignee.is_active or not assignee.has_perm("compliance.manage_surveillance_case"):
+        raise AlertNotOpen(f"{assignee.get_username()} may not work compliance alerts")
     assigned = 0
     with transaction.atomic():
         for alert in (

@@ -143,3 +143,12 @@ def test_traders_and_clients_get_no_admin_page_of_alerts(user_in_role, raised, o
             response = web.get(url)
             assert response.status_code == 302  # to the admin's sign-in: they are not staff
             assert "login" in response["Location"]
+
+
+def test_alerts_are_assigned_only_to_an_officer(raised, user_in_role):
+    from compliance.alerts.services import AlertNotOpen, alert_assign
+
+    trader = user_in_role("Trader")
+    with pytest.raises(AlertNotOpen, match="may not work compliance alerts"):
+        alert_assign(alerts=raised, assignee=trader, actor=trader)
+    assert not Alert.objects.filter(assignee__isnull=False).exists()
