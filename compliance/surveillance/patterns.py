@@ -7,6 +7,7 @@ in the desk's words and the evidence (order and fill ids). Nothing here reads th
 so each pattern is tested on planted rows (docs/compliance-surveillance.md).
 """
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -98,12 +99,13 @@ def wash_trades(
     found = []
     for (party, instrument_id), rows in sorted(by_party.items()):
         buys = [f for f in rows if f.side == BUY]
-        sells = [f for f in rows if f.side == SELL]
+        sells = sorted((f for f in rows if f.side == SELL), key=lambda f: (f.at, f.id))
+        times = [f.at for f in sells]
         pairs = [
             (b, s)
             for b in buys
-            for s in sells
-            if abs(b.at - s.at) <= window and _apart(b.price, s.price) <= price_tolerance_pct
+            for s in sells[bisect_left(times, b.at - window) : bisect_right(times, b.at + window)]
+            if _apart(b.price, s.price) <= price_tolerance_pct
         ]
         if not pairs:
             continue
@@ -162,6 +164,9 @@ def spoofing(
     cancel_within = timedelta(seconds=cancel_within_seconds)
     after = timedelta(seconds=other_side_window_seconds)
     spoofs: dict[tuple[int, int], list[tuple[OrderRow, list[FillRow], Decimal]]] = defaultdict(list)
+    sides: dict[tuple[int, int, str], list[FillRow]] = defaultdict(list)
+    for fill in sorted(fills, key=lambda f: (f.at, f.id)):
+        sides[fill.client_id, fill.instrument_id, fill.side].append(fill)
     for order in orders:
         if order.ended_at is None or order.ended_at - order.placed_at > cancel_within:
             continue
@@ -170,13 +175,10 @@ def spoofing(
         distance = _distance_from_touch(order)
         if distance is None or distance < min_distance_pct:
             continue
-        other = [
-            f
-            for f in fills
-            if f.client_id == order.client_id
-            and f.instrument_id == order.instrument_id
-            and f.side != order.side
-            and order.placed_at <= f.at <= order.ended_at + after
+        opposite = sides[order.client_id, order.instrument_id, SELL if order.side == BUY else BUY]
+        times = [f.at for f in opposite]
+        other = opposite[
+            bisect_left(times, order.placed_at) : bisect_right(times, order.ended_at + after)
         ]
         if other:
             spoofs[order.client_id, order.instrument_id].append((order, other, distance))
@@ -345,15 +347,14 @@ def front_running(
     ``min_client_quantity``."""
     window = timedelta(seconds=window_seconds)
     large = [o for o in orders if o.account_kind == "client" and o.quantity >= min_client_quantity]
+    own_side = [o for o in orders if o.account_kind in STAFF_KINDS and o.filled_quantity > 0]
     ahead: dict[tuple[int, int], dict[int, set[int]]] = defaultdict(lambda: defaultdict(set))
     rows = {o.id: o for o in orders}
     for big in large:
-        for own in orders:
+        for own in own_side:
             if (
-                own.account_kind in STAFF_KINDS
-                and own.instrument_id == big.instrument_id
+                own.instrument_id == big.instrument_id
                 and own.side == big.side
-                and own.filled_quantity > 0
                 and big.placed_at - window <= own.placed_at < big.placed_at
             ):
                 ahead[own.account_id, own.instrument_id][big.id].add(own.id)
