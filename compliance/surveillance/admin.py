@@ -18,7 +18,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import HttpRequest
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
 
@@ -116,8 +116,10 @@ class AlertAdmin(admin.ModelAdmin):
     def evidence_links(self, alert: Alert) -> str:
         links = []
         for ref in alert.evidence:
-            name = EVIDENCE_ADMIN.get(ref["kind"])
-            url = reverse(f"admin:{name}_change", args=[ref["id"]]) if name else ""
+            try:
+                url = reverse(f"admin:{EVIDENCE_ADMIN[ref['kind']]}_change", args=[ref["id"]])
+            except (KeyError, NoReverseMatch):  # a kind with no admin page: shown, not linked
+                url = "#"
             links.append((url, f"{ref['kind']} {ref['id']}"))
         return format_html_join(", ", '<a href="{}">{}</a>', links) or "-"
 
