@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.core.exceptions import ValidationError
+
 from compliance.alerts.models import Alert, AlertRule
 from compliance.alerts.services import alert_raise
 from compliance.surveillance import patterns, rules, selectors
@@ -117,15 +119,20 @@ def surveillance_run(*, day: date, close: bool = False) -> dict[str, int]:
     """Run every enabled surveillance rule over ``day`` (at the end of the day, ``close``,
     also those that need the whole day); returns how many new alerts each rule raised.
 
-    A rule whose stored parameters are invalid is an error (``ValidationError``), never run
-    on defaults."""
+    A rule whose stored parameters are invalid is never run on defaults: the other rules
+    run, then a ``ValidationError`` names it (the task fails, loudly)."""
     enabled = {
         r.code: r
         for r in AlertRule.objects.filter(kind=AlertRule.Kind.SURVEILLANCE, enabled=True)
         if r.code in PATTERNS
     }
-    for rule in enabled.values():
-        rules.params_validate(rule.code, rule.params)
+    refused: list[str] = []
+    for code, rule in list(enabled.items()):
+        try:
+            rules.params_validate(code, rule.params)
+        except ValidationError as error:
+            refused.append(f"{code}: {'; '.join(error.messages)}")
+            del enabled[code]
     data = Day(
         day=day,
         orders=selectors.order_rows(day=day),
@@ -149,4 +156,8 @@ def surveillance_run(*, day: date, close: bool = False) -> dict[str, int]:
                 instrument_id=finding.instrument_id, algo_id=finding.algo_id,
             )  # fmt: skip
             raised[code] += alert is not None
+    if refused:
+        raise ValidationError(
+            [f"surveillance rule not run, its parameters are invalid: {r}" for r in refused]
+        )
     return raised

@@ -247,8 +247,14 @@ def test_a_rule_with_bad_stored_params_is_refused_not_run_on_defaults(desk):
     from django.core.exceptions import ValidationError
 
     AlertRule.objects.filter(code="wash_trade").update(params={"window_seconds": -1})
-    with pytest.raises(ValidationError, match="price_tolerance_pct"):
+    trade(desk[0], "BUY", 1000, "1500.00")
+    trade(desk[0], "SELL", 1000, "1500.00")
+    with pytest.raises(
+        ValidationError, match="wash_trade: missing parameter 'price_tolerance_pct'"
+    ):
         run()
+    assert alerts("wash_trade") == []  # not run on defaults
+    assert len(alerts("concentration")) == 1  # the other rules ran
 
 
 def test_a_disabled_rule_does_not_run(desk):
