@@ -69,6 +69,9 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "screening.hit_false_positive": "Screening hit disposed: false positive",
     "screening.match_rule_changed": "Screening match rule changed",
     "account.suspended": "Trading account suspended",
+    "alert.assigned": "Compliance alert assigned to an officer",
+    "alert.dismissed": "Compliance alert dismissed (no action)",
+    "alert_rule.changed": "Compliance alert rule's parameters changed",
 }
 
 

@@ -206,3 +206,4 @@ class AuditCheckpointAdmin(AuditTrailAdmin):
 
 # AML screening's admin lives with its domain.
 from compliance.screening import admin as screening_admin  # noqa: E402, F401
+from compliance.surveillance.admin import AlertAdmin, AlertRuleAdmin, ClientGroupAdmin  # noqa: E402, F401

@@ -238,3 +238,4 @@ class AuditCheckpoint(AppendOnlyModel):
 # The compliance desk's other models live with their domain and are registered here.
 from compliance.alerts.models import Alert, AlertRule  # noqa: E402, F401
 from compliance.screening import models as screening_models  # noqa: E402, F401
+from compliance.surveillance.models import ClientGroup, ClientLink  # noqa: E402, F401

@@ -1,6 +1,7 @@
 """Reads of the orders app that other code shares, scoped to what a user may see."""
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 from django.db import connection
@@ -208,3 +209,14 @@ def funds_of(account: TradingAccount, *, on, book: AccountBook | None = None) ->
         "margin_used": used,
         "available": account.cash_balance - account.blocked - used,
     }
+
+
+def orders_of_session(*, day: date) -> QuerySet[Order]:
+    """Every order of the trading day ``day``, whatever its status, with its account (for
+    the compliance desk's surveillance; never a trader's view)."""
+    return Order.objects.filter(session_date=day).select_related("account").order_by("id")
+
+
+def fills_of_session(*, day: date) -> QuerySet[Fill]:
+    """Every fill traded on ``day``, with its order and account (surveillance)."""
+    return Fill.objects.filter(trade_date=day).select_related("order", "account").order_by("id")

@@ -393,6 +393,8 @@ def _place_locked(
         quantity=request.quantity,
         price=request.price,
         trigger_price=request.trigger_price,
+        touch_bid=prices[instrument.key].bid,
+        touch_ask=prices[instrument.key].ask,
         tag=request.tag,
         client_order_id=request.client_order_id,
         algo_id=request.algo_id,
