@@ -422,6 +422,22 @@ def risk_managers(user_in_role):
     return user_in_role("Risk Manager", "rina"), user_in_role("Risk Manager", "ravi")
 
 
+@pytest.fixture
+def set_limit(risk_managers):
+    """Put a limit in force the only way there is: one proposes, the other approves."""
+    from risk.services import limit_decide, limit_propose
+
+    maker, checker = risk_managers
+
+    def apply(scope, kind, value=None, **targets):
+        change = limit_propose(
+            actor=maker, scope=scope, kind=kind, value=value, reason="test", **targets
+        )
+        return limit_decide(change=change, actor=checker, approve=True)
+
+    return apply
+
+
 def login_with_second_factor(client, user):
     """Sign ``user`` in on a test ``client`` as the admin's sign-in with a TOTP code would.
 

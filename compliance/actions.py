@@ -77,6 +77,17 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "kyc.risk_recomputed": "KYC risk category recomputed",
     "kyc.rekyc_due": "Periodic re-KYC fell due",
     "client.kyc_changed": "Client's KYC state changed",
+    # AML screening (compliance.screening)
+    "screening.list_imported": "Screening list version imported",
+    "screening.hit_raised": "Screening hit raised",
+    "screening.hit_assigned": "Screening hit assigned",
+    "screening.hit_true_match": "Screening hit disposed: true match",
+    "screening.hit_false_positive": "Screening hit disposed: false positive",
+    "screening.match_rule_changed": "Screening match rule changed",
+    "account.suspended": "Trading account suspended",
+    "alert.assigned": "Compliance alert assigned to an officer",
+    "alert.dismissed": "Compliance alert dismissed (no action)",
+    "alert_rule.changed": "Compliance alert rule's parameters changed",
 }
 
 

@@ -45,6 +45,20 @@ class ClientAdmin(admin.ModelAdmin):
         # A client's PAN is their identity: it is fixed once the client exists.
         return ["pan", *self.readonly_fields] if obj is not None else self.readonly_fields
 
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if not change or "name" in form.changed_data:
+            # Onboarding today (until the KYC flow calls it): screen a new or renamed client.
+            from compliance.screening.services import client_screen
+
+            hits = client_screen(client=obj)
+            if hits:
+                self.message_user(
+                    request,
+                    f"AML screening raised {len(hits)} hit(s) on {obj.name}: see Screening hits.",
+                    messages.WARNING,
+                )
+
     def get_search_results(self, request, queryset, search_term):
         found, duplicates = super().get_search_results(request, queryset, search_term)
         if pan_number.is_valid(search_term.strip().upper()):
@@ -198,3 +212,7 @@ class AuditCheckpointAdmin(AuditTrailAdmin):
 
 
 from compliance.kyc import admin as kyc_admin  # noqa: E402, F401  (registers KYC)
+
+# AML screening's admin lives with its domain.
+from compliance.screening import admin as screening_admin  # noqa: E402, F401
+from compliance.surveillance.admin import AlertAdmin, AlertRuleAdmin, ClientGroupAdmin  # noqa: E402, F401

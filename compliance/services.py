@@ -147,8 +147,9 @@ def audit_batch():
     Open it inside the transaction of the change (``orders.locks.spine_transaction`` does),
     so the chains' heads are the last rows the transaction locks, in one order (by chain
     key). Nested, it joins the outer batch. An event recorded inside a savepoint the batch
-    did not open is appended at once, so a rolled-back savepoint takes its events with it.
-    If the body raises, nothing held is written: the transaction rolls back anyway.
+    did not open is appended at once, so a rolled-back savepoint takes its events with it
+    (it then comes before the events held, on its chain). If the body raises, nothing held
+    is written: the transaction rolls back anyway.
     """
     if getattr(_batches, "current", None) is not None or not connection.in_atomic_block:
         yield

@@ -29,6 +29,46 @@ def audit_seal(close: bool = False) -> dict:
 
 
 @shared_task(
+    name="compliance.tasks.screening_rescreen",
+    autoretry_for=(ConnectionError, TimeoutError),
+    retry_backoff=True,
+    max_retries=5,
+)
+def screening_rescreen(version_id: int) -> dict:
+    """Screen every client against a new list version, with progress (ops.progress). Safe
+    to run twice: a pair already raised or disposed is not raised again."""
+    from compliance.screening.models import ListVersion
+    from compliance.screening.services import screening_rescreen as rescreen
+    from ops.progress import job_progress
+
+    version = ListVersion.objects.select_related("screening_list").get(pk=version_id)
+    with job_progress(
+        "compliance.screening_rescreen", f"rescreen on {version}", unit="clients"
+    ) as job:
+        result = rescreen(version=version, job=job)
+        job.finish(result=result)
+    return result
+
+
+@shared_task(name="compliance.tasks.surveillance_run")
+def surveillance_run(close: bool = False) -> dict:
+    """Run market-abuse surveillance over today's orders and fills: every few minutes in
+    session (minutes outside the session are skipped) and at the end of the day
+    (``close``), which adds the patterns that need the whole day. Safe to run twice: an
+    alert is raised once per rule, subject and day."""
+    from django.utils import timezone
+
+    from compliance.surveillance.services import surveillance_run as run
+    from marketdata.calendar import IST, always_open, is_open, is_trading_day
+
+    today = timezone.localtime(timezone.now(), IST).date()
+    trading_day = always_open() or is_trading_day(today)
+    if not trading_day or (not close and not is_open()):
+        return {"raised": None, "skipped": "the market is not in session"}
+    return {"raised": run(day=today, close=close)}
+
+
+@shared_task(
     name="compliance.tasks.kyc_kra_sync",
     autoretry_for=(ConnectionError, TimeoutError),
     retry_backoff=True,

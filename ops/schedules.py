@@ -76,6 +76,22 @@ DEFAULT_SCHEDULES = [
         description="The end-of-day seal at 15:45 IST, written even if no head moved.",
     ),
     DefaultSchedule(
+        name="Market-abuse surveillance in session",
+        task="compliance.tasks.surveillance_run",
+        crontab="*/5 9-15 * * 1-5",
+        description="Every 5 minutes of the session, the day's orders and fills are checked "
+        "for wash trades, spoofing, order-to-trade ratio, front running and circular trading "
+        "(docs/compliance-surveillance.md); minutes outside 09:15-15:30 IST are skipped.",
+    ),
+    DefaultSchedule(
+        name="Market-abuse surveillance at the close",
+        task="compliance.tasks.surveillance_run",
+        crontab="50 15 * * 1-5",
+        kwargs={"close": True},
+        description="At 15:50 IST on trading days, every pattern over the whole day, with "
+        "marking the close and concentration.",
+    ),
+    DefaultSchedule(
         name="KYC: poll the KRA and raise re-KYC due",
         task="compliance.tasks.kyc_daily",
         crontab="0 7 * * *",

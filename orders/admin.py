@@ -18,13 +18,14 @@ class TradingAccountAdmin(admin.ModelAdmin):
     list_display = [
         "code",
         "client",
+        "kind",
         "status",
         "brokerage_plan",
         "broker",
         "cash_balance",
         "blocked",
     ]
-    list_filter = ["status", "brokerage_plan", "broker"]
+    list_filter = ["status", "kind", "brokerage_plan", "broker"]
     search_fields = ["code", "client__name", "client__pan"]
     filter_horizontal = ["users"]
     readonly_fields = ["cash_balance", "blocked", "created_at"]

@@ -51,7 +51,16 @@ class TradingAccount(KeptRecord):
         SUSPENDED = "suspended", "Suspended"
         CLOSED = "closed", "Closed"
 
+    class Kind(models.TextChoices):
+        """Whose money trades: surveillance watches staff and proprietary accounts trading
+        ahead of clients (front running)."""
+
+        CLIENT = "client", "Client"
+        PROPRIETARY = "proprietary", "Proprietary (the firm's own)"
+        STAFF = "staff", "Staff (an employee's own)"
+
     code = models.CharField(max_length=16, unique=True)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.CLIENT)
     client = models.ForeignKey(
         "compliance.Client", on_delete=models.PROTECT, related_name="accounts"
     )
@@ -114,6 +123,10 @@ class Order(KeptRecord):
     quantity = models.PositiveIntegerField()
     price = models.DecimalField(**PRICE, null=True, blank=True)
     trigger_price = models.DecimalField(**PRICE, null=True, blank=True)
+    # The touch (best bid and ask) of the quote placement checked the order against:
+    # surveillance measures how far from the market an order was placed (spoofing, OTR).
+    touch_bid = models.DecimalField(**PRICE, null=True, blank=True)
+    touch_ask = models.DecimalField(**PRICE, null=True, blank=True)
     tag = models.CharField(max_length=20, blank=True)
     client_order_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 - NULL: no key
     algo_id = models.CharField(max_length=32, blank=True, help_text="Exchange-issued algo ID")

@@ -1,6 +1,7 @@
 """Reads of the orders app that other code shares, scoped to what a user may see."""
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 from django.db import connection
@@ -29,6 +30,11 @@ def accounts_for(user, key=None, *, acting: bool = False) -> QuerySet[TradingAcc
     if key is not None:
         accounts = accounts.filter(pk=key.account_id)
     return accounts if user.has_perm(SEE_ALL) else accounts.filter(users=user)
+
+
+def accounts_of_client(*, client_id: int) -> list[TradingAccount]:
+    """Every trading account of one client, in ascending id (the order they are locked in)."""
+    return list(TradingAccount.objects.filter(client_id=client_id).order_by("pk"))
 
 
 def account_acts_for(user, account: TradingAccount) -> bool:
@@ -203,3 +209,14 @@ def funds_of(account: TradingAccount, *, on, book: AccountBook | None = None) ->
         "margin_used": used,
         "available": account.cash_balance - account.blocked - used,
     }
+
+
+def orders_of_session(*, day: date) -> QuerySet[Order]:
+    """Every order of the trading day ``day``, whatever its status, with its account (for
+    the compliance desk's surveillance; never a trader's view)."""
+    return Order.objects.filter(session_date=day).select_related("account").order_by("id")
+
+
+def fills_of_session(*, day: date) -> QuerySet[Fill]:
+    """Every fill traded on ``day``, with its order and account (surveillance)."""
+    return Fill.objects.filter(trade_date=day).select_related("order", "account").order_by("id")

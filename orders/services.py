@@ -184,6 +184,26 @@ def funds_move(
     return ledger_post(account=account, kind=kind, amount=signed, memo=memo, actor=actor)
 
 
+@locks.spine_transaction
+def account_suspend(*, account: TradingAccount, reason: str, actor=None) -> TradingAccount:
+    """Freeze an account (an AML true match, for one): from now on its orders are refused
+    (``ACCOUNT_NOT_ACTIVE``). Audited on the account's chain. An account already suspended
+    or closed is returned unchanged, with no event."""
+    account = locks.account(account.pk)
+    if account.status != TradingAccount.Status.ACTIVE:
+        return account
+    account.status = TradingAccount.Status.SUSPENDED
+    account.save(update_fields=["status"])
+    audit_record(
+        action="account.suspended",
+        obj=account,
+        actor=actor,
+        before={"status": TradingAccount.Status.ACTIVE},
+        after={"status": account.status, "reason": reason[:300]},
+    )
+    return account
+
+
 def _block(account: TradingAccount, order: Order, amount: Decimal) -> None:
     """Set the funds ``order`` holds to ``amount``, keeping the account's total in step."""
     account.blocked += amount - order.blocked_amount
@@ -390,6 +410,8 @@ def _place_locked(
         quantity=request.quantity,
         price=request.price,
         trigger_price=request.trigger_price,
+        touch_bid=prices[instrument.key].bid,
+        touch_ask=prices[instrument.key].ask,
         tag=request.tag,
         client_order_id=request.client_order_id,
         algo_id=request.algo_id,

@@ -1,4 +1,5 @@
-"""Writes of alerts: raising one (once per rule, subject and window), audited."""
+"""Writes of alerts: raising one (once per rule, subject and window), dismissing and
+assigning them; each audited."""
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
@@ -9,6 +10,7 @@ from django.db import IntegrityError, transaction
 
 from compliance.alerts.models import Alert, AlertRule
 from compliance.services import audit_record
+from tradingsite.errors import DomainError
 
 EVIDENCE_KINDS = ("order", "fill", "ledger", "audit")
 
@@ -70,3 +72,71 @@ def alert_raise(
             return None
         raise
     return alert
+
+
+class AlertNotOpen(DomainError, ValueError):
+    """Only an open alert can be dismissed or assigned, and only to an officer."""
+
+    problem_type = "conflict"
+
+
+def alert_dismiss(*, alert: Alert, actor: Any, reason: str) -> Alert:
+    """Close an open alert with no action, for ``reason`` (required); audited."""
+    if not reason.strip():
+        raise ValueError("dismissing an alert needs a reason")
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update(of=("self",)).get(pk=alert.pk)
+        if alert.status != Alert.Status.OPEN:
+            raise AlertNotOpen(f"alert {alert.pk} is {alert.get_status_display()}, not open")
+        alert.status = Alert.Status.DISMISSED
+        alert.detail = {**alert.detail, "dismissal": reason.strip()[:500]}
+        alert.save(update_fields=["status", "detail", "updated_at"])
+        audit_record(
+            action="alert.dismissed", object_type="compliance.alert", object_id=str(alert.pk),
+            actor=actor, before={"status": Alert.Status.OPEN},
+            after={"status": alert.status, "reason": reason.strip()[:500]},
+        )  # fmt: skip
+    return alert
+
+
+def alert_assign(*, alerts: Iterable[Alert], assignee: Any, actor: Any) -> int:
+    """Assign the open ones of ``alerts`` to the officer ``assignee``; audited, one event per
+    alert. Returns how many were assigned. Only an officer who may work the queue
+    (``compliance.manage_surveillance_case``) can be assigned."""
+    if not assignee.is_active or not assignee.has_perm("compliance.manage_surveillance_case"):
+        raise AlertNotOpen(f"{assignee.get_username()} may not work compliance alerts")
+    assigned = 0
+    with transaction.atomic():
+        for alert in (
+            Alert.objects.select_for_update(of=("self",))
+            .filter(pk__in=[a.pk for a in alerts], status=Alert.Status.OPEN)
+            .order_by("pk")
+        ):
+            before = alert.assignee.get_username() if alert.assignee_id else None
+            alert.assignee = assignee
+            alert.save(update_fields=["assignee", "updated_at"])
+            audit_record(
+                action="alert.assigned", object_type="compliance.alert",
+                object_id=str(alert.pk), actor=actor, before={"assignee": before},
+                after={"assignee": assignee.get_username()},
+            )  # fmt: skip
+            assigned += 1
+    return assigned
+
+
+def alert_rule_update(
+    *, rule: AlertRule, params: dict[str, Any], enabled: bool, actor: Any
+) -> AlertRule:
+    """Set a rule's parameters and whether it runs (checked by the caller against the
+    rule's expected keys); audited with the parameters before and after."""
+    with transaction.atomic():
+        locked = AlertRule.objects.select_for_update(of=("self",)).get(pk=rule.pk)
+        before = {"params": locked.params, "enabled": locked.enabled}
+        locked.params, locked.enabled = dict(params), enabled
+        locked.save(update_fields=["params", "enabled", "updated_at"])
+        audit_record(
+            action="alert_rule.changed", object_type="compliance.alertrule",
+            object_id=str(locked.pk), actor=actor, before=before,
+            after={"params": locked.params, "enabled": locked.enabled},
+        )  # fmt: skip
+    return locked

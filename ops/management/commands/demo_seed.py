@@ -11,6 +11,8 @@ SEEDERS = [
     "orders.demo.seed",
     "risk.demo.seed",
     "compliance.kyc.demo.seed",
+    "compliance.screening.demo.seed",
+    "compliance.surveillance.demo.seed",  # planted trades and one surveillance run
     "compliance.demo.seed",  # last: it checkpoints the audit trail the others wrote to
 ]
 
