@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("compliance", "0009_alerts"),
+        ("compliance", "0010_kyc"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -47,7 +47,7 @@ KEPT = {
 #: Kept records whose admin change form edits master data (every save is audited); the
 #: fields it may edit. Everything else about them changes only through their services.
 ADMIN_EDITABLE = {
-    TradingAccount: {"users", "brokerage_plan", "broker", "status"},
+    TradingAccount: {"users", "brokerage_plan", "broker", "status", "kind"},  # kind: audited
     Client: {"name", "bank_account_number", "bank_ifsc"},  # KYC state: its services only
     KycApplication: set(EDITABLE_FIELDS),  # a draft's declared data, saved by its service
 }
