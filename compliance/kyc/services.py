@@ -8,6 +8,7 @@ outside any transaction (``orders.locks``): approval enqueues :func:`kyc_kra_syn
 
 import calendar
 import hashlib
+import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -42,6 +43,7 @@ from compliance.models import Client
 from compliance.services import audit_record, audited_atomic
 from tradingsite.errors import DomainError
 
+logger = logging.getLogger(__name__)
 S = ApplicationStatus
 
 #: The document types accepted, by their content: MIME type -> extension stored.
@@ -494,6 +496,11 @@ def kyc_kra_sync(
     Validated". The KRA is called before the transaction: call this outside one."""
     kra = kra_adapter()
     record: KraRecord | None = kra.lookup(application.pan)
+    if record is None and application.kra_status == KraStatus.VALIDATED:
+        # A KRA that no longer finds a record it validated is the KRA's anomaly, not a reason
+        # to stop the client trading or to upload again: keep it, and say so.
+        logger.warning("KRA has no record of validated application %s", application.pk)
+        return application
     if record is None and application.status == S.APPROVED:
         record = kra.upload(application)
     if record is None:

@@ -93,6 +93,22 @@ def test_a_second_officer_approves_then_the_kra_validates_and_the_client_may_tra
         assert action in actions
 
 
+def test_a_kra_that_forgets_a_validated_record_does_not_bar_the_client(kyc_application, officers):
+    """Another process's fake KRA (the embedded profile's worker) knows nothing: the client
+    validated before keeps trading, and nothing is uploaded again."""
+    _, checker = officers
+    application = kyc_approve(application=kyc_application(step="verified"), actor=checker)
+    kyc_kra_sync(application=application)
+    application = kyc_kra_sync(application=application)
+    assert application.kra_status == KraStatus.VALIDATED
+    FakeKra().forget(application.pan)
+
+    again = kyc_kra_sync(application=application)
+    assert again.kra_status == KraStatus.VALIDATED
+    assert client_of(application).can_trade
+    assert FakeKra().lookup(application.pan) is None  # not uploaded again
+
+
 @pytest.mark.parametrize(
     ("pan", "status"),
     [("ABCPK0001L", KraStatus.ON_HOLD), ("ABCPK9999L", KraStatus.REJECTED)],
