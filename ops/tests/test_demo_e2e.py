@@ -95,7 +95,9 @@ def test_demo_runs_web_worker_and_beat(tmp_path, chromium):
         )  # fmt: skip
         assert placed["status"] == "ACCEPTED", placed
         order = {}
-        for _ in range(60):
+        # The worker first works off what the seed queued (the surveillance demo's planted
+        # orders, their cancels, screening and KRA tasks): give it up to 3 minutes.
+        for _ in range(360):
             order = get_json_as(
                 f"{base}/api/v1/orders/{placed['order_id']}", "trader", trader_row.split()[-1]
             )
