@@ -16,6 +16,7 @@ Its records live in the default cache, so the web process and a worker share the
 cache is shared (Redis).
 """
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -35,15 +36,17 @@ class KraRecord:
     remarks: str = ""
 
 
-class KraAdapter:
+class KraAdapter(ABC):
     """The seam for a real KRA (CVL, NDML, CAMS, Karvy, DotEx): subclass and name it in
-    ``KYC_KRA_ADAPTER``."""
+    ``KYC_KRA_ADAPTER``. Only the fake KRA below exists today."""
 
+    @abstractmethod
     def lookup(self, pan: str) -> KraRecord | None:
-        raise NotImplementedError
+        """The KRA's record of ``pan``, or None if it has none."""
 
+    @abstractmethod
     def upload(self, application) -> KraRecord:
-        raise NotImplementedError
+        """Send an approved application's KYC record; the KRA's answer."""
 
 
 class FakeKra(KraAdapter):
