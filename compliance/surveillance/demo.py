@@ -178,11 +178,14 @@ def _plant(instrument: Instrument, accounts: list[TradingAccount]) -> dict[str, 
         if placed % OTR_PER_SECOND == 0:  # (and first: the spoofer has just placed orders)
             time.sleep(1.05)  # under the order-rate limit: a breach trips the kill switch
         _place(kiran, instrument, "BUY", 1, far, algo_id="DEMOALGO1")
-    # Marking the close: Sunita's buying in the last minutes lifts the close 3 %.
-    today = timezone.localtime(timezone.now(), calendar.IST).date()
+    # Marking the close: Sunita's buying in the last minutes lifts the close 3 %. Her fill
+    # is the day's last before the close whatever the demo clock says: three minutes before
+    # it, or now if that is later, or a second before it if the close has passed.
+    now = timezone.now()
+    today = timezone.localtime(now, calendar.IST).date()
     close = datetime.combine(today, calendar.MARKET_CLOSE, calendar.IST)
     _trade(fund, instrument, "BUY", 100, bid, at=close - timedelta(minutes=40))
-    _trade(sunita, instrument, "BUY", 1500, _tick(bid * Decimal("1.03"), tick),
-           at=close - timedelta(minutes=3))  # fmt: skip
+    late = min(max(now, close - timedelta(minutes=3)), close - timedelta(seconds=1))
+    _trade(sunita, instrument, "BUY", 1500, _tick(bid * Decimal("1.03"), tick), at=late)
     # Concentration: the day's volume on our book is mostly the Mehtas' and the fund's.
     return surveillance_run(day=today, close=True)

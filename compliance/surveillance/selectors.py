@@ -81,21 +81,23 @@ def _day_bar(instrument_id: int, day: date) -> Bar | None:
 
 
 def prices_around_close(
-    *, fills: list[FillRow], day: date, window_start: datetime
+    *, fills: list[FillRow], day: date, window_start: datetime, close_at: datetime
 ) -> tuple[dict[int, Decimal], dict[int, Decimal]]:
-    """Per instrument traded in the window: its price when the window opened (the last
-    minute bar's close before it, else our book's last fill before it, else its first fill
-    in it) and its closing price (the day bar's close, else the last minute bar's, else our
-    book's last fill)."""
+    """Per instrument traded in the window (``window_start`` to ``close_at``): its price
+    when the window opened (the last minute bar's close before it, else our book's last fill
+    before it, else its first fill in it) and its closing price (the day bar's close, else
+    the last minute bar's, else our book's last fill at or before the close: a fill after
+    the close does not set it)."""
     reference: dict[int, Decimal] = {}
     closing: dict[int, Decimal] = {}
+    fills = [f for f in fills if f.at <= close_at]
     for instrument_id in sorted({f.instrument_id for f in fills if f.at >= window_start}):
         own = sorted((f for f in fills if f.instrument_id == instrument_id), key=lambda f: f.at)
         minute = Bar.objects.filter(
             instrument_id=instrument_id,
             interval=Interval.MINUTE,
             start__gte=datetime.combine(day, time(0), IST),
-            start__lt=datetime.combine(day, time(0), IST) + timedelta(days=1),
+            start__lt=close_at,
         )
         before_bar = minute.filter(start__lt=window_start).order_by("-start").first()
         before = [f for f in own if f.at < window_start]

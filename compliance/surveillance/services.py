@@ -41,6 +41,7 @@ def _marking_close(data: Day, p: dict) -> list[patterns.Finding]:
         fills=[f for f in data.fills if f.instrument_id in {x.instrument_id for x in late}],
         day=data.day,
         window_start=start,
+        close_at=close_at,
     )
     return patterns.marking_close(
         data.fills, close_at=close_at, reference=reference, closing=closing,
