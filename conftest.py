@@ -27,7 +27,11 @@ from django.contrib.auth.models import Group
 from django.db import DatabaseError, connections
 from rest_framework.test import APIClient
 
-pytest_plugins = ["orders.tests.fixtures", "compliance.tests.kyc_fixtures"]
+pytest_plugins = [
+    "orders.tests.fixtures",
+    "compliance.tests.kyc_fixtures",
+    "compliance.tests.case_fixtures",
+]
 
 BASE_DIR = Path(__file__).resolve().parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

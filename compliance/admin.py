@@ -211,6 +211,7 @@ class AuditCheckpointAdmin(AuditTrailAdmin):
         )
 
 
+from compliance.cases.admin import CaseAdmin, StrReportAdmin  # noqa: E402, F401
 from compliance.kyc import admin as kyc_admin  # noqa: E402, F401  (registers KYC)
 
 # AML screening's admin lives with its domain.

@@ -249,6 +249,7 @@ class AuditCheckpoint(AppendOnlyModel):
 
 # The compliance desk's other models live with their domain and are registered here.
 from compliance.alerts.models import Alert, AlertRule  # noqa: E402, F401
+from compliance.cases.models import Case, CaseNote, StrReport  # noqa: E402, F401
 from compliance.kyc.models import (  # noqa: E402, F401
     KycApplication,
     KycDocument,

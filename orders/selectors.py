@@ -1,11 +1,12 @@
 """Reads of the orders app that other code shares, scoped to what a user may see."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from orders.models import Fill, Holding, LedgerEntry, Order, Position, TradingAccount
 
@@ -220,3 +221,22 @@ def orders_of_session(*, day: date) -> QuerySet[Order]:
 def fills_of_session(*, day: date) -> QuerySet[Fill]:
     """Every fill traded on ``day``, with its order and account (surveillance)."""
     return Fill.objects.filter(trade_date=day).select_related("order", "account").order_by("id")
+
+
+def evidence_records(
+    *, fill_ids: Iterable[int] = (), ledger_ids: Iterable[int] = (), order_ids: Iterable[int] = ()
+) -> tuple[list[Fill], list[LedgerEntry]]:
+    """The fills (those named, and every fill of the orders named) and ledger entries a
+    compliance case rests on, oldest first, with their accounts and orders (the STR's
+    transactions; never a trader's view)."""
+    fills = (
+        Fill.objects.filter(Q(pk__in=list(fill_ids)) | Q(order_id__in=list(order_ids)))
+        .select_related("order", "account")
+        .order_by("filled_at", "id")
+    )
+    ledger = (
+        LedgerEntry.objects.filter(pk__in=list(ledger_ids))
+        .select_related("account")
+        .order_by("posted_at", "id")
+    )
+    return list(fills), list(ledger)

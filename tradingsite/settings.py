@@ -349,6 +349,13 @@ STORAGES = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": env.str("KYC_DOCUMENTS_ROOT", default=str(DATA_DIR / "kyc"))},
     },
+    # Filed STRs, frozen (compliance.cases): outside the database and anything served.
+    "compliance": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": env.str("COMPLIANCE_FILES_ROOT", default=str(DATA_DIR / "compliance"))
+        },
+    },
     # Production needs `collectstatic` (its deploy check says so); the embedded profile
     # serves plain names from the apps until it has run (tradingsite.staticfiles).
     "staticfiles": {
@@ -525,6 +532,27 @@ KYC_KRA_ADAPTER = env.str("KYC_KRA_ADAPTER", default="compliance.kyc.kra.FakeKra
 KYC_FAKE_KRA_STEPS = env.int("KYC_FAKE_KRA_STEPS", default=1)
 #: The largest KYC document accepted, in bytes (PDF, JPEG or PNG).
 KYC_DOCUMENT_MAX_BYTES = env.int("KYC_DOCUMENT_MAX_BYTES", default=5 * 1024 * 1024)
+# --- Cases and STRs (compliance.cases) -----------------------------------------------------
+#: Days an officer has to close a case, by priority (the SLA timer the queue shows).
+COMPLIANCE_CASE_SLA_DAYS = {"low": 30, "medium": 15, "high": 7}
+#: The reporting entity and its principal officer, as an STR names them (FIU-IND).
+COMPLIANCE_REPORTING_ENTITY = {
+    "name": env.str("FIU_ENTITY_NAME", default="TradingSite Securities Pvt Ltd (demo)"),
+    "fiu_reid": env.str("FIU_REID", default="BRXXX00000"),
+    "category": "Stock broker",
+    "sebi_registration": env.str("SEBI_REGISTRATION", default="INZ000000000"),
+    "address": env.str("FIU_ENTITY_ADDRESS", default="1 Dalal Street, Fort"),
+    "city": env.str("FIU_ENTITY_CITY", default="Mumbai"),
+    "state": env.str("FIU_ENTITY_STATE", default="Maharashtra"),
+    "pin_code": env.str("FIU_ENTITY_PIN", default="400001"),
+}
+COMPLIANCE_PRINCIPAL_OFFICER = {
+    "name": env.str("PRINCIPAL_OFFICER_NAME", default="Principal Officer (demo)"),
+    "designation": env.str("PRINCIPAL_OFFICER_DESIGNATION", default="Principal Officer"),
+    "email": env.str("PRINCIPAL_OFFICER_EMAIL", default="principal.officer@example.in"),
+    "phone": env.str("PRINCIPAL_OFFICER_PHONE", default="+91 22 0000 0000"),
+    "address": env.str("PRINCIPAL_OFFICER_ADDRESS", default="1 Dalal Street, Fort, Mumbai 400001"),
+}
 PAPER_SLIPPAGE_BPS = Decimal(env.str("PAPER_SLIPPAGE_BPS", default="5"))
 PAPER_SEED = env.int("PAPER_SEED", default=7)
 PAPER_LATENCY_MS = env.int("PAPER_LATENCY_MS", default=0)

@@ -35,7 +35,7 @@ class AlertRule(models.Model):
 
 
 class Alert(models.Model):
-    """What a rule found, for an officer to work (and, later, to group into a case)."""
+    """What a rule found, for an officer to dismiss or group into a case."""
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -91,6 +91,9 @@ class Alert(models.Model):
     detail = models.JSONField(default=dict, blank=True, help_text="The figures the rule used")
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    case = models.ForeignKey(
+        "compliance.Case", null=True, blank=True, on_delete=models.PROTECT, related_name="alerts"
     )
     raised_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

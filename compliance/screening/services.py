@@ -4,9 +4,9 @@ the hits. Every change is audited on the firm's chain (``compliance.services``).
 A list file is parsed whole before anything is written (``importers``): a refused file
 stores nothing. A new version is screened against every client by a Celery task, enqueued
 when the import commits. A true match freezes the client's trading accounts through
-``orders.services.account_suspend`` and records that a case must be opened (cases are not
-built yet); a false positive keeps its reason and stops the same client and listing being
-raised again while the listing is unchanged.
+``orders.services.account_suspend`` and opens a case on the client (``compliance.cases``,
+high priority, for an officer to take); a false positive keeps its reason and stops the
+same client and listing being raised again while the listing is unchanged.
 """
 
 import hashlib
@@ -202,7 +202,7 @@ def screening_hit_dispose(
     *, hit: ScreeningHit, disposition: str, reason: str, actor: AbstractBaseUser
 ) -> ScreeningHit:
     """Dispose an open hit. A true match suspends every active trading account of the
-    client and records that a case must be opened; a false positive keeps its reason.
+    client and opens a case on it; a false positive keeps its reason.
     One transaction, audited; the actor needs ``compliance.screen_aml``."""
     if not actor.has_perm(SCREEN_AML):
         raise DispositionRefused(f"{actor.get_username()} may not dispose screening hits")
@@ -258,6 +258,13 @@ def screening_hit_dispose(
                 "case_required": hit.case_required,
             },
         )
+        if hit.case_required:
+            from compliance.cases.services import case_open
+
+            case_open(
+                title=f"AML true match: {hit.client.name} listed as {hit.entry.name}",
+                actor=None, client_id=hit.client_id, screening_hit=hit,
+            )  # fmt: skip
     return hit
 
 

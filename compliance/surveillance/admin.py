@@ -20,7 +20,7 @@ from django.db.models import Count, Q
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 
 from compliance.alerts.models import Alert, AlertRule
 from compliance.alerts.services import (
@@ -29,6 +29,7 @@ from compliance.alerts.services import (
     alert_dismiss,
     alert_rule_update,
 )
+from compliance.cases.services import CaseRefused, case_open
 from compliance.surveillance.models import ClientGroup, ClientLink
 from compliance.surveillance.rules import PARAMS, params_validate
 
@@ -50,7 +51,9 @@ class AlertActionForm(ActionForm):
     assignee = forms.ModelChoiceField(
         queryset=get_user_model().objects.none(), required=False, label="Officer"
     )
-    reason = forms.CharField(required=False, max_length=500, label="Reason (to dismiss)")
+    reason = forms.CharField(
+        required=False, max_length=500, label="Reason (to dismiss) / title (of a new case)"
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -88,7 +91,7 @@ class AlertAdmin(admin.ModelAdmin):
     ordering = ["status", "-priority", "raised_at"]
     list_select_related = ["rule", "assignee"]
     action_form = AlertActionForm
-    actions = ["assign_to_officer", "dismiss_alerts"]
+    actions = ["assign_to_officer", "dismiss_alerts", "open_case"]
     fields = ["rule", "status", "priority", "summary", "score", "subject_key", "client",
               "account", "instrument", "algo_id", "window_start", "window_end",
               "evidence_links", "detail", "assignee", "raised_at", "updated_at"]  # fmt: skip
@@ -170,6 +173,22 @@ class AlertAdmin(admin.ModelAdmin):
         self.message_user(request, f"{dismissed} alert(s) dismissed.")
         if refused:
             self.message_user(request, "Not dismissed: " + "; ".join(refused), messages.WARNING)
+
+    @admin.action(description="Open a case on the selected alerts (title in the box)",
+                  permissions=["work"])  # fmt: skip
+    def open_case(self, request: HttpRequest, queryset) -> None:
+        alerts = list(queryset.order_by("pk"))
+        title = (request.POST.get("reason") or "").strip() or alerts[0].summary
+        try:
+            case = case_open(title=title, actor=request.user, alerts=alerts)
+        except CaseRefused as no:
+            self.message_user(request, f"No case opened: {no.detail}", messages.ERROR)
+            return
+        url = reverse("admin:compliance_case_change", args=[case.pk])
+        self.message_user(
+            request, format_html('<a href="{}">{}</a> opened on {} alert(s).', url, case.ref,
+                                 len(alerts)),
+        )  # fmt: skip
 
 
 class AlertRuleForm(forms.ModelForm):

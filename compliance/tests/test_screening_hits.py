@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from compliance.cases.models import Case
 from compliance.models import AuditEvent, Client
 from compliance.screening.models import HitStatus, ListVersion, ScreeningHit
 from compliance.screening.selectors import ScreeningSubject, hits_counts, screening_subject
@@ -90,6 +91,12 @@ def test_true_match_suspends_the_accounts_and_is_audited(
     assert disposed.actor_username == officer.username
     assert disposed.after["accounts_suspended"] == ["TS0801", "TS0802"]
     assert disposed.after["case_required"] is True
+    # A case is opened on the client: high priority, unassigned, by the system.
+    case = Case.objects.get(screening_hit=hit)
+    assert (case.priority, case.client_id, case.assignee, case.opened_by) == (
+        Case.Priority.HIGH, listed_client.pk, None, None,
+    )  # fmt: skip
+    assert case.title == "AML true match: Mohd. Rafiq Qureshi listed as " + hit.entry.name
     suspended = AuditEvent.objects.filter(action="account.suspended").order_by("chain")
     assert [e.chain for e in suspended] == [f"account:{a.pk}" for a in accounts.order_by("pk")]
     # The freeze holds: an order on the account is refused.

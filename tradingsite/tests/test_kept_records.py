@@ -65,7 +65,7 @@ def kept_models() -> list[type[models.Model]]:
 
 
 @pytest.fixture
-def books(account, risk_managers, user_in_role, kyc_application):
+def books(account, risk_managers, user_in_role, kyc_application, worked_case):
     """At least one row of every kept record."""
     rina, _ = risk_managers
     for price in ("1400.00", "1300.00"):  # both rest on the paper exchange
@@ -88,6 +88,7 @@ def books(account, risk_managers, user_in_role, kyc_application):
         actor=algo, user=account.users.get(), account=account, label="bot", primary_ip="127.0.0.1"
     )
     kyc_application()  # a draft with its documents
+    worked_case("str_filed")  # a case, its notes and its STR draft
     audit_checkpoint()
     empty = [m._meta.label_lower for m in kept_models() if not m.objects.exists()]
     assert not empty, f"the fixture must make a row of each kept record: {empty}"
