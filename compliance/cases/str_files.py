@@ -272,9 +272,9 @@ def str_machine_readable(report: SuspiciousTransactionReport) -> tuple[str, byte
 
 FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"))
 TIPPING_OFF = (
-    "CONFIDENTIAL. Do not disclose to the client, or to anyone outside those who must "
-    "know, that this report exists or is being filed (PMLA 2002 and the PML Rules 2005; "
-    "SEBI AML/CFT Master Circular: no tipping off)."
+    "CONFIDENTIAL. Do not disclose to the client, or to anyone who need not know, that this "
+    "report exists or is being filed: what is furnished under PMLA is confidential (s.12(2)), "
+    "and SEBI's AML/CFT Master Circular prohibits tipping off."
 )
 
 
