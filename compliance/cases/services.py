@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from compliance.alerts.models import Alert
 from compliance.alerts.services import EVIDENCE_KINDS
+from compliance.cases import str_files
 from compliance.cases.models import OUTCOMES, Case, CaseNote, CaseStatus, StrReport, StrStatus
 from compliance.cases.report import SUSPICION_CATEGORIES
 from compliance.cases.selectors import STR_REMIND_DAYS, str_report_data
@@ -303,6 +304,7 @@ def case_close_request(*, case: Case, actor: Any, outcome: str, reason: str) -> 
     reason = _text(reason, "the reason for closing")
     if outcome == "str_filed":
         _require(actor, FILE_STR, "propose filing an STR")
+        _str_writable(case)
     with transaction.atomic():
         case = _locked(case)
         if case.status not in (CaseStatus.UNDER_REVIEW, CaseStatus.ESCALATED):
@@ -310,8 +312,6 @@ def case_close_request(*, case: Case, actor: Any, outcome: str, reason: str) -> 
                 f"{case.ref} is {case.get_status_display().lower()}: only a case under review "
                 "or escalated can be closed"
             )
-        if outcome == "str_filed" and not StrReport.objects.filter(case=case).exists():
-            raise CaseRefused(f"{case.ref} has no STR drafted: draft it before filing")
         case.closure_outcome, case.closure_reason = outcome, reason
         case.closure_requested_by, case.closure_requested_at = actor, timezone.now()
         case.save(update_fields=["closure_outcome", "closure_reason", "closure_requested_by",
@@ -340,12 +340,25 @@ def case_close_reject(*, case: Case, actor: Any, reason: str) -> Case:
     return case
 
 
+def _str_writable(case: Case) -> None:
+    """Refuse, naming every problem, a case whose STR could not be written for FIU-IND
+    (no draft, no subject, no transaction among its evidence...)."""
+    if not StrReport.objects.filter(case=case).exists():
+        raise CaseRefused(f"{case.ref} has no STR drafted: draft it before filing")
+    try:
+        str_files.str_validate(str_report_data(case=case))
+    except str_files.STRInvalid as invalid:
+        raise CaseRefused(f"{case.ref}: the STR cannot be filed: {invalid.detail}") from None
+
+
 def _str_files_write(case: Case, actor: Any) -> dict[str, str]:
     """Write the STR's two files (named by their sha256) before any lock; the approval
     records them only if the case and its draft are still what was written."""
-    from compliance.cases import str_files
-
     data = str_report_data(case=case, approved_by=actor)
+    try:
+        str_files.str_validate(data)
+    except str_files.STRInvalid as invalid:
+        raise CaseRefused(f"{case.ref}: the STR cannot be filed: {invalid.detail}") from None
     name, machine = str_files.str_machine_readable(data)
     pdf = str_files.str_pdf(data)
     storage = storages["compliance"]
@@ -471,8 +484,6 @@ def str_file_read(*, report: StrReport, kind: str, actor: Any) -> tuple[str, byt
             raise StrFileTampered(f"{report.ref}: {path} does not match its recorded sha256")
         name = f"{report.ref}.{path.rsplit('.', 1)[-1]}"
     else:
-        from compliance.cases import str_files
-
         data = str_report_data(case=report.case)
         if kind == "pdf":
             name, content = f"{report.ref}-DRAFT.pdf", str_files.str_pdf(data)

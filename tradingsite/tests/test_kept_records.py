@@ -36,7 +36,8 @@ from risk.services import kill_switch_trip, limit_propose
 from tradingsite.records import RecordNotDeletable, is_kept
 
 KEPT = {
-    "compliance.auditcheckpoint", "compliance.auditevent", "compliance.client",
+    "compliance.auditcheckpoint", "compliance.auditevent", "compliance.case",
+    "compliance.casenote", "compliance.client", "compliance.strreport",
     "compliance.kycapplication", "compliance.kycdocument",
     "ops.apikey",
     "orders.fill", "orders.holding", "orders.ledgerentry", "orders.order", "orders.orderoutbox",
