@@ -94,3 +94,16 @@ def kyc_daily() -> dict:
     for pk in polled:
         kyc_kra_sync.delay(pk)
     return {"kra_polled": len(polled), "rekyc_raised": len(rekyc_raise_due())}
+
+
+@shared_task(name="compliance.tasks.str_due_remind")
+def str_due_remind() -> dict:
+    """E-mail the officers who file STRs about every draft due within two days or overdue
+    (each STR once a day)."""
+    from django.utils import timezone
+
+    from compliance.cases.services import str_due_remind as remind
+    from marketdata.calendar import IST
+
+    reminded = remind(today=timezone.localtime(timezone.now(), IST).date())
+    return {"reminded": [r.ref for r in reminded]}

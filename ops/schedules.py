@@ -92,6 +92,14 @@ DEFAULT_SCHEDULES = [
         "marking the close and concentration.",
     ),
     DefaultSchedule(
+        name="STRs due: remind the officers",
+        task="compliance.tasks.str_due_remind",
+        crontab="30 9 * * *",
+        description="At 09:30 IST every day, e-mails the officers who file STRs about each "
+        "draft due to FIU-IND within two days or overdue (7 days from the determination of "
+        "suspicion).",
+    ),
+    DefaultSchedule(
         name="KYC: poll the KRA and raise re-KYC due",
         task="compliance.tasks.kyc_daily",
         crontab="0 7 * * *",

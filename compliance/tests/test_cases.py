@@ -199,3 +199,13 @@ def test_str_drafts_due_soon_are_reminded_once_a_day(case_officers, worked_case)
     assert str_due_remind(today=late) == [report]
     assert "OVERDUE" in mail.outbox[1].body
     assert AuditEvent.objects.filter(action="str.due_reminded").count() == 2
+
+
+def test_beat_reminds_of_due_strs_every_morning(case_officers, worked_case):
+    from compliance.tasks import str_due_remind
+    from ops.schedules import DEFAULT_SCHEDULES
+
+    (schedule,) = [s for s in DEFAULT_SCHEDULES if s.task == "compliance.tasks.str_due_remind"]
+    assert schedule.crontab == "30 9 * * *"
+    worked_case("str_filed")
+    assert str_due_remind() == {"reminded": []}  # drafted today: 7 days left
