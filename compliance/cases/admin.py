@@ -35,6 +35,7 @@ from compliance.cases.services import (
     str_draft,
     str_file_read,
 )
+from compliance.dashboard import desk_numbers
 from compliance.queues import age_filter, age_text, officers
 from marketdata.calendar import IST
 from tradingsite.admin import ReadOnlyAdmin
@@ -263,6 +264,30 @@ class CaseAdmin(ReadOnlyAdmin):
             report.ref,
             report.get_status_display(),
             report.due_on,
+        )
+
+    def get_urls(self):
+        dashboard = path(
+            "dashboard/",
+            self.admin_site.admin_view(self.dashboard_view),
+            name="compliance_dashboard",
+        )
+        return [dashboard, *super().get_urls()]
+
+    def dashboard_view(self, request: HttpRequest) -> TemplateResponse:
+        """The desk's day in numbers (``compliance.dashboard``), for those who see cases."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        today = timezone.localdate(timezone.now(), IST)
+        return TemplateResponse(
+            request,
+            "admin/compliance/dashboard.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Compliance desk: today",
+                "today": today,
+                "numbers": desk_numbers(today),
+            },
         )
 
     def changelist_view(self, request: HttpRequest, extra_context=None):

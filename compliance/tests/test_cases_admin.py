@@ -142,3 +142,23 @@ def test_a_trader_reaches_no_case_page(webs, worked_case, django_user_model, use
         page = web.get(url)
         assert page.status_code == 302, url
         assert page["Location"].startswith("/admin/login/"), url
+
+
+def test_the_dashboard_gives_the_days_numbers(webs, auditor_web, case_officers, worked_case):
+    from compliance.dashboard import desk_numbers
+
+    worked_case("str_filed")  # a case awaiting its second officer, its STR a draft
+    numbers = {
+        section: {f.label: f.value for f in figures} for section, figures in desk_numbers().items()
+    }
+    assert numbers["Cases"]["opened today"] == 1
+    assert numbers["Cases"]["closure awaiting a second officer"] == 1
+    assert numbers["STRs to FIU-IND"]["drafts"] == 1
+    assert numbers["STRs to FIU-IND"]["overdue"] == 0
+    assert numbers["Market-abuse surveillance"]["raised today"] == 2
+    assert numbers["Market-abuse surveillance"]["open"] == 0  # both are in the case
+    for web in (webs[0], auditor_web):
+        page = web.get("/admin/compliance/case/dashboard/")
+        assert page.status_code == 200
+        assert "Compliance desk: today" in page.content.decode()
+        assert "/admin/compliance/case/dashboard/" in web.get("/admin/").content.decode()
