@@ -9,6 +9,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from compliance.alerts.models import Alert, AlertRule
+from compliance.assignment import queue_assign
 from compliance.services import audit_record
 from tradingsite.errors import DomainError
 
@@ -102,26 +103,12 @@ def alert_dismiss(*, alert: Alert, actor: Any, reason: str) -> Alert:
 def alert_assign(*, alerts: Iterable[Alert], assignee: Any, actor: Any) -> int:
     """Assign the open ones of ``alerts`` to the officer ``assignee``; audited, one event per
     alert. Returns how many were assigned. Only an officer who may work the queue
-    (``compliance.manage_surveillance_case``) can be assigned."""
-    if not assignee.is_active or not assignee.has_perm("compliance.manage_surveillance_case"):
-        raise AlertNotOpen(f"{assignee.get_username()} may not work compliance alerts")
-    assigned = 0
-    with transaction.atomic():
-        for alert in (
-            Alert.objects.select_for_update(of=("self",))
-            .filter(pk__in=[a.pk for a in alerts], status=Alert.Status.OPEN)
-            .order_by("pk")
-        ):
-            before = alert.assignee.get_username() if alert.assignee_id else None
-            alert.assignee = assignee
-            alert.save(update_fields=["assignee", "updated_at"])
-            audit_record(
-                action="alert.assigned", object_type="compliance.alert",
-                object_id=str(alert.pk), actor=actor, before={"assignee": before},
-                after={"assignee": assignee.get_username()},
-            )  # fmt: skip
-            assigned += 1
-    return assigned
+    (``compliance.manage_surveillance_case``) assigns or is assigned."""
+    return queue_assign(
+        items=Alert.objects.filter(pk__in=[a.pk for a in alerts], status=Alert.Status.OPEN),
+        assignee=assignee, actor=actor, perm="compliance.manage_surveillance_case",
+        action="alert.assigned", refused=AlertNotOpen,
+    )  # fmt: skip
 
 
 def alert_rule_update(

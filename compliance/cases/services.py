@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from compliance.alerts.models import Alert
 from compliance.alerts.services import EVIDENCE_KINDS
+from compliance.assignment import queue_assign
 from compliance.cases import str_files
 from compliance.cases.models import OUTCOMES, Case, CaseNote, CaseStatus, StrReport, StrStatus
 from compliance.cases.report import SUSPICION_CATEGORIES
@@ -166,25 +167,11 @@ def case_add_alerts(*, case: Case, alerts: Iterable[Alert], actor: Any) -> list[
 def case_assign(*, cases: Iterable[Case], assignee: Any, actor: Any) -> int:
     """Assign the workable ones of ``cases`` to ``assignee`` (an officer who may work
     cases); one audit event per case. Returns how many changed."""
-    _require(actor, WORK_CASES, "assign cases")
-    if not assignee.is_active or not assignee.has_perm(WORK_CASES):
-        raise CaseRefused(f"{assignee.get_username()} may not work cases (needs {WORK_CASES})")
-    changed = 0
-    with transaction.atomic():
-        for case in (
-            Case.objects.select_for_update(of=("self",))
-            .filter(pk__in=[c.pk for c in cases], status__in=WORKABLE)
-            .order_by("pk")
-        ):
-            if case.assignee_id == assignee.pk:
-                continue
-            before = case.assignee.get_username() if case.assignee_id else None
-            case.assignee = assignee
-            case.save(update_fields=["assignee", "updated_at"])
-            _audit(case, "case.assigned", actor, {"assignee": before},
-                   {"assignee": assignee.get_username()})  # fmt: skip
-            changed += 1
-    return changed
+    return queue_assign(
+        items=Case.objects.filter(pk__in=[c.pk for c in cases], status__in=WORKABLE),
+        assignee=assignee, actor=actor, perm=WORK_CASES, action="case.assigned",
+        refused=CaseRefused,
+    )  # fmt: skip
 
 
 def case_move(*, case: Case, move: str, actor: Any, reason: str = "") -> Case:

@@ -27,14 +27,17 @@ from compliance.kyc.services import (
     KycRefused,
     kyc_application_create,
     kyc_application_update,
+    kyc_assign,
     kyc_document_check,
     kyc_document_upload,
     kyc_document_viewed,
     kyc_ipv_record,
     kyc_kra_sync,
     kyc_transition,
+    rekyc_assign,
 )
 from compliance.models import Client
+from compliance.queues import age_filter, officers
 from tradingsite.errors import DomainError
 
 S = ApplicationStatus
@@ -49,29 +52,34 @@ MOVES = {
 }
 
 
-class AgeFilter(admin.SimpleListFilter):
-    """How long an application has waited since it was submitted."""
-
-    title = "age"
-    parameter_name = "age"
-    BUCKETS = {"0-2": (0, 2), "3-7": (3, 7), "8-30": (8, 30), "30+": (31, None)}
-
-    def lookups(self, request, model_admin):
-        return [(k, f"{k} days") for k in self.BUCKETS]
-
-    def queryset(self, request, queryset):
-        if self.value() not in self.BUCKETS:
-            return queryset
-        low, high = self.BUCKETS[self.value()]
-        now = timezone.now()
-        queryset = queryset.filter(submitted_at__lte=now - timezone.timedelta(days=low))
-        if high is not None:
-            queryset = queryset.filter(submitted_at__gt=now - timezone.timedelta(days=high + 1))
-        return queryset
-
-
 class ReasonActionForm(ActionForm):
+    assignee = forms.ModelChoiceField(
+        queryset=officers("review_kyc").none(), required=False, label="Officer"
+    )
     reason = forms.CharField(required=False, label="Reason (hold, reject)")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = officers("review_kyc")
+
+
+def assign_selected(model_admin, request, queryset, assign) -> None:
+    """The queues' bulk assignment: the officer chosen in the action bar, through the
+    queue's service (``assign(items, assignee, actor)``)."""
+    officer = (
+        ReasonActionForm(request.POST)
+        .fields["assignee"]
+        .clean(request.POST.get("assignee") or None)
+    )
+    if officer is None:
+        model_admin.message_user(request, "Choose the officer to assign to.", messages.ERROR)
+        return
+    try:
+        n = assign(list(queryset), officer, request.user)
+    except DomainError as no:
+        model_admin.message_user(request, no.detail, messages.ERROR)
+        return
+    model_admin.message_user(request, f"{n} assigned to {officer.get_username()}.")
 
 
 class ApplicationForm(forms.ModelForm):
@@ -112,17 +120,21 @@ class DocumentInline(admin.TabularInline):
 class KycApplicationAdmin(admin.ModelAdmin):
     form = ApplicationForm
     list_display = [
-        "id", "name", "client", "status", "age_days", "risk_category", "kra_status",
-        "verified_by", "decided_by", "submitted_at",
+        "id", "name", "client", "status", "age_days", "assignee", "risk_category",
+        "kra_status", "verified_by", "decided_by", "submitted_at",
     ]  # fmt: skip
-    list_filter = ["status", AgeFilter, "risk_category", "kra_status", "pep"]
+    list_filter = [
+        "status", age_filter("submitted_at"), "assignee", "risk_category", "kra_status", "pep"
+    ]  # fmt: skip
     show_facets = admin.ShowFacets.ALWAYS  # the counts beside each filter
     search_fields = ["name", "client__name"]
     list_select_related = ["client", "verified_by", "decided_by"]
     ordering = ["submitted_at", "id"]
     inlines = [DocumentInline]
     action_form = ReasonActionForm
-    actions = ["take_for_review", "verify", "approve", "reject", "hold", "check_kra"]
+    actions = [
+        "assign_to_officer", "take_for_review", "verify", "approve", "reject", "hold", "check_kra"
+    ]  # fmt: skip
     change_form_template = "admin/compliance/kycapplication/change_form.html"
     fieldsets = [
         ("Client", {"fields": ["client", "status"]}),
@@ -148,6 +160,7 @@ class KycApplicationAdmin(admin.ModelAdmin):
             "Review",
             {
                 "fields": [
+                    "assignee",
                     "submitted_at",
                     "verified_by",
                     "verified_at",
@@ -165,13 +178,19 @@ class KycApplicationAdmin(admin.ModelAdmin):
         ),
     ]
     REVIEW_FIELDS = [
-        "status", "ipv_done", "ipv_on", "ipv_by", "submitted_at", "verified_by", "verified_at",
-        "decided_by", "decided_at", "hold_reason", "rejection_reason", "risk_category",
-        "risk_reasons", "kra_status", "kra_reference", "kra_checked_at",
+        "status", "assignee", "ipv_done", "ipv_on", "ipv_by", "submitted_at", "verified_by",
+        "verified_at", "decided_by", "decided_at", "hold_reason", "rejection_reason",
+        "risk_category", "risk_reasons", "kra_status", "kra_reference", "kra_checked_at",
     ]  # fmt: skip
 
     def has_review_kyc_permission(self, request) -> bool:
         return request.user.has_perm("compliance.review_kyc")
+
+    @admin.action(description="Assign the selected open applications to the officer",
+                  permissions=["review_kyc"])  # fmt: skip
+    def assign_to_officer(self, request, queryset) -> None:
+        assign_selected(self, request, queryset, lambda items, officer, actor: kyc_assign(
+            applications=items, assignee=officer, actor=actor))  # fmt: skip
 
     def has_approve_kyc_permission(self, request) -> bool:
         return request.user.has_perm("compliance.approve_kyc")
@@ -361,10 +380,21 @@ class ReKycIntervalAdmin(admin.ModelAdmin):
 
 
 class ReKycDueAdmin(admin.ModelAdmin):
-    list_display = ["client", "due_on", "overdue", "status", "raised_at"]
-    list_filter = ["status", "due_on"]
+    list_display = ["client", "due_on", "overdue", "status", "assignee", "raised_at"]
+    list_filter = ["status", "due_on", "assignee"]
     show_facets = admin.ShowFacets.ALWAYS
-    readonly_fields = ["client", "due_on", "status", "raised_at", "closed_at"]
+    readonly_fields = ["client", "due_on", "status", "assignee", "raised_at", "closed_at"]
+    action_form = ReasonActionForm
+    actions = ["assign_to_officer"]
+
+    def has_review_kyc_permission(self, request) -> bool:
+        return request.user.has_perm("compliance.review_kyc")
+
+    @admin.action(description="Assign the selected re-KYC items to the officer",
+                  permissions=["review_kyc"])  # fmt: skip
+    def assign_to_officer(self, request, queryset) -> None:
+        assign_selected(self, request, queryset, lambda items, officer, actor: rekyc_assign(
+            items=items, assignee=officer, actor=actor))  # fmt: skip
 
     def has_add_permission(self, request) -> bool:
         return False  # beat raises them (compliance.tasks.kyc_daily)

@@ -119,6 +119,10 @@ class KycApplication(KeptRecord):
     )
     kra_reference = models.CharField(max_length=40, blank=True, editable=False)
     kra_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+", editable=False, help_text="The officer working the application",
+    )  # fmt: skip
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -214,6 +218,10 @@ class ReKycDue(models.Model):
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="rekyc_due")
     due_on = models.DateField()
     status = models.CharField(max_length=8, choices=ReKycStatus.choices, default=ReKycStatus.DUE)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+", editable=False, help_text="The officer chasing the client's re-KYC",
+    )  # fmt: skip
     raised_at = models.DateTimeField(auto_now_add=True)
     closed_at = models.DateTimeField(null=True, blank=True)
 

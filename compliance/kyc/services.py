@@ -21,6 +21,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from compliance.assignment import queue_assign
 from compliance.kyc.choices import (
     OPEN_STATES,
     REQUIRED_DOCUMENTS,
@@ -520,3 +521,23 @@ def kyc_kra_sync(
             )  # fmt: skip
         _client_kyc_apply(current, actor=actor)
     return current
+
+
+def kyc_assign(*, applications, assignee: AbstractBaseUser, actor: AbstractBaseUser) -> int:
+    """Assign the open ones of ``applications`` to a KYC officer; audited per application."""
+    return queue_assign(
+        items=KycApplication.objects.filter(
+            pk__in=[a.pk for a in applications], status__in=OPEN_STATES
+        ),
+        assignee=assignee, actor=actor, perm="compliance.review_kyc", action="kyc.assigned",
+        refused=KycRefused,
+    )  # fmt: skip
+
+
+def rekyc_assign(*, items, assignee: AbstractBaseUser, actor: AbstractBaseUser) -> int:
+    """Assign open re-KYC items to a KYC officer (to chase the client); audited per item."""
+    return queue_assign(
+        items=ReKycDue.objects.filter(pk__in=[i.pk for i in items], status=ReKycStatus.DUE),
+        assignee=assignee, actor=actor, perm="compliance.review_kyc", action="rekyc.assigned",
+        refused=KycRefused,
+    )  # fmt: skip

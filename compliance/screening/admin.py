@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from compliance.queues import age_filter, age_text
 from compliance.screening.models import (
     WEIGHT_FIELDS,
     HitStatus,
@@ -45,20 +46,6 @@ class DisposeForm(forms.Form):
     )
 
 
-class AgeFilter(admin.SimpleListFilter):
-    title = "age"
-    parameter_name = "age"
-
-    def lookups(self, request, model_admin):
-        return [("1", "over 1 day"), ("7", "over 7 days"), ("30", "over 30 days")]
-
-    def queryset(self, request, queryset):
-        if self.value() in {"1", "7", "30"}:
-            since = timezone.now() - timezone.timedelta(days=int(self.value()))
-            return queryset.filter(raised_at__lt=since)
-        return queryset
-
-
 @admin.register(ScreeningHit)
 class ScreeningHitAdmin(ReadOnlyAdmin):
     list_display = [
@@ -66,7 +53,8 @@ class ScreeningHitAdmin(ReadOnlyAdmin):
         "assignee", "disposed_by",
     ]  # fmt: skip
     list_filter = [
-        "status", "version__screening_list", AgeFilter, "assignee", "case_required", "raised_at",
+        "status", "version__screening_list", age_filter("raised_at"), "assignee",
+        "case_required", "raised_at",
     ]  # fmt: skip
     search_fields = ["client__name", "entry__name", "=entry_key", "=entry__reference"]
     list_select_related = ["client", "entry", "version__screening_list", "assignee", "disposed_by"]
@@ -93,9 +81,7 @@ class ScreeningHitAdmin(ReadOnlyAdmin):
 
     @admin.display(description="age")
     def age(self, hit: ScreeningHit) -> str:
-        end = hit.disposed_at or timezone.now()
-        days = (end - hit.raised_at).days
-        return f"{days} day{'s' if days != 1 else ''}"
+        return age_text(hit.raised_at, hit.disposed_at)
 
     @admin.display(description="evidence")
     def evidence_table(self, hit: ScreeningHit) -> str:

@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from compliance.assignment import queue_assign
 from compliance.models import Client
 from compliance.screening.importers import PARSERS, ParsedList
 from compliance.screening.matching import Match, Screener
@@ -273,28 +274,11 @@ def screening_hits_assign(
 ) -> int:
     """Assign open hits to an officer who may work them; each assignment audited. Returns
     how many changed (a hit already theirs, or disposed, is left as it is)."""
-    if not actor.has_perm(SCREEN_AML) or not assignee.has_perm(SCREEN_AML):
-        raise DispositionRefused("Both who assigns and the assignee need compliance.screen_aml.")
-    changed = 0
-    with audited_atomic():
-        rows = ScreeningHit.objects.select_for_update(of=("self",)).filter(
-            pk__in=[h.pk for h in hits], status=HitStatus.OPEN
-        )
-        for hit in rows.order_by("pk"):
-            if hit.assignee_id == assignee.pk:
-                continue
-            before = hit.assignee.get_username() if hit.assignee_id else None
-            hit.assignee = assignee
-            hit.save(update_fields=["assignee"])
-            audit_record(
-                action="screening.hit_assigned",
-                obj=hit,
-                actor=actor,
-                before={"assignee": before},
-                after={"assignee": assignee.get_username()},
-            )
-            changed += 1
-    return changed
+    return queue_assign(
+        items=ScreeningHit.objects.filter(pk__in=[h.pk for h in hits], status=HitStatus.OPEN),
+        assignee=assignee, actor=actor, perm=SCREEN_AML, action="screening.hit_assigned",
+        refused=DispositionRefused,
+    )  # fmt: skip
 
 
 def match_rule_update(

@@ -30,21 +30,13 @@ from compliance.alerts.services import (
     alert_rule_update,
 )
 from compliance.cases.services import CaseRefused, case_open
+from compliance.queues import age_filter, age_text, officers
 from compliance.surveillance.models import ClientGroup, ClientLink
 from compliance.surveillance.rules import PARAMS, params_validate
 
 WORK_ALERTS = "compliance.manage_surveillance_case"
 EVIDENCE_ADMIN = {"order": "orders_order", "fill": "orders_fill", "ledger": "orders_ledgerentry",
                   "audit": "compliance_auditevent"}  # fmt: skip
-
-
-def officers():
-    """Users who may work the queue (those an alert can be assigned to)."""
-    users = get_user_model().objects.filter(is_active=True, is_staff=True)
-    held = Q(groups__permissions__codename="manage_surveillance_case") | Q(
-        user_permissions__codename="manage_surveillance_case"
-    )
-    return users.filter(held | Q(is_superuser=True)).distinct().order_by("username")
 
 
 class AlertActionForm(ActionForm):
@@ -57,36 +49,14 @@ class AlertActionForm(ActionForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = officers()
-
-
-class AgeFilter(admin.SimpleListFilter):
-    """How long an alert has waited since it was raised."""
-
-    title = "age"
-    parameter_name = "age"
-    BANDS = {"1": (None, 1), "3": (1, 3), "7": (3, 7), "old": (7, None)}
-
-    def lookups(self, request, model_admin):
-        return [("1", "Under a day"), ("3", "1-3 days"), ("7", "3-7 days"), ("old", "Over 7 days")]
-
-    def queryset(self, request, queryset):
-        if self.value() not in self.BANDS:
-            return queryset
-        low, high = self.BANDS[self.value()]
-        now = timezone.now()
-        if low is not None:
-            queryset = queryset.filter(raised_at__lte=now - timedelta(days=low))
-        if high is not None:
-            queryset = queryset.filter(raised_at__gt=now - timedelta(days=high))
-        return queryset
+        self.fields["assignee"].queryset = officers("manage_surveillance_case")
 
 
 @admin.register(Alert)
 class AlertAdmin(admin.ModelAdmin):
     list_display = ["id", "rule", "priority", "status", "summary", "score", "assignee",
                     "raised_at", "age"]  # fmt: skip
-    list_filter = ["rule__kind", "rule", "status", "priority", AgeFilter, "assignee"]
+    list_filter = ["rule__kind", "rule", "status", "priority", age_filter("raised_at"), "assignee"]
     search_fields = ["summary", "subject_key", "=algo_id"]
     ordering = ["status", "-priority", "raised_at"]
     list_select_related = ["rule", "assignee"]
@@ -111,9 +81,7 @@ class AlertAdmin(admin.ModelAdmin):
 
     @admin.display(description="age")
     def age(self, alert: Alert) -> str:
-        waited = timezone.now() - alert.raised_at
-        days, hours = waited.days, waited.seconds // 3600
-        return f"{days}d {hours}h" if days else f"{hours}h {waited.seconds // 60 % 60}m"
+        return age_text(alert.raised_at)
 
     @admin.display(description="evidence")
     def evidence_links(self, alert: Alert) -> str:

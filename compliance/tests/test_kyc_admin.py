@@ -1,11 +1,14 @@
 """The KYC queue in the admin: decisions and bulk actions go through the services, so
 maker-checker holds there too; nothing is deleted; auditors see everything, change nothing."""
 
+from datetime import date
+
 import pytest
 from django.test import Client as WebClient
 
 from compliance.kyc.choices import ApplicationStatus
 from compliance.kyc.models import KycApplication, KycDocument
+from compliance.models import AuditEvent
 from compliance.tests.kyc_fixtures import EXE, upload
 
 pytestmark = pytest.mark.django_db
@@ -198,3 +201,23 @@ def test_check_kra_asks_the_kra_for_approved_applications(kyc_application, offic
     application.refresh_from_db()
     assert application.kra_status == "KYC Validated"
     assert application.client.kyc_status == "verified"
+
+
+def test_the_kyc_and_rekyc_queues_assign_in_bulk(kyc_application, officers, otp_login):
+    from compliance.kyc.models import ReKycDue
+
+    maker, checker = officers
+    application = kyc_application(step="submitted")
+    due = ReKycDue.objects.create(client=application.client, due_on=date(2027, 1, 1))
+    web = otp_login(WebClient(), maker)
+    for url, item in (("/admin/compliance/kycapplication/", application),
+                      ("/admin/compliance/rekycdue/", due)):  # fmt: skip
+        page = web.post(
+            url, {"action": "assign_to_officer", "_selected_action": [item.pk],
+                  "assignee": checker.pk}, follow=True,
+        )  # fmt: skip
+        assert "1 assigned to kabir." in [str(m) for m in page.context["messages"]]
+        item.refresh_from_db()
+        assert item.assignee == checker
+    actions = set(AuditEvent.objects.values_list("action", flat=True))
+    assert {"kyc.assigned", "rekyc.assigned"} <= actions

@@ -149,6 +149,6 @@ def test_alerts_are_assigned_only_to_an_officer(raised, user_in_role):
     from compliance.alerts.services import AlertNotOpen, alert_assign
 
     trader = user_in_role("Trader")
-    with pytest.raises(AlertNotOpen, match="may not work compliance alerts"):
+    with pytest.raises(AlertNotOpen, match="may not assign this queue"):
         alert_assign(alerts=raised, assignee=trader, actor=trader)
     assert not Alert.objects.filter(assignee__isnull=False).exists()
