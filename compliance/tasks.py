@@ -50,6 +50,17 @@ def screening_rescreen(version_id: int) -> dict:
     return result
 
 
+@shared_task(name="compliance.tasks.client_screen")
+def client_screen(client_id: int) -> dict:
+    """Screen one client against every list's current version: at KYC submission, when the
+    date of birth and nationality are known."""
+    from compliance.models import Client
+    from compliance.screening.services import client_screen as screen
+
+    hits = screen(client=Client.objects.get(pk=client_id))
+    return {"client": client_id, "hits": [h.pk for h in hits]}
+
+
 @shared_task(name="compliance.tasks.surveillance_run")
 def surveillance_run(close: bool = False) -> dict:
     """Run market-abuse surveillance over today's orders and fills: every few minutes in

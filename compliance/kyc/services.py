@@ -41,6 +41,7 @@ from compliance.kyc.models import (
 )
 from compliance.kyc.risk import risk_assess
 from compliance.models import Client
+from compliance.screening.selectors import hits_unresolved
 from compliance.services import audit_record, audited_atomic
 from tradingsite.errors import DomainError
 
@@ -291,6 +292,12 @@ def _check_move(current: KycApplication, to: str, actor, reason: str) -> None:
         )
     if to in (S.ON_HOLD, S.REJECTED) and not reason.strip():
         raise KycRefused(f"Say why application {current.pk} is {S(to).label.lower()}.")
+    if to == S.APPROVED and (unresolved := hits_unresolved(client_id=current.client_id)):
+        found = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in unresolved.items())
+        raise KycRefused(
+            f"Application {current.pk} cannot be approved: the client has AML screening hits "
+            f"({found}); dispose of them first (a true match is never approved)."
+        )
     if to in (S.APPROVED, S.REJECTED) and current.verified_by_id == actor.pk:
         raise KycMakerCheckerRefused(
             f"Maker-checker: {_who(actor)} verified application {current.pk}, so a second "
@@ -320,6 +327,8 @@ def kyc_transition(
         current.status = to
         if to == S.SUBMITTED:
             current.submitted_at = now
+            client_id = current.client_id
+            transaction.on_commit(lambda: _screen_enqueue(client_id))
         elif to == S.VERIFIED:
             current.verified_by, current.verified_at = actor, now
         elif to == S.ON_HOLD:
@@ -342,6 +351,13 @@ def kyc_transition(
             )
             transaction.on_commit(lambda: _kra_sync_enqueue(current.pk))
     return current
+
+
+def _screen_enqueue(client_id: int) -> None:
+    """Screen the client against every list (its DOB and nationality now known)."""
+    from compliance.tasks import client_screen
+
+    client_screen.delay(client_id)
 
 
 def _kra_sync_enqueue(application_id: int) -> None:

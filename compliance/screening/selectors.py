@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Max, Min, Q, QuerySet
 
+from compliance.kyc.selectors import kyc_application_current
 from compliance.models import Client
 from compliance.screening.matching import Candidate, Weights
 from compliance.screening.models import (
@@ -33,19 +34,25 @@ class ScreeningSubject:
 
 
 def screening_subject(*, client: Client) -> ScreeningSubject:
-    """The client as screening sees them.
-
-    The KYC seam: ``Client`` has no date of birth or nationality today; the KYC
-    application (compliance.kyc, being built) will. When it lands, read them here (the one
-    place): for now a related ``kyc_application`` with ``date_of_birth`` / ``nationality``
-    is used if it exists, so screening gains the evidence without other changes.
-    """
-    application = getattr(client, "kyc_application", None)
+    """The client as screening sees them: the name, and from their latest KYC application
+    the date of birth and the country (as nationality), the extra evidence of a match."""
+    application = kyc_application_current(client_id=client.pk)
+    if application is None:
+        return ScreeningSubject(name=client.name)
     return ScreeningSubject(
         name=client.name,
-        date_of_birth=getattr(application, "date_of_birth", None),
-        nationality=getattr(application, "nationality", None) or None,
+        date_of_birth=application.date_of_birth,
+        nationality=application.country or None,
     )
+
+
+def hits_unresolved(*, client_id: int) -> dict[str, int]:
+    """The client's hits that bar approving their KYC: open ones and true matches."""
+    counts = ScreeningHit.objects.filter(client_id=client_id).aggregate(
+        open=Count("id", filter=Q(status=HitStatus.OPEN)),
+        true_match=Count("id", filter=Q(status=HitStatus.TRUE_MATCH)),
+    )
+    return {k: v for k, v in counts.items() if v}
 
 
 def match_weights(*, list_code: str) -> Weights:

@@ -189,3 +189,31 @@ def test_pep_list_hits_on_an_alias(db, django_capture_on_commit_callbacks):
     (hit,) = ScreeningHit.objects.filter(client=client)
     assert hit.entry.reference == "PEP-0001"
     assert hit.evidence["matched_name"] == "Sanjay Verma"
+
+
+def test_kyc_submission_screens_with_the_date_of_birth_and_blocks_approval(
+    listed_client, un_version, kyc_application, officers, django_capture_on_commit_callbacks
+):
+    """Submitting the KYC screens the client with the application's date of birth and
+    country as evidence; an open hit (or a true match) bars approving the application."""
+    import datetime as dt
+
+    from compliance.kyc.services import KycRefused, kyc_approve, kyc_verify
+
+    maker, checker = officers
+    with django_capture_on_commit_callbacks(execute=True):
+        application = kyc_application(
+            client=listed_client, pan=listed_client.pan, name=listed_client.name,
+            step="under_review", date_of_birth=dt.date(1968, 4, 12),
+        )  # fmt: skip
+    (hit,) = ScreeningHit.objects.filter(client=listed_client)
+    # The application's date of birth and country (IN) are the match's extra evidence.
+    assert hit.evidence["date_of_birth"]["note"] == "same date of birth 1968-04-12"
+    assert hit.evidence["nationality"]["note"] == "same nationality (india)"
+    application = kyc_verify(application=application, actor=maker)
+    with pytest.raises(KycRefused, match=r"AML screening hits \(1 open\)"):
+        kyc_approve(application=application, actor=checker)
+    screening_hit_dispose(hit=hit, disposition=HitStatus.TRUE_MATCH, reason="same DOB",
+                          actor=checker)  # fmt: skip
+    with pytest.raises(KycRefused, match="1 true match"):
+        kyc_approve(application=application, actor=checker)
