@@ -184,23 +184,39 @@ def funds_move(
     return ledger_post(account=account, kind=kind, amount=signed, memo=memo, actor=actor)
 
 
+#: What a client sees on an order cancelled because their account was frozen.
+SUSPENDED_CANCEL = "cancelled: the account is suspended"
+
+
 @locks.spine_transaction
 def account_suspend(*, account: TradingAccount, reason: str, actor=None) -> TradingAccount:
     """Freeze an account (an AML true match, for one): from now on its orders are refused
-    (``ACCOUNT_NOT_ACTIVE``). Audited on the account's chain. An account already suspended
-    or closed is returned unchanged, with no event."""
+    (``ACCOUNT_NOT_ACTIVE``), and its working orders are cancelled (those at the broker by
+    a cancel request sent after commit). Audited on the account's chain. An account already
+    suspended or closed is returned unchanged, with no event. The cancels give the desk's
+    neutral reason, never ``reason`` (tipping-off): only the audit trail keeps that."""
     account = locks.account(account.pk)
     if account.status != TradingAccount.Status.ACTIVE:
         return account
     account.status = TradingAccount.Status.SUSPENDED
     account.save(update_fields=["status"])
+    working = locks.orders(
+        Order.objects.filter(account=account, status__in=WORKING)
+        .exclude(status=OrderStatus.CANCEL_PENDING)
+        .values_list("pk", flat=True)
+    )
+    for order in working:
+        _cancel_locked(
+            account, order, to=OrderStatus.CANCELLED, actor=actor, reason=SUSPENDED_CANCEL
+        )
     audit_record(
         action="account.suspended",
         obj=account,
         actor=actor,
         before={"status": TradingAccount.Status.ACTIVE},
-        after={"status": account.status, "reason": reason[:300]},
-    )
+        after={"status": account.status, "reason": reason[:300],
+               "orders_cancelled": [o.pk for o in working]},
+    )  # fmt: skip
     return account
 
 

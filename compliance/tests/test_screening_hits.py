@@ -19,7 +19,7 @@ from compliance.screening.services import (
 )
 from ops.models import JobRun
 from orders.models import TradingAccount
-from orders.services import order_place
+from orders.services import funds_move, order_place
 from orders.tests.fixtures import request
 
 DATA = Path(__file__).parent / "data"
@@ -217,3 +217,33 @@ def test_kyc_submission_screens_with_the_date_of_birth_and_blocks_approval(
                           actor=checker)  # fmt: skip
     with pytest.raises(KycRefused, match="1 true match"):
         kyc_approve(application=application, actor=checker)
+
+
+def test_a_true_match_cancels_the_clients_working_orders(
+    listed_client, un_version, officer, market, django_capture_on_commit_callbacks
+):
+    from decimal import Decimal
+
+    from orders.execution import execution_submit
+
+    account = TradingAccount.objects.get(code="TS0801")
+    funds_move(account=account, kind="deposit", amount=Decimal("1000000.00"))
+    resting = order_place(account=account, request=request(order_type="LIMIT",
+                                                           price=Decimal("1300.00")))  # fmt: skip
+    execution_submit(resting.order.pk)  # at the (paper) broker
+    unsent = order_place(account=account, request=request(order_type="LIMIT",
+                                                          price=Decimal("1310.00")))  # fmt: skip
+    (hit,) = client_screen(client=listed_client)
+    with django_capture_on_commit_callbacks(execute=True):
+        screening_hit_dispose(hit=hit, disposition=HitStatus.TRUE_MATCH, reason="r", actor=officer)
+    resting.order.refresh_from_db()
+    unsent.order.refresh_from_db()
+    assert unsent.order.status == "CANCELLED"
+    assert resting.order.status in ("CANCEL_PENDING", "CANCELLED")
+    # The order's own trail gives a neutral reason; the suspension's event keeps the real one.
+    cancelled = AuditEvent.objects.filter(object_id=str(unsent.order.pk), after__status="CANCELLED")
+    assert cancelled.get().after["reason"] == "cancelled: the account is suspended"
+    suspended = AuditEvent.objects.get(action="account.suspended", chain=f"account:{account.pk}")
+    assert sorted(suspended.after["orders_cancelled"]) == sorted(
+        [resting.order.pk, unsent.order.pk]
+    )

@@ -1,4 +1,5 @@
-"""Suspending a trading account: audited on its chain, its orders refused, and a second
+"""Suspending a trading account: audited on its chain, its orders refused (its working ones
+cancelled: compliance/tests/test_screening_hits.py), and a second
 suspension (or one of a closed account) changes nothing."""
 
 from compliance.models import AuditEvent
@@ -13,7 +14,11 @@ def test_suspend_refuses_orders_and_is_audited_once(account):
     (event,) = AuditEvent.objects.filter(action="account.suspended")
     assert event.chain == f"account:{account.pk}"
     assert event.before == {"status": "active"}
-    assert event.after == {"status": "suspended", "reason": "AML true match"}
+    assert event.after == {
+        "status": "suspended",
+        "reason": "AML true match",
+        "orders_cancelled": [],
+    }
     placed = order_place(account=account, request=request())
     assert placed.order.status == "REJECTED"
     assert "ACCOUNT_NOT_ACTIVE" in {r["code"] for r in placed.order.rejection_reasons}
