@@ -88,6 +88,25 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "alert.assigned": "Compliance alert assigned to an officer",
     "alert.dismissed": "Compliance alert dismissed (no action)",
     "alert_rule.changed": "Compliance alert rule's parameters changed",
+    "alert.filed_in_case": "Compliance alert filed in a case",
+    "kyc.assigned": "KYC application assigned to an officer",
+    "rekyc.assigned": "Re-KYC item assigned to an officer",
+    # Cases and STRs (compliance.cases.services)
+    "case.opened": "Case opened",
+    "case.alerts_added": "Alerts added to a case",
+    "case.assigned": "Case assigned to an officer",
+    "case.review": "Case taken for review",
+    "case.escalate": "Case escalated to the principal officer",
+    "case.note_added": "Note added to a case",
+    "case.evidence_added": "Evidence linked to a case",
+    "case.closure_requested": "Case closure proposed (first officer)",
+    "case.closure_rejected": "Case closure sent back",
+    "case.closed": "Case closed (second officer)",
+    "str.drafted": "STR drafted (suspicion determined)",
+    "str.redrafted": "STR redrafted",
+    "str.filed": "STR filed (approved by a second officer)",
+    "str.read": "STR file opened",
+    "str.due_reminded": "Officers reminded of an STR due",
 }
 
 

@@ -79,6 +79,22 @@ def surveillance_run(close: bool = False) -> dict:
     return {"raised": run(day=today, close=close)}
 
 
+@shared_task(name="compliance.tasks.monitoring_run")
+def monitoring_run(day: str | None = None) -> dict:
+    """Run transaction monitoring (PMLA) over each rule's look-back window ending with
+    ``day`` (an ISO date; by default today, IST): at the end of each weekday. Safe to run
+    twice: an alert is raised once per rule, subject and window."""
+    from datetime import date
+
+    from django.utils import timezone
+
+    from compliance.monitoring.services import monitoring_run as run
+    from marketdata.calendar import IST
+
+    on = date.fromisoformat(day) if day else timezone.localtime(timezone.now(), IST).date()
+    return {"day": on.isoformat(), "raised": run(day=on)}
+
+
 @shared_task(
     name="compliance.tasks.kyc_kra_sync",
     autoretry_for=(ConnectionError, TimeoutError),

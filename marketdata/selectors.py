@@ -7,8 +7,9 @@ from datetime import datetime
 from decimal import Decimal
 from threading import Lock
 
-from django.db.models import Q, QuerySet
+from django.db.models import Avg, Q, QuerySet
 
+from marketdata.choices import Interval
 from marketdata.models import Bar, IndexMembership, Instrument
 
 NIFTY_50 = "NIFTY 50"
@@ -132,3 +133,41 @@ def bars_between(
     return Bar.objects.filter(
         instrument=instrument, interval=interval, start__gte=start, start__lt=end
     ).order_by("start")
+
+
+@dataclass(frozen=True, slots=True)
+class Liquidity:
+    """How liquid an instrument is over a period: its exchange surveillance stages (ASM,
+    GSM; "" when none) and the market's average daily volume in shares (the mean of its
+    day bars' volumes; None when marketdata has no day bar in the period)."""
+
+    asm_stage: str
+    gsm_stage: str
+    average_daily_volume: Decimal | None
+
+
+def instruments_liquidity(
+    *, instrument_ids: Iterable[int], start: datetime, end: datetime
+) -> dict[int, Liquidity]:
+    """Per instrument, its :class:`Liquidity` over ``start`` to before ``end``."""
+    ids = sorted(set(instrument_ids))
+    volumes = dict(
+        Bar.objects.filter(
+            instrument_id__in=ids, interval=Interval.DAY, start__gte=start, start__lt=end
+        )
+        .values("instrument_id")
+        .annotate(average=Avg("volume"))
+        .values_list("instrument_id", "average")
+    )
+    return {
+        pk: Liquidity(
+            asm_stage=asm,
+            gsm_stage=gsm,
+            average_daily_volume=None
+            if volumes.get(pk) is None
+            else Decimal(str(volumes[pk])).quantize(Decimal(1)),
+        )
+        for pk, asm, gsm in Instrument.objects.filter(pk__in=ids).values_list(
+            "pk", "asm_stage", "gsm_stage"
+        )
+    }

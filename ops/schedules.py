@@ -100,6 +100,15 @@ DEFAULT_SCHEDULES = [
         "suspicion).",
     ),
     DefaultSchedule(
+        name="Transaction monitoring (PMLA) at the end of the day",
+        task="compliance.tasks.monitoring_run",
+        crontab="30 18 * * 1-5",
+        description="At 18:30 IST on weekdays, each client's deposits, withdrawals and fills "
+        "over the rules' look-back windows are checked against its declared income and for "
+        "structuring, funds passed through, dormant accounts reactivated and illiquid "
+        "stocks (docs/compliance-monitoring.md).",
+    ),
+    DefaultSchedule(
         name="KYC: poll the KRA and raise re-KYC due",
         task="compliance.tasks.kyc_daily",
         crontab="0 7 * * *",

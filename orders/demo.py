@@ -4,6 +4,7 @@ Their applications are approved here; ``compliance.kyc.demo`` then has the (fake
 validate them, after which they trade.
 """
 
+from datetime import datetime
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
@@ -13,7 +14,7 @@ from compliance.kyc.choices import IncomeRange, Occupation
 from compliance.kyc.demo import client_onboard
 from compliance.models import Client
 from orders.choices import LedgerKind
-from orders.models import TradingAccount
+from orders.models import LedgerEntry, TradingAccount
 from orders.services import funds_move
 
 #: account code, client name, PAN, users who act on it, opening deposit
@@ -58,3 +59,11 @@ def seed(*, stdout, reset_passwords: bool = False) -> None:
             )
         else:
             stdout.write(f"Account {code}: already present.")
+
+
+def account_history_backdate(*, account: TradingAccount, to: datetime) -> None:
+    """Demo data only: an account opened at ``to``, its postings so far made then, as if
+    it had been with the broker that long (the transaction-monitoring demo's dormant
+    account). Nothing outside a demo seeder calls this: the books are never rewritten."""
+    TradingAccount.objects.filter(pk=account.pk).update(created_at=to)
+    LedgerEntry.objects.filter(account=account).update(posted_at=to)

@@ -2,12 +2,13 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 
+from orders.choices import LedgerKind
 from orders.models import Fill, Holding, LedgerEntry, Order, Position, TradingAccount
 
 SEE_ALL = "orders.view_all_accounts"
@@ -240,3 +241,60 @@ def evidence_records(
         .order_by("posted_at", "id")
     )
     return list(fills), list(ledger)
+
+
+def ledger_of_period(
+    *,
+    start: datetime,
+    end: datetime,
+    kinds: Iterable[str] = (LedgerKind.DEPOSIT, LedgerKind.WITHDRAWAL),
+) -> QuerySet[LedgerEntry]:
+    """Every posting of ``kinds`` (by default the client's own money in and out: deposits
+    and withdrawals) from ``start`` to before ``end``, with its account (the compliance
+    desk's transaction monitoring; never a trader's view). Withdrawals are negative."""
+    return (
+        LedgerEntry.objects.filter(kind__in=list(kinds), posted_at__gte=start, posted_at__lt=end)
+        .select_related("account")
+        .order_by("id")
+    )
+
+
+def fills_of_period(*, start: datetime, end: datetime) -> QuerySet[Fill]:
+    """Every fill from ``start`` to before ``end``, with its order and account (monitoring)."""
+    return (
+        Fill.objects.filter(filled_at__gte=start, filled_at__lt=end)
+        .select_related("order", "account")
+        .order_by("id")
+    )
+
+
+def accounts_last_active(*, account_ids: Iterable[int], before: datetime) -> dict[int, datetime]:
+    """Per account, when it was last active before ``before``: its last fill, deposit or
+    withdrawal, else its opening (an account never used is idle since it was opened).
+    Accounts opened at or after ``before`` are left out."""
+    ids = sorted(set(account_ids))
+    opened = dict(
+        TradingAccount.objects.filter(pk__in=ids, created_at__lt=before).values_list(
+            "pk", "created_at"
+        )
+    )
+    fills = (
+        Fill.objects.filter(account_id__in=opened, filled_at__lt=before)
+        .values("account_id")
+        .annotate(last=Max("filled_at"))
+        .values_list("account_id", "last")
+    )
+    money = (
+        LedgerEntry.objects.filter(
+            account_id__in=opened,
+            kind__in=[LedgerKind.DEPOSIT, LedgerKind.WITHDRAWAL],
+            posted_at__lt=before,
+        )
+        .values("account_id")
+        .annotate(last=Max("posted_at"))
+        .values_list("account_id", "last")
+    )
+    last = dict(opened)
+    for account_id, at in [*fills, *money]:
+        last[account_id] = max(last[account_id], at)
+    return last

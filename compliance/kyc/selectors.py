@@ -1,5 +1,6 @@
 """Reads of KYC shared by the admin, the tasks and the demo: the queue and what is pending."""
 
+from collections.abc import Iterable
 from datetime import date
 
 from django.db.models import Count, QuerySet
@@ -37,3 +38,21 @@ def kyc_application_current(*, client_id: int) -> KycApplication | None:
 
 def age_days(since, today: date) -> int | None:
     return None if since is None else (today - since.date()).days
+
+
+def kyc_declared_incomes(*, client_ids: Iterable[int]) -> dict[int, str]:
+    """Per client, the income range it declared (``IncomeRange``): on its latest approved
+    application, else on its latest application of any state. Clients with none are left
+    out."""
+    declared: dict[int, str] = {}
+    approved: dict[int, str] = {}
+    rows = (
+        KycApplication.objects.filter(client_id__in=sorted(set(client_ids)))
+        .order_by("id")
+        .values_list("client_id", "status", "income_range")
+    )
+    for client_id, status, income_range in rows:  # in id order: the latest overwrites
+        declared[client_id] = income_range
+        if status == ApplicationStatus.APPROVED:
+            approved[client_id] = income_range
+    return {**declared, **approved}

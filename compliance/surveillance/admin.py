@@ -30,11 +30,17 @@ from compliance.alerts.services import (
     alert_rule_update,
 )
 from compliance.cases.services import CaseRefused, case_open
+from compliance.monitoring import rules as monitoring_rules
 from compliance.queues import age_filter, age_text, officers
+from compliance.surveillance import rules as surveillance_rules
 from compliance.surveillance.models import ClientGroup, ClientLink
-from compliance.surveillance.rules import PARAMS, params_validate
 
 WORK_ALERTS = "compliance.manage_surveillance_case"
+#: rule kind -> the module that says its rules' parameters (PARAMS) and checks them
+RULES_OF_KIND = {
+    AlertRule.Kind.SURVEILLANCE: surveillance_rules,
+    AlertRule.Kind.MONITORING: monitoring_rules,
+}
 EVIDENCE_ADMIN = {"order": "orders_order", "fill": "orders_fill", "ledger": "orders_ledgerentry",
                   "audit": "compliance_auditevent"}  # fmt: skip
 
@@ -166,9 +172,10 @@ class AlertRuleForm(forms.ModelForm):
 
     def clean_params(self):
         params = self.cleaned_data["params"]
-        if self.instance.code in PARAMS:
+        known = RULES_OF_KIND.get(self.instance.kind)
+        if known is not None and self.instance.code in known.PARAMS:
             try:
-                params_validate(self.instance.code, params)
+                known.params_validate(self.instance.code, params)
             except ValidationError as error:
                 raise ValidationError(
                     [f"{self.instance.code}: {m}" for m in error.messages]
@@ -205,7 +212,8 @@ class AlertRuleAdmin(admin.ModelAdmin):
 
     @admin.display(description="expected parameters")
     def expected(self, rule: AlertRule) -> str:
-        spec = PARAMS.get(rule.code)
+        known = RULES_OF_KIND.get(rule.kind)
+        spec = known.PARAMS.get(rule.code) if known is not None else None
         if not spec:
             return "-"
         return format_html_join(", ", "<code>{}</code> ({})", sorted(spec.items()))

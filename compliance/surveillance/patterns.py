@@ -9,9 +9,13 @@ so each pattern is tested on planted rows (docs/compliance-surveillance.md).
 
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
+
+from compliance.alerts.findings import Finding
+
+__all__ = ["FillRow", "Finding", "OrderRow"]
 
 BUY, SELL = "BUY", "SELL"
 HUNDRED = Decimal(100)
@@ -50,20 +54,6 @@ class FillRow:
     quantity: int
     price: Decimal
     at: datetime
-
-
-@dataclass
-class Finding:
-    subject_key: str
-    summary: str
-    score: Decimal
-    evidence: list[dict] = field(default_factory=list)
-    detail: dict = field(default_factory=dict)
-    high: bool = False
-    client_id: int | None = None
-    account_id: int | None = None
-    instrument_id: int | None = None
-    algo_id: str = ""
 
 
 def _pct(part: Decimal, whole: Decimal) -> Decimal:

@@ -5,10 +5,13 @@ The rows themselves (``compliance.AlertRule``) are data, created by the migratio
 ``0012_surveillance_rules`` with the defaults documented in docs/compliance-surveillance.md.
 """
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from compliance.alerts import params as alert_params
+from compliance.alerts.params import decimal
+
+__all__ = ["KINDS", "PARAMS", "decimal", "params_validate"]
 
 WASH_TRADE = "wash_trade"
 SPOOFING = "spoofing"
@@ -18,8 +21,8 @@ FRONT_RUNNING = "front_running"
 CIRCULAR_TRADING = "circular_trading"
 CONCENTRATION = "concentration"
 
-#: code -> {parameter: kind}; kinds are "count" (a whole number >= 0), "seconds" and
-#: "minutes" (whole numbers > 0), "percent" (a number >= 0) and "slabs" (OTR slabs).
+#: code -> {parameter: kind}; the kinds are those of ``compliance.alerts.params`` ("count",
+#: "seconds", "minutes", "percent", ...) and "slabs" (OTR slabs).
 PARAMS: dict[str, dict[str, str]] = {
     WASH_TRADE: {"window_seconds": "seconds", "price_tolerance_pct": "percent"},
     SPOOFING: {
@@ -41,69 +44,29 @@ PARAMS: dict[str, dict[str, str]] = {
 }
 
 
-def _number(value: Any) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        raise ValueError from None
-    if not number.is_finite():
-        raise ValueError
-    return number
-
-
-def _check(kind: str, value: Any) -> str | None:
-    """Why ``value`` is not a valid ``kind``, or None."""
-    if kind == "slabs":
-        if not isinstance(value, list) or not value:
-            return 'must be a list of slabs like [{"from": 500, "penalty_rupees": 5000}, ...]'
-        previous = Decimal(-1)
-        for number, slab in enumerate(value, 1):
-            if not isinstance(slab, dict) or set(slab) != {"from", "penalty_rupees"}:
-                return f'slab {number} must have exactly "from" and "penalty_rupees"'
-            try:
-                start, penalty = _number(slab["from"]), _number(slab["penalty_rupees"])
-            except ValueError:
-                return f"slab {number}: from and penalty_rupees must be numbers"
-            if start <= previous or penalty < 0:
-                return f"slab {number}: slabs rise (from) and penalties are not negative"
-            previous = start
-        return None
-    try:
-        number = _number(value)
-    except ValueError:
-        return f"must be a number, not {value!r}"
-    if kind in ("count", "seconds", "minutes") and number != number.to_integral_value():
-        return f"must be a whole number, not {value!r}"
-    if kind in ("seconds", "minutes") and number <= 0:
-        return f"must be more than 0, not {value!r}"
-    if number < 0:
-        return f"must not be negative, not {value!r}"
-    if kind == "percent" and number > 100:
-        return f"is a percentage: at most 100, not {value!r}"
+def _slabs(value: Any) -> str | None:
+    if not isinstance(value, list) or not value:
+        return 'must be a list of slabs like [{"from": 500, "penalty_rupees": 5000}, ...]'
+    previous = Decimal(-1)
+    for number, slab in enumerate(value, 1):
+        if not isinstance(slab, dict) or set(slab) != {"from", "penalty_rupees"}:
+            return f'slab {number} must have exactly "from" and "penalty_rupees"'
+        try:
+            start = alert_params.number(slab["from"])
+            penalty = alert_params.number(slab["penalty_rupees"])
+        except ValueError:
+            return f"slab {number}: from and penalty_rupees must be numbers"
+        if start <= previous or penalty < 0:
+            return f"slab {number}: slabs rise (from) and penalties are not negative"
+        previous = start
     return None
+
+
+KINDS = {**alert_params.KINDS, "slabs": _slabs}
 
 
 def params_validate(code: str, params: Any) -> None:
     """Raise a ValidationError naming every bad, missing or unknown parameter of ``code``."""
-    expected = PARAMS.get(code)
-    if expected is None:
-        raise ValidationError(f"{code!r} is not a surveillance rule this code knows")
-    if not isinstance(params, dict):
-        raise ValidationError("The parameters must be a JSON object of name: value.")
-    errors = [f"missing parameter {key!r}" for key in expected if key not in params]
-    errors += [
-        f"unknown parameter {key!r} (expected: {', '.join(expected)})"
-        for key in params
-        if key not in expected
-    ]
-    for key, kind in expected.items():
-        if key in params and (why := _check(kind, params[key])):
-            errors.append(f"{key} {why}")
-    if errors:
-        raise ValidationError(errors)
-
-
-def decimal(params: dict, key: str) -> Decimal:
-    return Decimal(str(params[key]))
+    alert_params.params_check(
+        PARAMS.get(code), params, code=code, family="surveillance", kinds=KINDS
+    )

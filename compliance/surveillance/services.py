@@ -12,8 +12,8 @@ from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 
-from compliance.alerts.models import Alert, AlertRule
-from compliance.alerts.services import alert_raise
+from compliance.alerts.findings import findings_raise
+from compliance.alerts.models import AlertRule
 from compliance.surveillance import patterns, rules, selectors
 from compliance.surveillance.rules import decimal
 from marketdata import calendar
@@ -146,17 +146,7 @@ def surveillance_run(*, day: date, close: bool = False) -> dict[str, int]:
         pattern, at_close = PATTERNS[code]
         if at_close and not close:
             continue
-        raised[code] = 0
-        for finding in pattern(data, rule.params):
-            alert = alert_raise(
-                rule=rule, subject_key=finding.subject_key, window=window,
-                summary=finding.summary, score=finding.score, evidence=finding.evidence,
-                detail=finding.detail,
-                priority=Alert.Priority.HIGH if finding.high else Alert.Priority.MEDIUM,
-                client_id=finding.client_id, account_id=finding.account_id,
-                instrument_id=finding.instrument_id, algo_id=finding.algo_id,
-            )  # fmt: skip
-            raised[code] += alert is not None
+        raised[code] = findings_raise(rule=rule, findings=pattern(data, rule.params), window=window)
     if refused:
         raise ValidationError(
             [f"surveillance rule not run, its parameters are invalid: {r}" for r in refused]

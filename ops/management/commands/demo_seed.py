@@ -13,6 +13,7 @@ SEEDERS = [
     "compliance.kyc.demo.seed",
     "compliance.screening.demo.seed",
     "compliance.surveillance.demo.seed",  # planted trades and one surveillance run
+    "compliance.monitoring.demo.seed",  # planted deposits and trades, one monitoring run
     "compliance.cases.demo.seed",  # cases on those alerts: one filed as an STR
     "compliance.demo.seed",  # last: it checkpoints the audit trail the others wrote to
 ]
