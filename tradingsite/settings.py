@@ -532,6 +532,11 @@ KYC_KRA_ADAPTER = env.str("KYC_KRA_ADAPTER", default="compliance.kyc.kra.FakeKra
 KYC_FAKE_KRA_STEPS = env.int("KYC_FAKE_KRA_STEPS", default=1)
 #: The largest KYC document accepted, in bytes (PDF, JPEG or PNG).
 KYC_DOCUMENT_MAX_BYTES = env.int("KYC_DOCUMENT_MAX_BYTES", default=5 * 1024 * 1024)
+# --- E-mail (the desk's reminders) ---------------------------------------------------------
+#: The console in the demo; set EMAIL_URL (e.g. smtp+tls://user:password@host:587) to send.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="compliance@tradingsite.example")
+
 # --- Cases and STRs (compliance.cases) -----------------------------------------------------
 #: Days an officer has to close a case, by priority (the SLA timer the queue shows).
 COMPLIANCE_CASE_SLA_DAYS = {"low": 30, "medium": 15, "high": 7}
