@@ -69,5 +69,7 @@ def seed(*, stdout, reset_passwords: bool = False) -> None:
         made.append("one under review")
     if made:
         stdout.write(f"Cases demo: {', '.join(made)}.")
+    elif Case.objects.filter(title__in=[FILED, UNDER_REVIEW]).exists():
+        stdout.write("Cases demo: already seeded.")
     else:
-        stdout.write("Cases demo: already seeded (or no alerts to work).")
+        stdout.write("Cases demo: no surveillance alerts to work (none were planted).")

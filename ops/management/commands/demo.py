@@ -7,6 +7,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.test.utils import override_settings
+from environ import Env
 
 
 class Command(BaseCommand):
@@ -23,12 +25,16 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, bind: str, prepare_only: bool, **options) -> None:
+        # The demo clock, for the seed (its planted trades need the market open) as for
+        # the processes started below, which read it from the environment.
+        always_open = os.environ.setdefault("MARKETDATA_ALWAYS_OPEN", "true")
         call_command("collectstatic", interactive=False, verbosity=0)
         call_command("migrate", interactive=False, verbosity=1)
-        call_command("demo_seed")
+        demo_clock = always_open.lower().strip() in Env.BOOLEAN_TRUE_STRINGS
+        with override_settings(MARKETDATA_ALWAYS_OPEN=demo_clock):
+            call_command("demo_seed")
         if prepare_only:
             return
-        always_open = os.environ.setdefault("MARKETDATA_ALWAYS_OPEN", "true")
         self.stdout.write(
             f"\nTradingSite demo on http://{bind}/  (profile: {settings.TRADINGSITE_ENV})\n"
             f"  admin         http://{bind}/admin/\n"
