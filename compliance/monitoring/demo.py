@@ -13,7 +13,7 @@ demo``, or NSE hours); outside, it says so and plants nothing. A second run chan
 nothing.
 """
 
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from itertools import count
 
@@ -27,10 +27,9 @@ from compliance.kyc.services import kyc_kra_sync
 from compliance.models import Client
 from compliance.monitoring.services import monitoring_run
 from marketdata import calendar
-from marketdata.importers import BarRow, InstrumentRow
+from marketdata.demo import thin_instrument
 from marketdata.models import Instrument
 from marketdata.pricecache import quote_get_many
-from marketdata.services import bars_import, instruments_import
 from orders.choices import LedgerKind, OrderType, Product
 from orders.demo import account_history_backdate
 from orders.execution import BrokerOrderState, submission_record
@@ -39,7 +38,6 @@ from orders.services import fill_apply, funds_move, order_place
 from orders.validation import OrderRequest
 
 TAG = "mon-demo"
-THIN = "DEMOTHIN"
 #: the liquid stock the demo trades: an equity quoted at most this, so a small margin buys
 MAX_PRICE = Decimal("5000")
 
@@ -68,7 +66,7 @@ def seed(*, stdout, reset_passwords: bool = False) -> None:
     if liquid is None:
         stdout.write(f"Monitoring demo: not planted, no equity is quoted under {MAX_PRICE}.")
         return
-    thin = _thin()
+    thin = thin_instrument()
     accounts = _parties()
     _plant(accounts, liquid, thin)
     today = timezone.localtime(timezone.now(), calendar.IST).date()
@@ -92,24 +90,6 @@ def _liquid() -> Instrument | None:
         if quote is not None and 0 < quote.bid <= MAX_PRICE and quote.ask > quote.bid:
             return instrument
     return None
-
-
-def _thin() -> Instrument:
-    """DEMOTHIN, with three weeks of day bars of a few thousand shares a day."""
-    row = InstrumentRow(line=1, tradingsymbol=THIN, name="Demo Thin Traders Ltd.", series="BE",
-                        isin="")  # fmt: skip
-    instruments_import(rows=[row])
-    instrument = Instrument.objects.get(exchange="NSE", tradingsymbol=THIN)
-    price = quote_get_many([instrument.key])[instrument.key].ask
-    day, rows = timezone.localtime(timezone.now(), calendar.IST).date(), []
-    for line in range(1, 16):
-        day = calendar.previous_trading_day(day)
-        start = datetime.combine(day, time(9, 15), calendar.IST)
-        rows.append(BarRow(line=line, tradingsymbol=THIN, series="BE", isin=None, start=start,
-                           open=price, high=price, low=price, close=price,
-                           volume=3000 + 100 * line))  # fmt: skip
-    bars_import(rows=rows, interval="1d")
-    return instrument
 
 
 @transaction.atomic

@@ -1,5 +1,7 @@
 """Demo data of surveillance: clients, a staff account and linked groups whose planted
 orders and fills trip each pattern, then one surveillance run, so the queue is not empty.
+Marking the close and concentration are planted in the demo's thin stock (DEMOTHIN): in a
+NIFTY 50 stock the market's own volume and close (the synthetic history) dwarf our book.
 
 Orders go through ``order_place``; the broker's acknowledgement and the fills are recorded
 through ``submission_record`` and ``fill_apply``, as a broker would answer (the paper
@@ -25,6 +27,7 @@ from compliance.models import Client
 from compliance.surveillance.models import ClientGroup, ClientLink
 from compliance.surveillance.services import surveillance_run
 from marketdata import calendar
+from marketdata.demo import thin_instrument
 from marketdata.models import Instrument
 from marketdata.pricecache import quote_get_many
 from orders.choices import LedgerKind, OrderType, Product
@@ -178,14 +181,18 @@ def _plant(instrument: Instrument, accounts: list[TradingAccount]) -> dict[str, 
         if placed % OTR_PER_SECOND == 0:  # (and first: the spoofer has just placed orders)
             time.sleep(1.05)  # under the order-rate limit: a breach trips the kill switch
         _place(kiran, instrument, "BUY", 1, far, algo_id="DEMOALGO1")
-    # Marking the close: Sunita's buying in the last minutes lifts the close 3 %. Her fill
-    # is the day's last before the close whatever the demo clock says: three minutes before
-    # it, or now if that is later, or a second before it if the close has passed.
+    # Marking the close, in a thin stock (where the day's close and volume are our book's):
+    # Sunita's buying in the last minutes lifts the close 3 %. Her fill is the day's last
+    # before the close whatever the demo clock says: three minutes before it, or now if that
+    # is later, or a second before it if the close has passed. Concentration: her buying is
+    # also most of the thin stock's volume.
+    thin = thin_instrument()
+    thin_quote = quote_get_many([thin.key])[thin.key]
     now = timezone.now()
     today = timezone.localtime(now, calendar.IST).date()
     close = datetime.combine(today, calendar.MARKET_CLOSE, calendar.IST)
-    _trade(fund, instrument, "BUY", 100, bid, at=close - timedelta(minutes=40))
+    _trade(fund, thin, "BUY", 100, thin_quote.bid, at=close - timedelta(minutes=40))
     late = min(max(now, close - timedelta(minutes=3)), close - timedelta(seconds=1))
-    _trade(sunita, instrument, "BUY", 1500, _tick(bid * Decimal("1.03"), tick), at=late)
-    # Concentration: the day's volume on our book is mostly the Mehtas' and the fund's.
+    lifted = _tick(thin_quote.bid * Decimal("1.03"), thin.tick_size)
+    _trade(sunita, thin, "BUY", 1500, lifted, at=late)
     return surveillance_run(day=today, close=True)

@@ -94,3 +94,22 @@ def account_events(account_id: int, n: int) -> None:
     """``n`` events on the chain of trading account ``account_id``."""
     for i in range(n):
         audit_record(action="test.event", object_id=str(i), account_id=account_id)
+
+
+@pytest.fixture
+def thin_stock(monkeypatch):
+    """The demos' thin stock quoted, and the instrument master's cache cleared when it is
+    imported (it is cleared on commit, which a test's transaction never reaches)."""
+    from marketdata import demo as marketdata_demo
+    from marketdata.selectors import instrument_specs_cache
+    from orders.tests.fixtures import quote
+
+    quote(marketdata_demo.THIN, bid="250.00", ask="250.10", prev="250.00")
+    importer = marketdata_demo.instruments_import
+
+    def imported_then_cleared(**kwargs):
+        result = importer(**kwargs)
+        instrument_specs_cache.clear()
+        return result
+
+    monkeypatch.setattr(marketdata_demo, "instruments_import", imported_then_cleared)

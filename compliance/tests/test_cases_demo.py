@@ -16,7 +16,9 @@ from orders.tests.fixtures import quote
 pytestmark = pytest.mark.django_db
 
 
-def test_the_demo_files_one_str_and_leaves_one_case_to_work(market, monkeypatch, user_in_role):
+def test_the_demo_files_one_str_and_leaves_one_case_to_work(
+    market, monkeypatch, user_in_role, thin_stock
+):
     officer = user_in_role("Compliance Officer", "compliance")
     second = user_in_role("Compliance Officer", "compliance2")
     priced = {"bid": "800.00", "ask": "800.05", "prev": "800.00"}

@@ -9,7 +9,6 @@ import pytest
 from compliance.alerts.models import Alert, AlertRule
 from compliance.monitoring import demo
 from compliance.monitoring.services import monitoring_run
-from marketdata.selectors import instrument_specs_cache
 from orders.models import LedgerEntry, Order, TradingAccount
 from orders.tests.fixtures import quote
 
@@ -24,12 +23,9 @@ def demo_officers(user_in_role):
     )
 
 
-def test_the_demo_trips_every_rule_once(market, demo_officers, monkeypatch):
+def test_the_demo_trips_every_rule_once(market, demo_officers, thin_stock):
     quote("INFY", bid="800.00", ask="800.05", prev="800.00")
     quote("SMALLCAP", bid="100.00", ask="100.05", prev="100.00")
-    quote(demo.THIN, bid="250.00", ask="250.10", prev="250.00")
-    # The instrument master's cache is cleared on commit; a test's transaction never commits.
-    monkeypatch.setattr(demo, "instruments_import", _imported_then_cleared(demo.instruments_import))
     out = StringIO()
     demo.seed(stdout=out)
     rules = AlertRule.objects.filter(kind=AlertRule.Kind.MONITORING)
@@ -57,15 +53,6 @@ def test_with_the_market_closed_the_demo_plants_nothing(market, settings, monkey
     demo.seed(stdout=out)
     assert "market is closed" in out.getvalue()
     assert not TradingAccount.objects.filter(code=demo.PARTIES[0][0]).exists()
-
-
-def _imported_then_cleared(importer):
-    def run(**kwargs):
-        result = importer(**kwargs)
-        instrument_specs_cache.clear()
-        return result
-
-    return run
 
 
 def _today():
