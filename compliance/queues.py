@@ -8,6 +8,9 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+#: A queue's filter by assignee: only the officers something is assigned to, not every user.
+ASSIGNEE_FILTER = ("assignee", admin.RelatedOnlyFieldListFilter)
+
 
 def age_text(since: datetime, until: datetime | None = None) -> str:
     """How long an item has waited, e.g. "3d 4h" or "2h 15m"."""

@@ -36,7 +36,7 @@ from compliance.cases.services import (
     str_file_read,
 )
 from compliance.dashboard import desk_numbers
-from compliance.queues import age_filter, age_text, officers
+from compliance.queues import ASSIGNEE_FILTER, age_filter, age_text, officers
 from marketdata.calendar import IST
 from tradingsite.admin import ReadOnlyAdmin
 
@@ -127,23 +127,13 @@ class CaseNoteInline(admin.TabularInline):
 
 @admin.register(Case)
 class CaseAdmin(ReadOnlyAdmin):
-    list_display = [
-        "ref",
-        "title",
-        "status",
-        "priority",
-        "client",
-        "assignee",
-        "age",
-        "sla",
-        "closure",
-        "str_due",
-    ]
+    list_display = ["ref", "title", "status", "priority", "subject", "assignee", "age", "sla",
+                    "next_step"]  # fmt: skip
     list_display_links = ["ref", "title"]
-    list_filter = ["status", "priority", SlaFilter, age_filter("opened_at"), "assignee"]
+    list_filter = ["status", "priority", SlaFilter, age_filter("opened_at"), ASSIGNEE_FILTER]
     search_fields = ["title", "client__name"]
     ordering = ["status", "-priority", "opened_at"]
-    list_select_related = ["client", "assignee", "str_report"]
+    list_select_related = ["client", "assignee", "str_report", "closure_requested_by"]
     action_form = CaseActionForm
     actions = [
         "assign_to_officer",
@@ -221,24 +211,26 @@ class CaseAdmin(ReadOnlyAdmin):
             )
         return f"{left.days}d {left.seconds // 3600}h left"
 
-    @admin.display(description="closure")
-    def closure(self, case: Case) -> str:
-        if case.is_closed or not case.closure_outcome:
-            return "-"
-        who = case.closure_requested_by.get_username()
-        return f"{case.get_closure_outcome_display()} proposed by {who}: awaiting a second officer"
+    @admin.display(description="client", ordering="client__name")
+    def subject(self, case: Case) -> str:
+        return case.client.name if case.client_id else "-"
 
-    @admin.display(description="STR due")
-    def str_due(self, case: Case) -> str:
+    @admin.display(description="next step")
+    def next_step(self, case: Case) -> str:
+        """What the case waits for: a second officer's approval, or its STR's due date."""
         report = getattr(case, "str_report", None)
-        if report is None:
-            return "-"
-        if report.status == StrStatus.FILED:
-            return f"filed {report.filed_at:%d %b}"
-        days = (report.due_on - timezone.localdate(timezone.now(), IST)).days
-        if days < 0:
-            return format_html('<strong style="color:#ba2121">overdue {}d</strong>', -days)
-        return f"{report.due_on:%d %b} ({days}d left)"
+        if report is not None and report.status == StrStatus.FILED:
+            return f"STR filed {timezone.localtime(report.filed_at, IST):%d %b}"
+        if case.closure_outcome and not case.is_closed:
+            who = case.closure_requested_by.get_username()
+            outcome = case.get_closure_outcome_display()
+            return f"{outcome}: proposed by {who}, awaiting a second officer"
+        if report is not None:
+            days = (report.due_on - timezone.localdate(timezone.now(), IST)).days
+            if days < 0:
+                return format_html('<strong style="color:#ba2121">STR overdue {}d</strong>', -days)
+            return f"STR due {report.due_on:%d %b} ({days}d left)"
+        return "-"
 
     @admin.display(description="alerts")
     def alerts_table(self, case: Case) -> str:
@@ -303,7 +295,8 @@ class CaseAdmin(ReadOnlyAdmin):
                 work(case)
                 ok += 1
             except CaseRefused as no:
-                self.message_user(request, f"{case.ref}: {no.detail}", messages.WARNING)
+                said = no.detail if case.ref in no.detail else f"{case.ref}: {no.detail}"
+                self.message_user(request, said, messages.WARNING)
         if ok:
             self.message_user(request, f"{ok} case(s) {done}.", messages.SUCCESS)
 
@@ -502,7 +495,7 @@ class StrReportAdmin(ReadOnlyAdmin):
             for kind, label in (("data", "machine-readable file"), ("pdf", "PDF"))
         ]
         note = "" if report.status == StrStatus.FILED else " (a draft, written afresh)"
-        return format_html_join(" · ", '<a href="{}">{}</a>', links) + note
+        return format_html("{}{}", format_html_join(" · ", '<a href="{}">{}</a>', links), note)
 
     def get_urls(self):
         download = path(

@@ -156,10 +156,10 @@ class StrReport(KeptRecord):
     )
     filed_at = models.DateTimeField(null=True, blank=True)
     # The frozen files (``compliance`` storage), named by their content's sha256.
-    data_file = models.CharField(max_length=200, blank=True)
-    data_sha256 = models.CharField(max_length=64, blank=True)
-    pdf_file = models.CharField(max_length=200, blank=True)
-    pdf_sha256 = models.CharField(max_length=64, blank=True)
+    data_file = models.CharField("XML file", max_length=200, blank=True)
+    data_sha256 = models.CharField("XML sha256", max_length=64, blank=True)
+    pdf_file = models.CharField("PDF file", max_length=200, blank=True)
+    pdf_sha256 = models.CharField("PDF sha256", max_length=64, blank=True)
     reminded_on = models.DateField(null=True, blank=True, help_text="Last due-date reminder")
 
     class Meta:

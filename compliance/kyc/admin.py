@@ -37,7 +37,7 @@ from compliance.kyc.services import (
     rekyc_assign,
 )
 from compliance.models import Client
-from compliance.queues import age_filter, officers
+from compliance.queues import ASSIGNEE_FILTER, age_filter, officers
 from tradingsite.errors import DomainError
 
 S = ApplicationStatus
@@ -124,7 +124,7 @@ class KycApplicationAdmin(admin.ModelAdmin):
         "kra_status", "verified_by", "decided_by", "submitted_at",
     ]  # fmt: skip
     list_filter = [
-        "status", age_filter("submitted_at"), "assignee", "risk_category", "kra_status", "pep"
+        "status", age_filter("submitted_at"), ASSIGNEE_FILTER, "risk_category", "kra_status", "pep"
     ]  # fmt: skip
     show_facets = admin.ShowFacets.ALWAYS  # the counts beside each filter
     search_fields = ["name", "client__name"]
@@ -381,7 +381,7 @@ class ReKycIntervalAdmin(admin.ModelAdmin):
 
 class ReKycDueAdmin(admin.ModelAdmin):
     list_display = ["client", "due_on", "overdue", "status", "assignee", "raised_at"]
-    list_filter = ["status", "due_on", "assignee"]
+    list_filter = ["status", "due_on", ASSIGNEE_FILTER]
     show_facets = admin.ShowFacets.ALWAYS
     readonly_fields = ["client", "due_on", "status", "assignee", "raised_at", "closed_at"]
     action_form = ReasonActionForm

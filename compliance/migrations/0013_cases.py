@@ -221,10 +221,19 @@ class Migration(migrations.Migration):
                 ("due_on", models.DateField()),
                 ("prepared_at", models.DateTimeField(auto_now_add=True)),
                 ("filed_at", models.DateTimeField(blank=True, null=True)),
-                ("data_file", models.CharField(blank=True, max_length=200)),
-                ("data_sha256", models.CharField(blank=True, max_length=64)),
-                ("pdf_file", models.CharField(blank=True, max_length=200)),
-                ("pdf_sha256", models.CharField(blank=True, max_length=64)),
+                (
+                    "data_file",
+                    models.CharField(blank=True, max_length=200, verbose_name="XML file"),
+                ),
+                (
+                    "data_sha256",
+                    models.CharField(blank=True, max_length=64, verbose_name="XML sha256"),
+                ),
+                ("pdf_file", models.CharField(blank=True, max_length=200, verbose_name="PDF file")),
+                (
+                    "pdf_sha256",
+                    models.CharField(blank=True, max_length=64, verbose_name="PDF sha256"),
+                ),
                 (
                     "reminded_on",
                     models.DateField(blank=True, help_text="Last due-date reminder", null=True),

@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from compliance.queues import age_filter, age_text
+from compliance.queues import ASSIGNEE_FILTER, age_filter, age_text
 from compliance.screening.models import (
     WEIGHT_FIELDS,
     HitStatus,
@@ -53,7 +53,7 @@ class ScreeningHitAdmin(ReadOnlyAdmin):
         "assignee", "disposed_by",
     ]  # fmt: skip
     list_filter = [
-        "status", "version__screening_list", age_filter("raised_at"), "assignee",
+        "status", "version__screening_list", age_filter("raised_at"), ASSIGNEE_FILTER,
         "case_required", "raised_at",
     ]  # fmt: skip
     search_fields = ["client__name", "entry__name", "=entry_key", "=entry__reference"]

@@ -31,7 +31,7 @@ from compliance.alerts.services import (
 )
 from compliance.cases.services import CaseRefused, case_open
 from compliance.monitoring import rules as monitoring_rules
-from compliance.queues import age_filter, age_text, officers
+from compliance.queues import ASSIGNEE_FILTER, age_filter, age_text, officers
 from compliance.surveillance import rules as surveillance_rules
 from compliance.surveillance.models import ClientGroup, ClientLink
 
@@ -62,7 +62,9 @@ class AlertActionForm(ActionForm):
 class AlertAdmin(admin.ModelAdmin):
     list_display = ["id", "rule", "priority", "status", "summary", "score", "assignee",
                     "raised_at", "age"]  # fmt: skip
-    list_filter = ["rule__kind", "rule", "status", "priority", age_filter("raised_at"), "assignee"]
+    list_filter = [
+        "rule__kind", "rule", "status", "priority", age_filter("raised_at"), ASSIGNEE_FILTER
+    ]  # fmt: skip
     search_fields = ["summary", "subject_key", "=algo_id"]
     ordering = ["status", "-priority", "raised_at"]
     list_select_related = ["rule", "assignee"]

@@ -95,6 +95,8 @@ def test_the_str_is_drafted_filed_and_downloaded_in_the_admin(webs, case_officer
                categories=["market_abuse", "transaction_nature"], action_taken="Watch")  # fmt: skip
     report = StrReport.objects.get()
     assert f"{report.ref} drafted for {case.ref}" in messages_of(page)[0]
+    page = web.get(f"/admin/compliance/strreport/{report.pk}/change/").content.decode()
+    assert f'<a href="/admin/compliance/strreport/{report.pk}/download/pdf/">PDF</a>' in page
     draft = web.get(f"/admin/compliance/strreport/{report.pk}/download/pdf/")
     assert draft.status_code == 200
     assert draft["Content-Disposition"] == f'attachment; filename="{report.ref}-DRAFT.pdf"'
