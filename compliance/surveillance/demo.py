@@ -23,6 +23,9 @@ from itertools import count
 from django.db import transaction
 from django.utils import timezone
 
+from compliance.kyc.demo import client_onboard
+from compliance.kyc.selectors import kyc_awaiting_kra
+from compliance.kyc.services import kyc_kra_sync
 from compliance.models import Client
 from compliance.surveillance.models import ClientGroup, ClientLink
 from compliance.surveillance.services import surveillance_run
@@ -96,14 +99,29 @@ def _instrument() -> Instrument | None:
 
 
 @transaction.atomic
+def _onboard() -> list[Client]:
+    """The parties as clients, each with an approved KYC application (what an STR on them
+    reports: date of birth, address, occupation...)."""
+    clients = []
+    for _code, name, pan, _kind in PARTIES:  # (a company's date of birth: its incorporation)
+        client, made = Client.objects.get_or_create(
+            pan_digest=Client.pan_index(pan), defaults={"pan": pan, "name": name}
+        )
+        if made or not client.kyc_applications.exists():
+            client_onboard(client=client, email=f"{pan.lower()}@demo.tradingsite.in")
+        clients.append(client)
+    return clients
+
+
 def _parties() -> list[TradingAccount]:
+    clients = _onboard()
+    # The KRA outside any transaction (each look-up is one step of the fake): validated,
+    # the clients trade.
+    for application in kyc_awaiting_kra().filter(client__in=clients):
+        for _ in range(2):
+            application = kyc_kra_sync(application=application)
     accounts = []
-    for code, name, pan, kind in PARTIES:
-        client, _ = Client.objects.get_or_create(
-            pan_digest=Client.pan_index(pan),
-            defaults={"pan": pan, "name": name, "kyc_status": Client.KycStatus.VERIFIED,
-                      "kyc_verified_at": timezone.now()},
-        )  # fmt: skip
+    for (code, _name, _pan, kind), client in zip(PARTIES, clients, strict=True):
         account, created = TradingAccount.objects.get_or_create(
             code=code, defaults={"client": client, "kind": kind}
         )

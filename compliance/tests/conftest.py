@@ -113,3 +113,12 @@ def thin_stock(monkeypatch):
         return result
 
     monkeypatch.setattr(marketdata_demo, "instruments_import", imported_then_cleared)
+
+
+@pytest.fixture
+def demo_officers(user_in_role):
+    """The demo's two compliance officers: ``compliance`` and ``compliance2`` (the KYC
+    demo's checker and maker, the cases demo's first and second officer)."""
+    return user_in_role("Compliance Officer", "compliance"), user_in_role(
+        "Compliance Officer", "compliance2"
+    )

@@ -9,6 +9,7 @@ import time_machine
 
 from compliance.cases import demo as cases_demo
 from compliance.cases.models import Case, CaseStatus, StrReport, StrStatus
+from compliance.cases.selectors import str_report_data
 from compliance.surveillance import demo
 from marketdata.calendar import IST
 from orders.tests.fixtures import quote
@@ -17,10 +18,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_demo_files_one_str_and_leaves_one_case_to_work(
-    market, monkeypatch, user_in_role, thin_stock
+    market, monkeypatch, demo_officers, thin_stock
 ):
-    officer = user_in_role("Compliance Officer", "compliance")
-    second = user_in_role("Compliance Officer", "compliance2")
+    officer, second = demo_officers
     priced = {"bid": "800.00", "ask": "800.05", "prev": "800.00"}
     quote("INFY", **priced)
     with time_machine.travel(datetime.combine(date(2026, 12, 2), time(11), IST), tick=True) as c:
@@ -37,6 +37,10 @@ def test_the_demo_files_one_str_and_leaves_one_case_to_work(
     assert report.status == StrStatus.FILED
     assert report.data_sha256
     assert report.pdf_sha256
+    # Its subjects are onboarded clients: the STR reports their KYC details.
+    subjects = str_report_data(case=filed).subjects
+    assert subjects
+    assert all(s.date_of_birth and s.address and s.occupation for s in subjects)
     working = Case.objects.get(title=cases_demo.UNDER_REVIEW)
     assert working.status == CaseStatus.UNDER_REVIEW
     assert working.alerts.get().rule.code == "wash_trade"

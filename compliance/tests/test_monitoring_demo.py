@@ -15,14 +15,6 @@ from orders.tests.fixtures import quote
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def demo_officers(user_in_role):
-    """The demo's KYC maker and checker (``compliance.kyc.demo``)."""
-    return user_in_role("Compliance Officer", "compliance2"), user_in_role(
-        "Compliance Officer", "compliance"
-    )
-
-
 def test_the_demo_trips_every_rule_once(market, demo_officers, thin_stock):
     quote("INFY", bid="800.00", ask="800.05", prev="800.00")
     quote("SMALLCAP", bid="100.00", ask="100.05", prev="100.00")

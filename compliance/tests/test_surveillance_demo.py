@@ -20,7 +20,9 @@ pytestmark = pytest.mark.django_db
 # The demo clock keeps the market open at any hour: the planted close is today's 15:30 IST
 # whether the demo runs before it, in its last minutes or after it.
 @pytest.mark.parametrize("wall_clock", ["10:00", "15:27", "15:45", "23:10"])
-def test_the_demo_trips_every_pattern_once(market, monkeypatch, wall_clock, thin_stock):
+def test_the_demo_trips_every_pattern_once(
+    market, monkeypatch, wall_clock, thin_stock, demo_officers
+):
     started = datetime.combine(date(2026, 12, 2), time.fromisoformat(wall_clock), IST)
     priced = {"bid": "800.00", "ask": "800.05", "prev": "800.00"}
     quote("INFY", **priced)
