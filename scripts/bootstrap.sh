@@ -7,6 +7,24 @@ REQUIREMENTS="${1:-requirements.txt}"
 PYTHON="${PYTHON:-python3}"
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else return 1; fi; }
+# debian_ensure PACKAGE:COMMAND-OR-/PATH-GLOB ...: apt-installs the packages whose command or
+# file is missing (as root or with sudo); says so, and goes on, when it cannot.
+debian_ensure() {
+  local missing=() spec
+  for spec in "$@"; do
+    local what="${spec#*:}"
+    if [[ "$what" == /* ]]; then compgen -G "$what" >/dev/null || missing+=("${spec%%:*}")
+    else command -v "$what" >/dev/null || missing+=("${spec%%:*}"); fi
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "Installing Debian's ${missing[*]}..."
+  as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq "${missing[@]}" >/dev/null \
+    || echo "Could not install ${missing[*]}: what needs them is skipped or degraded." >&2
+}
+#: The PDFs' fonts (Latin and the rupee sign; Devanagari names).
+PDF_FONTS=("fonts-dejavu-core:/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+           "fonts-lohit-deva:/usr/share/fonts/truetype/lohit-devanagari/*.ttf")
 
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
   echo "TradingSite needs Python 3.11 or newer as '$PYTHON' (set PYTHON=/path/to/python3.11)." >&2

@@ -4,4 +4,5 @@
 # Pass --bind HOST:PORT to listen elsewhere.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh" requirements.txt
+debian_ensure "${PDF_FONTS[@]}"  # the STR's PDF
 exec python manage.py demo "$@"
