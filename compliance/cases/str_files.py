@@ -11,12 +11,10 @@ import hashlib
 import io
 import re
 import zipfile
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields
+from collections.abc import Iterable
+from dataclasses import fields
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from functools import cache
-from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 from xml.sax.saxutils import escape
@@ -31,6 +29,12 @@ from compliance.cases.report import (
     SuspiciousTransactionReport,
     Transaction,
 )
+from compliance.pdf import DEVANAGARI as _DEVANAGARI
+from compliance.pdf import fonts as _fonts
+from compliance.pdf import markup as _markup
+from compliance.pdf import money as _money
+from compliance.pdf import numbered_canvas as _numbered_canvas
+from compliance.pdf import rupees_text as _rupees
 from tradingsite.errors import DomainError
 
 FORMAT_NAME = "TradingSite-STR"
@@ -216,13 +220,6 @@ def _text(value: Any) -> str:
     return value.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _rupees(value: Decimal) -> str:
-    """A decimal string, never an exponent, with at least two places (paise)."""
-    if value.as_tuple().exponent > -2:  # type: ignore[operator]
-        value = value.quantize(Decimal("0.01"))
-    return format(value, "f")
-
-
 def _fill(parent: ET.Element, obj: Any) -> None:
     for name, tag in ELEMENTS[type(obj)]:
         ET.SubElement(parent, tag).text = _text(getattr(obj, name))
@@ -270,83 +267,11 @@ def str_machine_readable(report: SuspiciousTransactionReport) -> tuple[str, byte
 
 # --- the PDF -------------------------------------------------------------------------------
 
-FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"))
 TIPPING_OFF = (
     "CONFIDENTIAL. Do not disclose to the client, or to anyone who need not know, that this "
     "report exists or is being filed: what is furnished under PMLA is confidential (s.12(2)), "
     "and SEBI's AML/CFT Master Circular prohibits tipping off."
 )
-
-
-@dataclass(frozen=True)
-class _Fonts:
-    regular: str
-    bold: str
-    mono: str
-    devanagari: str | None  # None: no font on this machine covers Devanagari
-
-
-def _find_font(*names: str) -> Path | None:
-    for name in names:
-        for root in FONT_DIRS:
-            if root.is_dir():
-                found = sorted(root.rglob(name))
-                if found:
-                    return found[0]
-    return None
-
-
-@cache
-def _fonts() -> _Fonts:
-    """Register TrueType fonts once: DejaVu (Latin, ₹, dashes) and a Devanagari face.
-
-    Without DejaVu the PDF falls back to Helvetica (Latin-1 only); without a Devanagari
-    font Devanagari letters show as empty boxes. Neither stops the PDF being written.
-    """
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    regular = _find_font("DejaVuSans.ttf")
-    bold = _find_font("DejaVuSans-Bold.ttf")
-    mono = _find_font("DejaVuSansMono.ttf")
-    deva = _find_font(
-        "NotoSansDevanagari-Regular.ttf", "Lohit-Devanagari.ttf", "NotoSerifDevanagari*.ttf"
-    )
-    names = {}
-    for key, path, fallback in (
-        ("regular", regular, "Helvetica"),
-        ("bold", bold, "Helvetica-Bold"),
-        ("mono", mono, "Courier"),
-        ("devanagari", deva, None),
-    ):
-        if path is None:
-            names[key] = fallback
-            continue
-        name = f"STR-{key}"
-        if name not in pdfmetrics.getRegisteredFontNames():
-            pdfmetrics.registerFont(TTFont(name, str(path)))
-        names[key] = name
-    if names["regular"].startswith("STR-") and names["bold"].startswith("STR-"):
-        pdfmetrics.registerFontFamily(
-            "STR-regular",
-            normal="STR-regular",
-            bold="STR-bold",
-            italic="STR-regular",
-            boldItalic="STR-bold",
-        )
-    return _Fonts(**names)
-
-
-_DEVANAGARI = re.compile("([\u0900-\u097f\ua8e0-\ua8ff\u200c\u200d]+)")
-
-
-def _markup(text: str, fonts: _Fonts) -> str:
-    """Plain text as Paragraph markup: escaped, line breaks kept, Devanagari runs in a face
-    that has the glyphs (reportlab does not fall back between fonts by itself)."""
-    out = escape(text.replace("\r\n", "\n").replace("\r", "\n"))
-    if fonts.devanagari:
-        out = _DEVANAGARI.sub(rf'<font name="{fonts.devanagari}">\1</font>', out)
-    return out.replace("\n", "<br/>")
 
 
 def _unshaped_devanagari(report: SuspiciousTransactionReport) -> bool:
@@ -359,50 +284,12 @@ def _unshaped_devanagari(report: SuspiciousTransactionReport) -> bool:
     return any(_DEVANAGARI.search(text) for _, text in _walk_text(report, ""))
 
 
-def _money(value: Decimal) -> str:
-    """Indian digit grouping (12,34,567.50), as the officer reads amounts."""
-    sign = "-" if value < 0 else ""
-    whole, _, paise = _rupees(abs(value)).partition(".")
-    head, tail = whole[:-3], whole[-3:]
-    groups = []
-    while len(head) > 2:
-        groups.insert(0, head[-2:])
-        head = head[:-2]
-    if head:
-        groups.insert(0, head)
-    return sign + ",".join([*groups, tail]) + "." + paise
-
-
 def _when(moment: datetime) -> str:
     return _ist(moment).strftime("%d %b %Y, %H:%M:%S IST")
 
 
 def _day(value: date | None) -> str:
     return value.strftime("%d %b %Y") if value else "—"
-
-
-def _numbered_canvas(draw_page: Callable[[Any, int, int], None]) -> type:
-    """A canvas class that holds every page until the end, so each can say "page X of Y"."""
-    from reportlab.pdfgen.canvas import Canvas
-
-    class NumberedCanvas(Canvas):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self._held_pages: list[dict[str, Any]] = []
-
-        def showPage(self) -> None:  # reportlab's name
-            self._held_pages.append(dict(self.__dict__))
-            self._startPage()
-
-        def save(self) -> None:
-            total = len(self._held_pages)
-            for number, state in enumerate(self._held_pages, start=1):
-                self.__dict__.update(state)
-                draw_page(self, number, total)
-                super().showPage()
-            super().save()
-
-    return NumberedCanvas
 
 
 def str_pdf(report: SuspiciousTransactionReport) -> bytes:

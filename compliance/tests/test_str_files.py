@@ -406,7 +406,7 @@ def test_the_archive_holds_both_files_and_their_sums():
 
 def test_without_truetype_fonts_the_pdf_still_writes(monkeypatch):
     """A machine without DejaVu or a Devanagari font falls back to the PDF base fonts."""
-    monkeypatch.setattr(str_files, "FONT_DIRS", ())
+    monkeypatch.setattr("compliance.pdf.FONT_DIRS", ())  # where the font helpers live
     str_files._fonts.cache_clear()
     try:
         assert str_files._fonts().regular == "Helvetica"
