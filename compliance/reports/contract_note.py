@@ -20,7 +20,7 @@ and SEBI fee. The note only adds those paise, which is exact. Two figures are de
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 PAISA = Decimal("0.01")
@@ -176,10 +176,11 @@ def contract_note_build(
     broker: Broker,
     client: NoteClient,
     fills: list[FillFigures],
-    generated_at: datetime,
+    generated_at: datetime | None = None,
 ) -> ContractNote:
     """The contract note of ``client``'s ``fills`` on ``trade_date``, trades in time order.
 
+    ``generated_at`` defaults to now; pass it to get the same note (and files) again.
     Raises ValueError naming the problem: no fills, a fill of another trade date, a bad side,
     product, quantity or price, or a fill whose charges do not add up to its total.
     """
@@ -248,5 +249,5 @@ def contract_note_build(
         client=client,
         trades=tuple(trades),
         obligation=obligation,
-        generated_at=generated_at,
+        generated_at=generated_at or datetime.now(UTC),
     )

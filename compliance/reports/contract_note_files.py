@@ -12,6 +12,7 @@ net_amount) and ``amount``; the net_amount row's ``side`` is ``PAYABLE`` or ``RE
 import csv
 import io
 import json
+import os
 from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
@@ -185,14 +186,14 @@ def demo_signer(directory: Path) -> Any:
             )
             .sign(key, hashes.SHA256())
         )
-        key_path.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
         )
-        key_path.chmod(0o600)
+        # Made readable by the owner only from the start, not chmod-ed afterwards.
+        with os.fdopen(os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
+            f.write(pem)
         cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return signer_from_files(cert_path, key_path)
 
@@ -221,7 +222,14 @@ def contract_note_pdf(note: ContractNote, *, signer: Any = None) -> bytes:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import (
+        KeepTogether,
+        Paragraph,
+        SimpleDocTemplate,
+        Spacer,
+        Table,
+        TableStyle,
+    )
 
     fonts = pdf_fonts()
     ink = colors.HexColor("#1a1a1a")
@@ -375,7 +383,7 @@ def contract_note_pdf(note: ContractNote, *, signer: Any = None) -> bytes:
             ]
         )
     )
-    story += [p("Obligation (rupees)", section), ob_table, Spacer(1, 4 * mm)]
+    story += [KeepTogether([p("Obligation (rupees)", section), ob_table]), Spacer(1, 4 * mm)]
     story.append(
         p(
             "GST is charged on brokerage, the exchange transaction charge and the SEBI fee. "

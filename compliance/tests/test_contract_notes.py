@@ -478,3 +478,22 @@ def test_the_demo_signer_is_made_once_and_reused(tmp_path):
     second = demo_signer(tmp_path)
     assert (tmp_path / "demo-contract-notes.crt").read_bytes() == crt
     assert first.signing_cert.dump() == second.signing_cert.dump()
+
+
+def test_a_long_day_runs_onto_more_pages_each_numbered(tmp_path):
+    from dataclasses import replace
+
+    (first, *_) = engine_fills()
+    fills = [
+        replace(first, trade_number=f"T-{n:04d}", trade_time=at(f"11:{n // 60:02d}:{n % 60:02d}"))
+        for n in range(60)
+    ]
+    content = contract_note_pdf(build(fills=fills))
+    lines = pdf_lines(content)
+    total = sum(1 for line in lines if line.startswith("Page "))
+    assert [line for line in lines if line.startswith("Page ")] == [
+        f"Page {n} of {total}" for n in range(1, total + 1)
+    ]
+    assert total > 1
+    assert lines.count("T-0059") == 1
+    assert "Net amount payable by client" in lines
