@@ -18,7 +18,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 def test_twenty_concurrent_requests_with_one_key_make_one_order(account, settings):
     require(connection.vendor == "postgresql", "PostgreSQL: SQLite cannot show a race")
-    settings.API_ORDER_RATE = 100  # the idempotency race, not the order throttle
+    # The idempotency race, not the throttles: 20 requests at once would sit exactly at the
+    # per-user bucket (20), where one token of drift answers 429.
+    settings.API_ORDER_RATE = settings.API_RATE_PER_USER = settings.API_RATE_PER_ACCOUNT = 100
     user = account.users.get()
     user.groups.add(Group.objects.get(name="Trader"))
     body = {
