@@ -170,3 +170,15 @@ def test_the_task_makes_the_days_notes_once(day_of_fills):
     assert len(result["made"]) == 2
     assert contract_notes_task(day=day.isoformat())["made"] == []
     assert Fill.objects.count() == 3
+
+
+def test_a_configured_certificate_signs_instead_of_the_demo_one(day_of_fills, settings, tmp_path):
+    from compliance.reports.contract_note_files import demo_signer
+    from compliance.reports.services import contract_note_signer
+
+    demo_signer(tmp_path / "configured")  # any PEM pair will do
+    settings.CONTRACT_NOTE_CERT_FILE = str(tmp_path / "configured" / "demo-contract-notes.crt")
+    settings.CONTRACT_NOTE_KEY_FILE = str(tmp_path / "configured" / "demo-contract-notes.key")
+    signer = contract_note_signer()
+    assert signer.signing_cert.dump() == (demo_signer(tmp_path / "configured").signing_cert.dump())
+    assert not (settings.DATA_DIR / "contract-note-signer").exists()
