@@ -107,6 +107,8 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "str.filed": "STR filed (approved by a second officer)",
     "str.read": "STR file opened",
     "str.due_reminded": "Officers reminded of an STR due",
+    # Contract notes (compliance.reports.services)
+    "contract_note.generated": "Contract note generated",
 }
 
 

@@ -95,6 +95,21 @@ def monitoring_run(day: str | None = None) -> dict:
     return {"day": on.isoformat(), "raised": run(day=on)}
 
 
+@shared_task(name="compliance.tasks.contract_notes_generate")
+def contract_notes_generate(day: str | None = None) -> dict:
+    """Make the contract notes of ``day`` (an ISO date; by default today, IST) after the
+    close. Safe to run twice: a client's note of a day is made once."""
+    from datetime import date
+
+    from django.utils import timezone
+
+    from compliance.reports.services import contract_notes_generate as generate
+    from marketdata.calendar import IST
+
+    on = date.fromisoformat(day) if day else timezone.localtime(timezone.now(), IST).date()
+    return {"day": on.isoformat(), "made": [note.number for note in generate(day=on)]}
+
+
 @shared_task(
     name="compliance.tasks.kyc_kra_sync",
     autoretry_for=(ConnectionError, TimeoutError),

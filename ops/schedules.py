@@ -100,6 +100,13 @@ DEFAULT_SCHEDULES = [
         "suspicion).",
     ),
     DefaultSchedule(
+        name="Contract notes after the close",
+        task="compliance.tasks.contract_notes_generate",
+        crontab="30 16 * * 1-5",
+        description="At 16:30 IST on weekdays, one signed contract note (PDF, CSV, JSON) "
+        "for each client with fills that day (docs/compliance-reports.md).",
+    ),
+    DefaultSchedule(
         name="Transaction monitoring (PMLA) at the end of the day",
         task="compliance.tasks.monitoring_run",
         crontab="30 18 * * 1-5",

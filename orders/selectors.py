@@ -224,6 +224,17 @@ def fills_of_session(*, day: date) -> QuerySet[Fill]:
     return Fill.objects.filter(trade_date=day).select_related("order", "account").order_by("id")
 
 
+def fills_of_day_by_client(*, day: date) -> QuerySet[Fill]:
+    """Every fill traded on ``day`` with its order, instrument (ISIN), account and client
+    (the client's secrets left out), by client then time: the day's contract notes."""
+    return (
+        Fill.objects.filter(trade_date=day)
+        .select_related("order", "order__instrument", "account", "account__client")
+        .defer(*(f"account__{name}" for name in CLIENT_SECRETS))
+        .order_by("account__client_id", "filled_at", "id")
+    )
+
+
 def evidence_records(
     *, fill_ids: Iterable[int] = (), ledger_ids: Iterable[int] = (), order_ids: Iterable[int] = ()
 ) -> tuple[list[Fill], list[LedgerEntry]]:

@@ -558,6 +558,27 @@ COMPLIANCE_PRINCIPAL_OFFICER = {
     "phone": env.str("PRINCIPAL_OFFICER_PHONE", default="+91 22 0000 0000"),
     "address": env.str("PRINCIPAL_OFFICER_ADDRESS", default="1 Dalal Street, Fort, Mumbai 400001"),
 }
+# --- Contract notes (compliance.reports) -------------------------------------------------
+#: The trading member as its contract notes name it.
+COMPLIANCE_BROKER = {
+    "name": env.str("BROKER_NAME", default="TradingSite Securities Pvt Ltd (demo)"),
+    "sebi_registration": env.str("SEBI_REGISTRATION", default="INZ000000000"),
+    "trading_member_code": env.str("BROKER_TRADING_MEMBER_CODE", default="90000"),
+    "address": env.str("BROKER_ADDRESS", default="1 Dalal Street, Fort, Mumbai 400001"),
+    "state": env.str("BROKER_STATE", default="Maharashtra"),
+    "gstin": env.str("BROKER_GSTIN", default="27AAACT0000A1Z5"),
+    "compliance_officer_name": env.str(
+        "COMPLIANCE_OFFICER_NAME", default="Compliance Officer (demo)"
+    ),
+    "compliance_officer_email": env.str(
+        "COMPLIANCE_OFFICER_EMAIL", default="compliance.officer@example.in"
+    ),
+    "compliance_officer_phone": env.str("COMPLIANCE_OFFICER_PHONE", default="+91 22 0000 0000"),
+}
+#: The certificate and key (PEM) that sign contract notes; both empty: a self-signed demo
+#: certificate made once in the data folder.
+CONTRACT_NOTE_CERT_FILE = env.str("CONTRACT_NOTE_CERT_FILE", default="")
+CONTRACT_NOTE_KEY_FILE = env.str("CONTRACT_NOTE_KEY_FILE", default="")
 PAPER_SLIPPAGE_BPS = Decimal(env.str("PAPER_SLIPPAGE_BPS", default="5"))
 PAPER_SEED = env.int("PAPER_SEED", default=7)
 PAPER_LATENCY_MS = env.int("PAPER_LATENCY_MS", default=0)
