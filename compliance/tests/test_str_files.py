@@ -34,6 +34,7 @@ from compliance.cases.str_files import (
     str_pdf,
     str_validate,
 )
+from conftest import require
 
 IST = ZoneInfo("Asia/Kolkata")
 GROUNDS = (
@@ -182,8 +183,7 @@ def parse_back(content: bytes) -> SuspiciousTransactionReport:
 
 
 def pdf_text(content: bytes, tmp_path) -> str:
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (Debian's poppler-utils) is not on PATH: PDF text not checked")
+    require(shutil.which("pdftotext") is not None, "pdftotext (Debian's poppler-utils)")
     path = tmp_path / "str.pdf"
     path.write_bytes(content)
     return subprocess.run(
@@ -192,8 +192,7 @@ def pdf_text(content: bytes, tmp_path) -> str:
 
 
 def pdf_pages(content: bytes, tmp_path) -> int:
-    if shutil.which("pdfinfo") is None:
-        pytest.skip("pdfinfo (Debian's poppler-utils) is not on PATH: page count not checked")
+    require(shutil.which("pdfinfo") is not None, "pdfinfo (Debian's poppler-utils)")
     path = tmp_path / "str.pdf"
     path.write_bytes(content)
     info = subprocess.run(["pdfinfo", str(path)], check=True, capture_output=True, text=True).stdout
