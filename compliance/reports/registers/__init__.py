@@ -1,0 +1,26 @@
+"""Registers and statements: each report kind as data (its columns, filters and rows).
+
+``REGISTERS`` maps a report kind (``"trade_register"``) to its :class:`Register`; the kinds'
+modules add themselves on import. ``report_params_parse`` checks a request's filters, and
+``compliance.reports.writers`` streams the rows as CSV, XLSX or PDF.
+"""
+
+from compliance.reports.registers.base import (
+    REGISTERS,
+    Column,
+    Register,
+    ReportParams,
+    ReportParamsError,
+    register,
+    report_params_parse,
+)
+
+__all__ = [
+    "REGISTERS",
+    "Column",
+    "Register",
+    "ReportParams",
+    "ReportParamsError",
+    "register",
+    "report_params_parse",
+]
