@@ -115,7 +115,9 @@ def test_a_batch_of_fifty_cached_quotes_is_one_redis_round_trip(shared_redis, ni
 
 def test_eight_processes_missing_one_key_make_one_upstream_call(shared_redis, nifty50):
     url, conn = shared_redis
-    run, procs = children(url, [["get", "NSE:INFY"]] * 8, PRICE_CACHE_DELAY="0.5")
+    run, procs = children(
+        url, [["get", "NSE:INFY"]] * 8, PRICE_CACHE_DELAY="0.5", PRICE_CACHE_PATIENCE="30"
+    )
     outputs = start_together(conn, run, procs)
     answers = {line.strip() for line in outputs}
     assert len(answers) == 1, answers  # every process got the same quote
