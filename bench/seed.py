@@ -4,6 +4,8 @@
   bound to 127.0.0.1, made through the services (so they are audited like real ones).
 - ``seed_orders``: order history by PostgreSQL COPY (finished, unfilled orders of past
   sessions: no fills, positions or blocked funds to keep in step).
+- ``seed_trades``: filled order history by COPY (complete CNC orders of past sessions, one
+  fill each, with the charges engine's breakdown), for the exports benchmark.
 - ``seed_audit_events``: hash-chained audit events by COPY over many account chains,
   continuing each chain from its head. It is the one place that knows the chain's layout.
 """
@@ -151,6 +153,80 @@ def seed_orders(count: int, *, accounts: list[str], first: int = 0) -> int:
 
     with transaction.atomic():
         return _copy("orders_order", ORDER_COLUMNS, rows())
+
+
+FILL_COLUMNS = [
+    "order_id", "account_id", "broker_fill_id", "quantity", "price", "charges",
+    "charges_total", "trade_date", "filled_at",
+]  # fmt: skip
+
+
+def seed_trades(count: int, *, accounts: list[str], first: int = 0, days: int = 250) -> int:
+    """``count`` filled orders of past sessions over ``days`` days before today, spread over
+    ``accounts`` (codes) and eight instruments, numbered from ``first`` (so a second call
+    adds to the first): COMPLETE CNC MARKET orders of 10 shares at
+    1000.00, each with one fill whose charges are the charges engine's for that trade (so a
+    trade register reads real breakdowns). Nothing is blocked and no position is owed: the
+    rows are history for reads, not a book to trade on."""
+    from marketdata.models import Instrument
+    from orders.charges import charges_for_fill
+    from orders.models import TradingAccount
+    from orders.rates import brokerage_plans, charge_rates
+
+    accts = list(
+        TradingAccount.objects.filter(code__in=accounts).values_list("pk", "brokerage_plan")
+    )
+    instruments = list(
+        Instrument.objects.filter(exchange="NSE", tradingsymbol__in=SYMBOLS).values_list(
+            "pk", "tradingsymbol"
+        )
+    )
+    today = timezone.localdate()
+    start = timezone.now().replace(hour=5, minute=0, second=0, microsecond=0)  # 10:30 IST
+    breakdowns = {}
+    for side in ("BUY", "SELL"):
+        for _, plan in accts:
+            breakdown = charges_for_fill(
+                rates=charge_rates(), plans=brokerage_plans(), plan_code=plan,
+                trade_date=today - dt.timedelta(days=1), exchange="NSE", product="CNC",
+                side=side, quantity=10, price=Decimal("1000.00"),
+            )  # fmt: skip
+            breakdowns[side, plan] = (json.dumps(breakdown.as_dict()), str(breakdown.total))
+
+    def orders():
+        for n in range(first, first + count):
+            account, _ = accts[n % len(accts)]
+            instrument, symbol = instruments[n % len(instruments)]
+            at = start - dt.timedelta(days=1 + n % days, seconds=n % 18000)
+            yield (
+                account, instrument, "NSE", symbol, "BUY" if n % 2 else "SELL", "MARKET",
+                "CNC", "DAY", 10, None, None, "", f"trade-{n}", "", "COMPLETE", 10,
+                "1000.0000", "[]", f"PX{n:010d}", "0.00", at.date(), f"{n:064x}", None,
+                "127.0.0.1", "", at.isoformat(), at.isoformat(), "", "{}",
+            )  # fmt: skip
+
+    with transaction.atomic():
+        _copy("orders_order", ORDER_COLUMNS, orders())
+        plans = dict(accts)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id, account_id, transaction_type, session_date, created_at "
+                "FROM orders_order WHERE client_order_id LIKE 'trade-%%' AND id NOT IN "
+                "(SELECT order_id FROM orders_fill) ORDER BY id"
+            )
+            # A server-side read would be leaner; 1 million 5-tuples fit in memory here.
+            placed = cursor.fetchall()
+
+        def fills():
+            for order_id, account, side, day, at in placed:
+                charges, total = breakdowns[side, plans[account]]
+                fill_at = at + dt.timedelta(seconds=1)
+                yield (
+                    order_id, account, f"FX{order_id:010d}", 10, "1000.00", charges, total,
+                    day, fill_at.isoformat(),
+                )  # fmt: skip
+
+        return _copy("orders_fill", FILL_COLUMNS, fills())
 
 
 AUDIT_COLUMNS = [
