@@ -46,6 +46,33 @@ def require(available: bool, what: str) -> None:
     pytest.skip(f"needs {what}")
 
 
+def together(work, n: int) -> list:
+    """Run ``work(i)`` for i in 0..n-1 in ``n`` threads released at one moment (a race);
+    return what each returned or raised (a refusal, or a deadlock the test then fails on)."""
+    import threading
+
+    from django.db import connections
+
+    barrier = threading.Barrier(n)
+    outcomes: list = []
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            outcomes.append(work(i))
+        except Exception as error:
+            outcomes.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
 def problem(response, status: int, slug: str) -> dict:
     """Assert an API answer is the problem+json of ``slug`` with ``status``; return its body."""
     assert response.status_code == status, response.content

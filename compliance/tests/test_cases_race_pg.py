@@ -2,41 +2,16 @@
 file its STR once); officers opening cases on one alert at once file it in one case; none
 of it deadlocks."""
 
-import threading
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from compliance.cases.models import Case, CaseStatus, StrReport, StrStatus
 from compliance.cases.services import CaseRefused, case_close_approve, case_open
 from compliance.models import AuditEvent
 from compliance.verify import audit_verify
-from conftest import require
+from conftest import require, together
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def _together(work, n: int) -> list:
-    barrier = threading.Barrier(n)
-    outcomes: list = []
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            outcomes.append(work(i))
-        except CaseRefused as refused:
-            outcomes.append(refused)
-        except Exception as error:  # a deadlock or a lock timeout: the test fails on it
-            outcomes.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes
 
 
 @pytest.fixture
@@ -47,7 +22,7 @@ def second_officers(user_in_role):
 
 def test_concurrent_approvals_file_the_str_once(second_officers, worked_case):
     case = worked_case("str_filed")
-    outcomes = _together(lambda i: case_close_approve(case=case, actor=second_officers[i]), 5)
+    outcomes = together(lambda i: case_close_approve(case=case, actor=second_officers[i]), 5)
     assert sum(isinstance(o, Case) for o in outcomes) == 1, outcomes
     assert sum(isinstance(o, CaseRefused) for o in outcomes) == 4, outcomes
     case.refresh_from_db()
@@ -60,7 +35,7 @@ def test_concurrent_approvals_file_the_str_once(second_officers, worked_case):
 
 
 def test_concurrent_cases_on_one_alert_file_it_once(second_officers, open_alerts):
-    outcomes = _together(
+    outcomes = together(
         lambda i: case_open(title=f"by {i}", actor=second_officers[i], alerts=open_alerts), 5
     )
     assert sum(isinstance(o, Case) for o in outcomes) == 1, outcomes

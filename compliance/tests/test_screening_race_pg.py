@@ -1,11 +1,10 @@
 """Races on PostgreSQL: officers disposing one hit at once dispose it once; screenings of
 one client at once raise its hit once."""
 
-import threading
 from pathlib import Path
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from compliance.models import AuditEvent, Client
 from compliance.screening.models import HitStatus, ScreeningHit
@@ -15,32 +14,11 @@ from compliance.screening.services import (
     screening_hit_dispose,
     screening_list_import,
 )
-from conftest import require
+from conftest import require, together
 from orders.models import TradingAccount
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 UN = (Path(__file__).parent / "data" / "un_consolidated_sample.xml").read_bytes()
-
-
-def _together(work, n: int) -> list:
-    barrier = threading.Barrier(n)
-    outcomes: list = []
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            outcomes.append(work(i))
-        except DispositionRefused as refused:
-            outcomes.append(refused)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes
 
 
 @pytest.fixture
@@ -60,7 +38,7 @@ def test_concurrent_dispositions_of_one_hit_dispose_it_once(listed, user_in_role
         kind = HitStatus.TRUE_MATCH if i % 2 else HitStatus.FALSE_POSITIVE
         return screening_hit_dispose(hit=hit, disposition=kind, reason=f"by {i}", actor=officers[i])
 
-    outcomes = _together(dispose, 6)
+    outcomes = together(dispose, 6)
     assert sum(isinstance(o, ScreeningHit) for o in outcomes) == 1, outcomes
     assert sum(isinstance(o, DispositionRefused) for o in outcomes) == 5
     hit.refresh_from_db()
@@ -76,7 +54,7 @@ def test_concurrent_dispositions_of_one_hit_dispose_it_once(listed, user_in_role
 
 
 def test_concurrent_screenings_raise_one_hit(listed):
-    outcomes = _together(lambda i: client_screen(client=listed), 6)
+    outcomes = together(lambda i: client_screen(client=listed), 6)
     assert sorted(len(o) for o in outcomes) == [0, 0, 0, 0, 0, 1]
     assert ScreeningHit.objects.count() == 1
     assert AuditEvent.objects.filter(action="screening.hit_raised").count() == 1
