@@ -1,11 +1,12 @@
-"""Fixtures of contract notes: a day of fills of two clients, and a helper that fills an
-order in parts."""
+"""Fixtures of contract notes: a day of fills of two clients, their notes, and a helper
+that fills an order in parts."""
 
 from decimal import Decimal
 
 import pytest
 
 from compliance.models import Client
+from compliance.reports.services import contract_notes_generate
 from orders.choices import LedgerKind
 from orders.execution import execution_submit
 from orders.models import TradingAccount
@@ -41,3 +42,13 @@ def day_of_fills(account, kyc_application, settings, tmp_path):
     funds_move(account=other, kind=LedgerKind.DEPOSIT, amount=Decimal("100000.00"))
     fills = filled(account, "INFY", "1400.00", [4, 6]) + filled(other, "SMALLCAP", "100.00", [5])
     return fills[0].trade_date, fills
+
+
+@pytest.fixture
+def notes(day_of_fills):
+    """The day's two notes: Asha's (KYC e-mail kyc@example.in) and Ravi's (no KYC)."""
+    day, _ = day_of_fills
+    made = contract_notes_generate(day=day)
+    asha = next(r for r in made if r.client.name == "Asha Rao")
+    ravi = next(r for r in made if r.client.name == "Ravi Iyer")
+    return asha, ravi

@@ -113,16 +113,6 @@ def test_a_state_that_is_no_gst_state_code_is_refused(account, kyc_application):
 # --- Dispatch ----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def notes(day_of_fills):
-    """The day's two notes: Asha's (KYC e-mail kyc@example.in) and Ravi's (no KYC)."""
-    day, _ = day_of_fills
-    made = contract_notes_generate(day=day)
-    asha = next(r for r in made if r.client.name == "Asha Rao")
-    ravi = next(r for r in made if r.client.name == "Ravi Iyer")
-    return asha, ravi
-
-
 def test_each_note_is_mailed_with_its_signed_pdf_and_csv(notes, settings):
     asha, ravi = notes
     dispatches = contract_notes_dispatch()
