@@ -9,7 +9,7 @@ event in one transaction. A failed note is tried again on later runs, up to
 """
 
 import logging
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -94,10 +94,11 @@ def _message(note: ContractNoteRecord, recipient: str, connection: Any) -> Email
     return message
 
 
-def _send(dispatch: ContractNoteDispatch, connection: Any) -> tuple[str, str]:
-    """Send the dispatch's mail (no transaction open); its Message-ID, or why it failed."""
+def _send(dispatch: ContractNoteDispatch, connection: Any, no_recipient: str) -> tuple[str, str]:
+    """Send the dispatch's mail (no transaction open); its Message-ID, or why it failed
+    (``no_recipient`` when there is no e-mail to send to)."""
     if not dispatch.recipient:
-        return "", _recipient(dispatch.note)[1] or "No e-mail on file."
+        return "", no_recipient
     try:
         message = _message(dispatch.note, dispatch.recipient, connection)
     except ContractNoteFileCorrupt as corrupt:
@@ -141,9 +142,14 @@ def _finish(
 
 
 def _deliver(
-    dispatch: ContractNoteDispatch, connection: Any, actor: AbstractBaseUser | None
-) -> ContractNoteDispatch:
-    message_id, error = _send(dispatch, connection)
+    note: ContractNoteRecord, *, resend: bool, connection: Any, actor: AbstractBaseUser | None
+) -> ContractNoteDispatch | None:
+    """Claim, send and mark one dispatch of ``note``; None if another run holds it."""
+    recipient, no_recipient = _recipient(note)
+    dispatch = _claim(note, recipient=recipient, resend=resend)
+    if dispatch is None:
+        return None
+    message_id, error = _send(dispatch, connection, no_recipient)
     return _finish(dispatch, message_id=message_id, error=error, actor=actor)
 
 
@@ -161,7 +167,7 @@ def _abandoned_release() -> None:
         )  # fmt: skip
 
 
-def contract_notes_dispatch(*, day: Any = None) -> list[ContractNoteDispatch]:
+def contract_notes_dispatch(*, day: date | None = None) -> list[ContractNoteDispatch]:
     """E-mail each note (of ``day``, a date, or of any day) with no dispatch sent or being
     sent and fewer failed ones than ``CONTRACT_NOTE_DISPATCH_ATTEMPTS``; return this run's
     dispatches, sent and failed. A note another run claimed meanwhile is left to it."""
@@ -170,13 +176,8 @@ def contract_notes_dispatch(*, day: Any = None) -> list[ContractNoteDispatch]:
         contract_notes_to_dispatch(max_attempts=settings.CONTRACT_NOTE_DISPATCH_ATTEMPTS, day=day)
     )
     connection = get_connection()
-    done = []
-    for note in notes:
-        recipient, _ = _recipient(note)
-        dispatch = _claim(note, recipient=recipient, resend=False)
-        if dispatch is not None:
-            done.append(_deliver(dispatch, connection, None))
-    return done
+    done = [_deliver(note, resend=False, connection=connection, actor=None) for note in notes]
+    return [dispatch for dispatch in done if dispatch is not None]
 
 
 def contract_note_send_again(
@@ -185,10 +186,9 @@ def contract_note_send_again(
     """Send ``note`` once more at an officer's request (sent before or not, attempts used up
     or not), to the e-mail now on file. Raises :class:`ContractNoteDispatchBusy` if a send
     of it is in flight."""
-    recipient, _ = _recipient(note)
-    dispatch = _claim(note, recipient=recipient, resend=True)
+    dispatch = _deliver(note, resend=True, connection=get_connection(), actor=actor)
     if dispatch is None:
         raise ContractNoteDispatchBusy(
             f"Contract note {note.number} is being sent right now; try again in a minute."
         )
-    return _deliver(dispatch, get_connection(), actor)
+    return dispatch
