@@ -109,6 +109,10 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "str.due_reminded": "Officers reminded of an STR due",
     # Contract notes (compliance.reports.services)
     "contract_note.generated": "Contract note generated",
+    # Contract notes e-mailed (compliance.reports.dispatch) and downloaded (API, admin)
+    "contract_note.sent": "Contract note e-mailed to the client",
+    "contract_note.dispatch_failed": "Contract note e-mail failed",
+    "contract_note.downloaded": "Contract note file downloaded",
 }
 
 

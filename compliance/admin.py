@@ -1,4 +1,5 @@
-"""Admin of the compliance app: clients, and the audit trail (read-only, with a verifier).
+"""Admin of the compliance app: clients, and the audit trail (read-only, with a verifier);
+KYC, screening, surveillance, cases and contract notes register theirs below.
 
 The trail's fields are ``editable=False``, so its detail pages list them as read-only
 fields (a form would show none); times are shown in IST, before and after as JSON.
@@ -213,6 +214,7 @@ class AuditCheckpointAdmin(AuditTrailAdmin):
 
 from compliance.cases.admin import CaseAdmin, StrReportAdmin  # noqa: E402, F401
 from compliance.kyc import admin as kyc_admin  # noqa: E402, F401  (registers KYC)
+from compliance.reports import admin as reports_admin  # noqa: E402, F401  (contract notes)
 
 # AML screening's admin lives with its domain.
 from compliance.screening import admin as screening_admin  # noqa: E402, F401

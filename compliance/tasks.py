@@ -98,16 +98,28 @@ def monitoring_run(day: str | None = None) -> dict:
 @shared_task(name="compliance.tasks.contract_notes_generate")
 def contract_notes_generate(day: str | None = None) -> dict:
     """Make the contract notes of ``day`` (an ISO date; by default today, IST) after the
-    close. Safe to run twice: a client's note of a day is made once."""
+    close, then e-mail every note not yet sent (earlier days' failures retried too). Safe
+    to run twice: a client's note of a day is made once, and sent once."""
     from datetime import date
 
     from django.utils import timezone
 
+    from compliance.reports.dispatch import contract_notes_dispatch
+    from compliance.reports.models import ContractNoteDispatch
     from compliance.reports.services import contract_notes_generate as generate
     from marketdata.calendar import IST
 
     on = date.fromisoformat(day) if day else timezone.localtime(timezone.now(), IST).date()
-    return {"day": on.isoformat(), "made": [note.number for note in generate(day=on)]}
+    made = [note.number for note in generate(day=on)]
+    dispatches = contract_notes_dispatch()
+    return {
+        "day": on.isoformat(),
+        "made": made,
+        "sent": [d.note.number for d in dispatches if d.status == ContractNoteDispatch.Status.SENT],
+        "failed": [
+            d.note.number for d in dispatches if d.status == ContractNoteDispatch.Status.FAILED
+        ],
+    }
 
 
 @shared_task(

@@ -104,7 +104,8 @@ DEFAULT_SCHEDULES = [
         task="compliance.tasks.contract_notes_generate",
         crontab="30 16 * * 1-5",
         description="At 16:30 IST on weekdays, one signed contract note (PDF, CSV, JSON) "
-        "for each client with fills that day (docs/compliance-reports.md).",
+        "for each client with fills that day, then every note not yet sent e-mailed to its "
+        "client (docs/compliance-reports.md).",
     ),
     DefaultSchedule(
         name="Transaction monitoring (PMLA) at the end of the day",

@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from compliance.kyc.choices import IncomeRange, Occupation
+from compliance.kyc.choices import IncomeRange, IndianState, Occupation
 from compliance.kyc.demo import client_onboard
 from compliance.models import Client
 from orders.choices import LedgerKind
@@ -25,6 +25,8 @@ DEMO_ACCOUNTS = [
 
 #: What the demo companies declare beyond the defaults of ``compliance.kyc.demo``.
 DEMO_KYC = {
+    # Asha lives outside the broker's state (Maharashtra): her contract notes show IGST.
+    "TS0001": {"address": "12 MG Road, Bengaluru 560001", "state": IndianState.KARNATAKA},
     "TS0002": {
         "occupation": Occupation.BUSINESS,
         "income_range": IncomeRange.ABOVE_1CR,

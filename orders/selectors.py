@@ -224,6 +224,11 @@ def fills_of_session(*, day: date) -> QuerySet[Fill]:
     return Fill.objects.filter(trade_date=day).select_related("order", "account").order_by("id")
 
 
+def fill_trade_dates() -> list[date]:
+    """Every trade date with fills, oldest first (the days that have contract notes)."""
+    return list(Fill.objects.order_by("trade_date").values_list("trade_date", flat=True).distinct())
+
+
 def fills_of_day_by_client(*, day: date) -> QuerySet[Fill]:
     """Every fill traded on ``day`` with its order, instrument (ISIN), account and client
     (the client's secrets left out), by client then time: the day's contract notes."""

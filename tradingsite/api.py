@@ -23,6 +23,7 @@ ROOT_LINKS = {
     "positions": "api:positions",
     "api_keys": "api:api-keys",
     "audit_events": "api:audit-events",
+    "contract_notes": "api:contract-notes",
     "schema": "schema",
     "docs": "swagger-ui",
     "redoc": "redoc",

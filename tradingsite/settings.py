@@ -533,8 +533,14 @@ KYC_FAKE_KRA_STEPS = env.int("KYC_FAKE_KRA_STEPS", default=1)
 #: The largest KYC document accepted, in bytes (PDF, JPEG or PNG).
 KYC_DOCUMENT_MAX_BYTES = env.int("KYC_DOCUMENT_MAX_BYTES", default=5 * 1024 * 1024)
 # --- E-mail (the desk's reminders) ---------------------------------------------------------
-#: The console in the demo; set EMAIL_URL (e.g. smtp+tls://user:password@host:587) to send.
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+#: Set EMAIL_URL (e.g. smtp+tls://user:password@host:587) to send. Without it the embedded
+#: (demo) profile writes each mail to a file in <DATA_DIR>/mail, contract notes included;
+#: production without it prints them to the console.
+if PRODUCTION or env.str("EMAIL_URL", default=""):
+    vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(DATA_DIR / "mail")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="compliance@tradingsite.example")
 
 # --- Cases and STRs (compliance.cases) -----------------------------------------------------
@@ -560,6 +566,11 @@ COMPLIANCE_PRINCIPAL_OFFICER = {
 }
 # --- Contract notes (compliance.reports) -------------------------------------------------
 #: The trading member as its contract notes name it.
+#: Scheduled e-mails of one contract note before the dispatch gives up (each failure is
+#: kept; an officer may still "Send again" from the admin).
+CONTRACT_NOTE_DISPATCH_ATTEMPTS = env.int("CONTRACT_NOTE_DISPATCH_ATTEMPTS", default=5)
+if CONTRACT_NOTE_DISPATCH_ATTEMPTS < 1:
+    raise ImproperlyConfigured("CONTRACT_NOTE_DISPATCH_ATTEMPTS must be at least 1.")
 COMPLIANCE_BROKER = {
     "name": env.str("BROKER_NAME", default="TradingSite Securities Pvt Ltd (demo)"),
     "sebi_registration": env.str("SEBI_REGISTRATION", default="INZ000000000"),

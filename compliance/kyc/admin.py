@@ -139,7 +139,7 @@ class KycApplicationAdmin(admin.ModelAdmin):
     fieldsets = [
         ("Client", {"fields": ["client", "status"]}),
         ("Identity", {"fields": ["name", "pan", "date_of_birth", "aadhaar_last4"]}),
-        ("Contact", {"fields": ["address", "country", "mobile", "email"]}),
+        ("Contact", {"fields": ["address", "state", "country", "mobile", "email"]}),
         (
             "Finances",
             {

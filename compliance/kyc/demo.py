@@ -13,7 +13,13 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 
-from compliance.kyc.choices import REQUIRED_DOCUMENTS, ApplicationStatus, IncomeRange, Occupation
+from compliance.kyc.choices import (
+    REQUIRED_DOCUMENTS,
+    ApplicationStatus,
+    IncomeRange,
+    IndianState,
+    Occupation,
+)
 from compliance.kyc.models import KycApplication
 from compliance.kyc.selectors import kyc_awaiting_kra
 from compliance.kyc.services import (
@@ -58,6 +64,7 @@ def declared(**overrides) -> dict:
         "date_of_birth": dt.date(1985, 3, 14),
         "aadhaar_last4": "1234",
         "address": "Flat 4B, Sea View, Marine Drive, Mumbai 400002",
+        "state": IndianState.MAHARASHTRA,
         "mobile": "9820012345",
         "email": "client@demo.tradingsite.in",
         "bank_account_number": "50100234567890",

@@ -16,6 +16,7 @@ from compliance.kyc.choices import (
     ApplicationStatus,
     DocumentKind,
     IncomeRange,
+    IndianState,
     KraStatus,
     Occupation,
     ReKycStatus,
@@ -60,6 +61,12 @@ class KycApplication(KeptRecord):
     )
     # Contact
     address = models.TextField()
+    state = models.CharField(
+        max_length=2, choices=IndianState.choices, blank=True,
+        help_text="State or union territory of the address (its GST state code); it decides "
+        "CGST + SGST or IGST on contract notes. Blank on applications made before it was "
+        "recorded, and for an address outside India.",
+    )  # fmt: skip
     country = models.CharField(
         max_length=2, default="IN", validators=[validate_country],
         help_text="Country of residence (ISO code)",

@@ -54,8 +54,8 @@ ALLOWED_TYPES = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "pn
 REKYC_NOTICE_DAYS = 30
 #: What an officer may still edit, in a draft: the application's declared data.
 EDITABLE_FIELDS = (
-    "name", "pan", "date_of_birth", "aadhaar_last4", "address", "country", "mobile", "email",
-    "bank_account_number", "bank_ifsc", "income_range", "occupation", "net_worth",
+    "name", "pan", "date_of_birth", "aadhaar_last4", "address", "state", "country", "mobile",
+    "email", "bank_account_number", "bank_ifsc", "income_range", "occupation", "net_worth",
     "expected_annual_turnover", "fatca_us_person", "tax_residency_country", "pep",
     "nominee_name", "nominee_relation",
 )  # fmt: skip

@@ -39,3 +39,54 @@ class ContractNoteRecord(KeptRecord):
 
     def __str__(self) -> str:
         return f"Contract note {self.number}"
+
+
+class ContractNoteDispatch(KeptRecord):
+    """One attempt to e-mail a contract note to its client.
+
+    A run claims a note by writing a dispatch in ``sending`` (its own short transaction),
+    sends with no transaction open, then marks it ``sent`` or ``failed``. The constraints
+    make the claim the lock: one send of a note in flight at a time, and one scheduled
+    dispatch of a note that is sending or sent, so two runs never send a note twice. An
+    officer's "Send again" (``resend``) is outside the second rule.
+    """
+
+    class Status(models.TextChoices):
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    note = models.ForeignKey(
+        ContractNoteRecord, on_delete=models.PROTECT, related_name="dispatches"
+    )
+    recipient = models.EmailField(blank=True, help_text="From the client's current KYC")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.SENDING)
+    attempt = models.PositiveSmallIntegerField(help_text="1 for the note's first dispatch")
+    resend = models.BooleanField(default=False, help_text='An officer\'s "Send again"')
+    error = models.TextField(blank=True)
+    message_id = models.CharField(max_length=255, blank=True)
+    attempted_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["note", "attempt"]
+        default_permissions = ("view",)
+        verbose_name = "contract note dispatch"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["note", "attempt"], name="contract_note_dispatch_attempt_once"
+            ),
+            models.UniqueConstraint(
+                fields=["note"],
+                condition=models.Q(status="sending"),
+                name="contract_note_dispatch_one_in_flight",
+            ),
+            models.UniqueConstraint(
+                fields=["note"],
+                condition=models.Q(status__in=["sending", "sent"], resend=False),
+                name="contract_note_dispatch_sent_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Dispatch {self.attempt} of contract note {self.note_id} ({self.status})"

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import IntegrityError, transaction
 
+from compliance.kyc.choices import IndianState
 from compliance.kyc.selectors import kyc_application_current
 from compliance.reports.contract_note import Broker, FillFigures, NoteClient, contract_note_build
 from compliance.reports.contract_note_files import (
@@ -52,16 +54,20 @@ def _broker() -> Broker:
 
 
 def _note_client(client: Any, ucc: str, broker: Broker) -> NoteClient:
-    """The client as the note names it: name, PAN and address from the latest KYC
-    application (the client record if there is none). KYC records no state, so the client
-    is taken to be in the broker's state (GST as CGST + SGST)."""
+    """The client as the note names it: name, PAN, address and state from the latest KYC
+    application (name and PAN from the client record if there is none). The state decides
+    CGST + SGST or IGST; an application with no state recorded (one made before the field
+    existed), or no application, is taken to be in the broker's state."""
     application = kyc_application_current(client_id=client.pk)
+    state = broker.state
+    if application is not None and application.state:
+        state = IndianState(application.state).label
     return NoteClient(
         name=application.name if application else client.name,
         ucc=ucc,
         pan=application.pan if application else client.pan,
         address=application.address if application else "",
-        state=broker.state,
+        state=state,
     )
 
 
@@ -171,3 +177,21 @@ def contract_notes_generate(*, day: date, signer: Any = None) -> list[ContractNo
             raise
         made.append(record)
     return made
+
+
+def contract_note_downloaded(
+    *, note: ContractNoteRecord, kind: str, actor: AbstractBaseUser | None
+) -> None:
+    """Audit that ``actor`` took a copy of ``note``'s ``kind`` file (API or admin)."""
+    audit_record(
+        action="contract_note.downloaded",
+        object_type="compliance.contractnoterecord",
+        object_id=str(note.pk),
+        actor=actor,
+        after={
+            "number": note.number,
+            "client_id": note.client_id,
+            "file": kind,
+            "sha256": getattr(note, f"{kind}_sha256"),
+        },
+    )

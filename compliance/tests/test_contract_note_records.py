@@ -16,43 +16,12 @@ from compliance.reports.contract_note import CHARGE_KEYS
 from compliance.reports.models import ContractNoteRecord
 from compliance.reports.services import contract_notes_generate
 from compliance.tasks import contract_notes_generate as contract_notes_task
+from compliance.tests.contract_note_fixtures import filled
 from orders.choices import LedgerKind
-from orders.execution import execution_submit
 from orders.models import Fill, TradingAccount
-from orders.services import fill_apply, funds_move, order_place
-from orders.tests.fixtures import request
+from orders.services import funds_move
 
 pytestmark = pytest.mark.django_db
-
-
-def _filled(account, symbol, price, parts):
-    """A resting limit buy of ``account``, filled in ``parts`` at ``price``."""
-    placed = order_place(
-        account=account,
-        request=request(symbol, order_type="LIMIT", price=Decimal(price), quantity=sum(parts)),
-    ).order
-    execution_submit(placed.pk)
-    return [
-        fill_apply(
-            order=placed, broker_fill_id=f"{account.code}-{i}", quantity=q, price=Decimal(price)
-        )
-        for i, q in enumerate(parts, 1)
-    ]
-
-
-@pytest.fixture
-def day_of_fills(account, kyc_application, settings, tmp_path):
-    """Asha (KYC on file) with two fills of INFY, Ravi (no KYC application) with one of
-    SMALLCAP; the demo signer made in a fresh data folder."""
-    settings.DATA_DIR = tmp_path / "data"
-    kyc_application(client=account.client)
-    ravi = Client.objects.create(
-        name="Ravi Iyer", pan="ABCPI5678M", kyc_status=Client.KycStatus.VERIFIED
-    )
-    other = TradingAccount.objects.create(code="TS0002", client=ravi)
-    funds_move(account=other, kind=LedgerKind.DEPOSIT, amount=Decimal("100000.00"))
-    fills = _filled(account, "INFY", "1400.00", [4, 6]) + _filled(other, "SMALLCAP", "100.00", [5])
-    return fills[0].trade_date, fills
 
 
 def _read(path: str) -> bytes:
@@ -94,7 +63,7 @@ def test_the_json_totals_are_the_sum_of_the_fills_charges(day_of_fills, account)
         assert Decimal(obligation[key]) == expected[key], key
     gst = sum(Decimal(obligation[k]) for k in ("cgst", "sgst", "igst"))
     assert gst == expected["gst"]
-    assert Decimal(obligation["igst"]) == 0  # KYC has no state: the broker's, intra-state
+    assert Decimal(obligation["igst"]) == 0  # no state on the KYC application: the broker's
     total = sum(expected.values(), Decimal(0))
     assert total == sum((f.charges_total for f in mine), Decimal(0))
     assert Decimal(obligation["net_amount"]) == Decimal("14000.00") + total
@@ -138,7 +107,7 @@ def test_a_client_trading_after_the_first_run_gets_the_next_number(day_of_fills,
     )
     third = TradingAccount.objects.create(code="TS0003", client=late)
     funds_move(account=third, kind=LedgerKind.DEPOSIT, amount=Decimal("100000.00"))
-    _filled(third, "SMALLCAP", "100.00", [2])
+    filled(third, "SMALLCAP", "100.00", [2])
     (made,) = contract_notes_generate(day=day)
     assert (made.client_id, made.number) == (late.pk, f"CN-{day:%Y%m%d}-000003")
 

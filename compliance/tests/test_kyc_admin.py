@@ -170,6 +170,22 @@ def test_a_draft_is_edited_through_its_service_and_audited(kyc_application, offi
     assert event.after == {"fields": ["aadhaar_last4", "mobile"]}
 
 
+def test_the_state_is_entered_in_the_form_as_a_gst_state_code(kyc_application, officers, as_user):
+    from django.forms.models import model_to_dict
+
+    application = kyc_application()
+    web = as_user(officers[0])
+    assert 'name="state"' in web.get(f"{QUEUE}{application.pk}/change/").content.decode()
+    data = {k: v for k, v in model_to_dict(application).items() if v is not None}
+    data.update({"documents-TOTAL_FORMS": 0, "documents-INITIAL_FORMS": 0, "state": "MH"})
+    refused = web.post(f"{QUEUE}{application.pk}/change/", data)
+    assert "Select a valid choice" in refused.content.decode()
+    data["state"] = "29"
+    assert web.post(f"{QUEUE}{application.pk}/change/", data).status_code == 302
+    application.refresh_from_db()
+    assert (application.state, application.get_state_display()) == ("29", "Karnataka")
+
+
 def test_an_officer_and_an_auditor_open_a_document_and_a_trader_cannot(
     kyc_application, officers, user_in_role, as_user
 ):

@@ -22,6 +22,7 @@ from compliance.kyc.models import KycApplication
 from compliance.kyc.services import EDITABLE_FIELDS
 from compliance.models import Client
 from compliance.reports.contract_note_files import demo_signer
+from compliance.reports.dispatch import contract_notes_dispatch
 from compliance.reports.services import contract_notes_generate
 from compliance.services import audit_checkpoint
 from conftest import require
@@ -39,7 +40,8 @@ from tradingsite.records import RecordNotDeletable, is_kept
 
 KEPT = {
     "compliance.auditcheckpoint", "compliance.auditevent", "compliance.case",
-    "compliance.casenote", "compliance.client", "compliance.contractnoterecord",
+    "compliance.casenote", "compliance.client", "compliance.contractnotedispatch",
+    "compliance.contractnoterecord",
     "compliance.strreport",
     "compliance.kycapplication", "compliance.kycdocument",
     "ops.apikey",
@@ -79,6 +81,7 @@ def books(account, risk_managers, user_in_role, kyc_application, worked_case, tm
         execution_submit(order.order.pk)
     fill = fill_apply(order=order.order, broker_fill_id="T-1", quantity=4, price=Decimal(1300))
     contract_notes_generate(day=fill.trade_date, signer=demo_signer(tmp_path / "signer"))
+    contract_notes_dispatch()  # the client has no KYC e-mail: a failed dispatch
     Holding.objects.create(account=account, instrument=Instrument.objects.get(tradingsymbol="INFY"))
     limit_propose(
         actor=rina, scope=Scope.ACCOUNT, account=account, kind=LimitKind.MAX_ORDER_QUANTITY,

@@ -126,3 +126,39 @@ def test_env_example_lists_every_variable_the_settings_read():
     example = (settings.BASE_DIR / ".env.example").read_text()
     listed = set(re.findall(r"^#?\s*([A-Z_]+)=", example, flags=re.M))
     assert read - listed == set(), "add these to .env.example"
+
+
+MAIL = (
+    "from django.conf import settings as s; import json; print(json.dumps({"
+    "'backend': s.EMAIL_BACKEND, 'path': str(getattr(s, 'EMAIL_FILE_PATH', '')),"
+    "'host': getattr(s, 'EMAIL_HOST', ''), 'attempts': s.CONTRACT_NOTE_DISPATCH_ATTEMPTS}))"
+)
+
+
+def mail_settings(env: dict[str, str]) -> dict:
+    done = run_manage("shell", "--no-imports", "-c", MAIL, env=env)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_demo_writes_mail_to_files_and_email_url_sends_it(tmp_path):
+    demo = mail_settings({"TRADINGSITE_DATA_DIR": str(tmp_path)})
+    assert demo["backend"] == "django.core.mail.backends.filebased.EmailBackend"
+    assert demo["path"] == str(tmp_path / "mail")
+    assert demo["attempts"] == 5
+    smtp = {"EMAIL_URL": "smtp+tls://user:pw@mail.example.in:587"}
+    for env in ({"TRADINGSITE_DATA_DIR": str(tmp_path)}, {**PRODUCTION}):
+        sent = mail_settings({**env, **smtp, "TRADINGSITE_DATA_DIR": str(tmp_path)})
+        assert sent["backend"] == "django.core.mail.backends.smtp.EmailBackend"
+        assert sent["host"] == "mail.example.in"
+    production = mail_settings({**PRODUCTION, "TRADINGSITE_DATA_DIR": str(tmp_path)})
+    assert production["backend"] == "django.core.mail.backends.console.EmailBackend"
+
+
+def test_dispatch_attempts_below_one_are_refused(tmp_path):
+    done = run_manage(
+        "check",
+        env={"TRADINGSITE_DATA_DIR": str(tmp_path), "CONTRACT_NOTE_DISPATCH_ATTEMPTS": "0"},
+    )
+    assert done.returncode != 0
+    assert "CONTRACT_NOTE_DISPATCH_ATTEMPTS must be at least 1" in done.stderr
