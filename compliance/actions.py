@@ -109,6 +109,13 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "str.due_reminded": "Officers reminded of an STR due",
     # Contract notes (compliance.reports.services)
     "contract_note.generated": "Contract note generated",
+    # Report exports (compliance.reports.exports, compliance.reports.export_schedules)
+    "report.export_requested": "Report export requested",
+    "report.export_completed": "Report export completed",
+    "report.export_failed": "Report export failed",
+    "report.export_downloaded": "Report export downloaded",
+    "report.export_refused": "Report export download refused (file altered)",
+    "report.schedule_created": "Report export scheduled",
 }
 
 

@@ -27,10 +27,18 @@ def test_json_only_and_safe_redelivery():
 
 
 def test_queues_and_routes():
-    assert {q.name for q in app.conf.task_queues} == {"execution", "marketdata", "maintenance"}
+    assert {q.name for q in app.conf.task_queues} == {
+        "execution",
+        "marketdata",
+        "maintenance",
+        "reports",
+    }
     assert app.amqp.router.route({}, "orders.tasks.submit_order")["queue"].name == "execution"
     assert app.amqp.router.route({}, "marketdata.tasks.warm")["queue"].name == "marketdata"
     assert app.amqp.router.route({}, "ops.tasks.heartbeat")["queue"].name == "maintenance"
+    for task in ("compliance.tasks.report_export", "compliance.tasks.report_export_scheduled"):
+        assert app.amqp.router.route({}, task)["queue"].name == "reports"
+    assert app.amqp.router.route({}, "compliance.tasks.audit_seal")["queue"].name == "maintenance"
 
 
 def test_beat_uses_the_database_scheduler():
