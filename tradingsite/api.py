@@ -23,6 +23,8 @@ ROOT_LINKS = {
     "positions": "api:positions",
     "api_keys": "api:api-keys",
     "audit_events": "api:audit-events",
+    "reports": "api:reports",
+    "report_exports": "api:report-exports",
     "schema": "schema",
     "docs": "swagger-ui",
     "redoc": "redoc",

@@ -188,3 +188,9 @@ def test_a_signed_api_key_lists_kinds_and_downloads(
     file = signed_get(f"{EXPORTS}/{made['id']}/file")
     assert file.status_code == 200, file.content
     assert b"".join(file.streaming_content).startswith(b"id,kind,amount")
+
+
+def test_the_api_root_links_the_reports(officer_api):
+    links = officer_api.get("/api/v1/").json()["links"]
+    assert links["reports"] == "http://testserver/api/v1/reports"
+    assert links["report_exports"] == f"http://testserver{EXPORTS}"
