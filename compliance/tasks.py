@@ -1,6 +1,7 @@
 """Celery tasks of the compliance app (queue ``maintenance``; report exports: ``reports``)."""
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 
 @shared_task(name="compliance.tasks.audit_checkpoint")
@@ -151,13 +152,21 @@ def str_due_remind() -> dict:
     return {"reminded": [r.ref for r in reminded]}
 
 
-@shared_task(name="compliance.tasks.report_export")
-def report_export(export_id: int) -> dict:
-    """Run one queued report export to its file (queue ``reports``). Safe to run twice: a
-    finished export is left as it is."""
+@shared_task(
+    bind=True,
+    name="compliance.tasks.report_export",
+    autoretry_for=(OperationalError, InterfaceError, ConnectionError, TimeoutError),
+    retry_backoff=True,
+    max_retries=3,
+)
+def report_export(self, export_id: int) -> dict:
+    """Run one queued report export to its file (queue ``reports``); a transient error
+    (a lost connection) is retried with backoff, and the last attempt fails the export.
+    Safe to run twice: a finished export is left as it is."""
     from compliance.reports.exports import report_export_run
 
-    export = report_export_run(export_id)
+    last = self.request.retries >= self.max_retries
+    export = report_export_run(export_id, retry_transient=not last)
     return {"export": export.pk, "status": export.status, "rows": export.row_count}
 
 

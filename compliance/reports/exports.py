@@ -23,7 +23,7 @@ from typing import IO, Any
 
 from django.core.files import File
 from django.core.files.storage import storages
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from compliance.reports.models import ReportExport
@@ -51,6 +51,8 @@ TRANSITIONS: dict[str, set[str]] = {
     Status.RUNNING: {Status.RUNNING, Status.SUCCEEDED, Status.FAILED},
 }
 ACTIONS = {Status.SUCCEEDED: "report.export_completed", Status.FAILED: "report.export_failed"}
+#: Errors worth another attempt (a lost database or replica connection, a network timeout).
+TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 
 
 class ReportExportNotFound(DomainError):
@@ -173,9 +175,10 @@ def _digest(file: IO[bytes]) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def report_export_run(export_id: int) -> ReportExport:
+def report_export_run(export_id: int, *, retry_transient: bool = False) -> ReportExport:
     """Run one queued export to its file (the task). Safe to run twice: a finished export
-    is left as it is."""
+    is left as it is. With ``retry_transient`` a :data:`TRANSIENT` error is raised with the
+    export left running, for the task to try again; otherwise every error fails it."""
     started = timezone.now()
     export = _move(export_id, Status.RUNNING, started_at=started, database=reports_alias())
     if export is None:
@@ -183,6 +186,8 @@ def report_export_run(export_id: int) -> ReportExport:
     try:
         stored = _write(export)
     except Exception as exc:  # the export records why; nothing is stored
+        if retry_transient and isinstance(exc, TRANSIENT):
+            raise
         if not isinstance(exc, ReportParamsError):
             logger.exception("Report export %s failed", export.pk)
         message = exc.detail if isinstance(exc, DomainError) else f"{type(exc).__name__}: {exc}"

@@ -4,7 +4,8 @@ writer with ``compliance.reports.writers``' signature.
 The real registers and writers are written elsewhere; these tests are of the export jobs
 (queueing, running, storing, serving), so they bring their own: ``test_audit`` lists audit
 events (staff only), ``test_statement`` a client's ledger (a statement, which a client may
-run for their own client), ``test_broken`` fails after its first rows. The writer writes
+run for their own client), ``test_broken`` fails after its first rows, ``test_flaky`` loses
+its connection a set number of times. The writer writes
 CSV in chunks of two rows, reporting progress, as the real one does.
 """
 
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 
 import pytest
+from django.db import OperationalError
 
 from compliance.models import AuditEvent
 from compliance.reports.registers import REGISTERS, Column, Register, ReportParams
@@ -54,6 +56,16 @@ def broken_rows(params: ReportParams) -> Iterator[tuple]:
     raise RuntimeError("the replica went away")
 
 
+def flaky_rows(params: ReportParams) -> Iterator[tuple]:
+    """Loses its connection on the first ``FLAKY["failures"]`` runs, then yields a row."""
+    if FLAKY["failures"] > 0:
+        FLAKY["failures"] -= 1
+        raise OperationalError("server closed the connection unexpectedly")
+    yield (1, "after the retry")
+
+
+FLAKY = {"failures": 0}
+
 TEST_REGISTERS = [
     Register(
         kind="test_audit",
@@ -75,6 +87,12 @@ TEST_REGISTERS = [
         title="Test broken register",
         columns=(Column("id", "Id"), Column("text", "Text")),
         rows=broken_rows,
+    ),
+    Register(
+        kind="test_flaky",
+        title="Test flaky register",
+        columns=(Column("id", "Id"), Column("text", "Text")),
+        rows=flaky_rows,
     ),
 ]
 
@@ -106,6 +124,7 @@ def export_registers(monkeypatch):
     writers = types.ModuleType("compliance.reports.writers")
     writers.report_write = csv_write
     monkeypatch.setitem(sys.modules, "compliance.reports.writers", writers)
+    monkeypatch.setitem(FLAKY, "failures", 0)
     return {r.kind: r for r in TEST_REGISTERS}
 
 

@@ -118,6 +118,31 @@ def test_a_failed_run_keeps_its_message_and_no_file(
         report_export_open(export=export, user=reports_officer)
 
 
+@pytest.mark.parametrize(("failures", "status", "runs"), [(2, "succeeded", 3), (4, "failed", 4)])
+def test_a_lost_connection_is_retried_then_fails_the_export(
+    reports_officer, django_capture_on_commit_callbacks, monkeypatch, failures, status, runs
+):
+    from compliance.tests.export_fixtures import FLAKY
+    from tradingsite.celery import app
+
+    # In-process, a retry runs at once, if the eager task does not propagate its Retry.
+    monkeypatch.setitem(app.conf, "task_eager_propagates", False)
+    FLAKY["failures"] = failures
+    with django_capture_on_commit_callbacks(execute=True):
+        export = report_export_request(user=reports_officer, kind="test_flaky", fmt="csv", data={})
+    export.refresh_from_db()
+    assert export.status == status
+    assert JobRun.objects.count() == runs  # one run per attempt: three retries at most
+    if status == "succeeded":
+        assert export.row_count == 1
+        assert export.error == ""
+    else:
+        assert export.error == "OperationalError: server closed the connection unexpectedly"
+        assert export.path == ""
+    final = {"succeeded": "report.export_completed", "failed": "report.export_failed"}
+    assert actions(export) == ["report.export_requested", final[status]]
+
+
 @pytest.mark.parametrize(
     ("kind", "fmt", "data", "fields"),
     [
