@@ -89,3 +89,20 @@ def test_real_worker_consumes_from_real_redis(redis_url):
         worker.terminate()
         output = worker.communicate(timeout=30)[0]
     assert f"Task ops.tasks.heartbeat[{sent.id}] succeeded" in output
+
+
+def procfile_queues(name: str) -> set[str]:
+    """Every queue the workers of ``deploy/<name>`` consume (their ``--queues``)."""
+    lines = (BASE_DIR / "deploy" / name).read_text().splitlines()
+    found = set()
+    for line in lines:
+        words = line.split()
+        if "worker" in words and "--queues" in words:
+            found |= set(words[words.index("--queues") + 1].split(","))
+    return found
+
+
+@pytest.mark.parametrize("procfile", ["Procfile", "Procfile.demo"])
+def test_the_workers_consume_every_queue(procfile):
+    # A queue no worker consumes (reports, say) would leave its tasks waiting for ever.
+    assert procfile_queues(procfile) == {q.name for q in app.conf.task_queues}
