@@ -190,11 +190,19 @@ def report_export_run(export_id: int, *, retry_transient: bool = False) -> Repor
             raise
         if not isinstance(exc, ReportParamsError):
             logger.exception("Report export %s failed", export.pk)
-        message = exc.detail if isinstance(exc, DomainError) else f"{type(exc).__name__}: {exc}"
+        message = _failure(exc)
         failed = _move(export.pk, Status.FAILED, error=message[:2000], finished_at=timezone.now())
         return failed or ReportExport.objects.get(pk=export_id)
     done = _move(export.pk, Status.SUCCEEDED, finished_at=timezone.now(), error="", **stored)
     return done or ReportExport.objects.get(pk=export_id)
+
+
+def _failure(exc: Exception) -> str:
+    """What a failed export says: a refusal's detail and fields, else the error itself."""
+    if not isinstance(exc, DomainError):
+        return f"{type(exc).__name__}: {exc}"
+    fields = "; ".join(f"{name}: {' '.join(said)}" for name, said in exc.errors.items())
+    return f"{exc.detail} {fields}".strip()
 
 
 def _write(export: ReportExport) -> dict[str, Any]:

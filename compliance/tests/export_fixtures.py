@@ -20,7 +20,13 @@ import pytest
 from django.db import OperationalError
 
 from compliance.models import AuditEvent
-from compliance.reports.registers import REGISTERS, Column, Register, ReportParams
+from compliance.reports.registers import (
+    REGISTERS,
+    Column,
+    Register,
+    ReportParams,
+    ReportParamsError,
+)
 from marketdata.calendar import IST
 from orders.models import LedgerEntry
 
@@ -65,6 +71,7 @@ def flaky_rows(params: ReportParams) -> Iterator[tuple]:
 
 
 FLAKY = {"failures": 0}
+PDF_MAX_ROWS = 1
 
 TEST_REGISTERS = [
     Register(
@@ -98,8 +105,16 @@ TEST_REGISTERS = [
 
 
 def csv_write(register: Register, params: ReportParams, fmt: str, out, *, progress=None) -> int:
-    """``report_write``'s contract, CSV only: header, rows in chunks, progress per chunk."""
-    if fmt != "csv":
+    """``report_write``'s contract, CSV only: header, rows in chunks, progress per chunk;
+    a "PDF" of more than :data:`PDF_MAX_ROWS` rows is refused, as the real one refuses."""
+    if fmt == "pdf":
+        rows = sum(1 for _ in register.rows(params))
+        if rows > PDF_MAX_ROWS:
+            raise ReportParamsError(
+                f"A PDF holds at most {PDF_MAX_ROWS} rows; this one has {rows}.",
+                errors={"format": ["Choose CSV or XLSX."]},
+            )
+    if fmt not in ("csv", "pdf"):
         raise ValueError(f"the test writer writes CSV, not {fmt}")
     text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
     writer = csv.writer(text)

@@ -118,6 +118,20 @@ def test_a_failed_run_keeps_its_message_and_no_file(
         report_export_open(export=export, user=reports_officer)
 
 
+def test_a_pdf_over_the_writers_row_cap_fails_with_its_reason(
+    reports_officer, django_capture_on_commit_callbacks
+):
+    from compliance.services import audit_record
+
+    audit_record(action="admin.other", object_type="test.thing", object_id="1")
+    with django_capture_on_commit_callbacks(execute=True):
+        export = report_export_request(user=reports_officer, kind="test_audit", fmt="pdf", data={})
+    export.refresh_from_db()
+    assert export.status == "failed"
+    assert export.error == "A PDF holds at most 1 rows; this one has 2. format: Choose CSV or XLSX."
+    assert export.path == ""
+
+
 @pytest.mark.parametrize(("failures", "status", "runs"), [(2, "succeeded", 3), (4, "failed", 4)])
 def test_a_lost_connection_is_retried_then_fails_the_export(
     reports_officer, django_capture_on_commit_callbacks, monkeypatch, failures, status, runs
