@@ -32,6 +32,7 @@ pytest_plugins = [
     "compliance.tests.kyc_fixtures",
     "compliance.tests.case_fixtures",
     "compliance.tests.contract_note_fixtures",
+    "compliance.tests.export_fixtures",
 ]
 
 BASE_DIR = Path(__file__).resolve().parent

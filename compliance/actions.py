@@ -113,6 +113,13 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "contract_note.sent": "Contract note e-mailed to the client",
     "contract_note.dispatch_failed": "Contract note e-mail failed",
     "contract_note.downloaded": "Contract note file downloaded",
+    # Report exports (compliance.reports.exports, compliance.reports.export_schedules)
+    "report.export_requested": "Report export requested",
+    "report.export_completed": "Report export completed",
+    "report.export_failed": "Report export failed",
+    "report.export_downloaded": "Report export downloaded",
+    "report.export_refused": "Report export download refused (file altered)",
+    "report.schedule_created": "Report export scheduled",
 }
 
 

@@ -32,6 +32,8 @@ class ComplianceAccess(models.Model):  # noqa: DJ008 - it has no rows to show
             ("view_audit_trail", "Can read the audit trail"),
             ("verify_audit_trail", "Can verify the audit trail's hash chain"),
             ("export_regulatory_reports", "Can export regulatory reports"),
+            ("schedule_report_exports", "Can schedule regulatory report exports"),
+            ("send_contract_notes", "Can send a contract note to its client again"),
         ]
 
 
@@ -257,6 +259,6 @@ from compliance.kyc.models import (  # noqa: E402, F401
     ReKycDue,
     ReKycInterval,
 )  # fmt: skip
-from compliance.reports.models import ContractNoteRecord  # noqa: E402, F401
+from compliance.reports.models import ContractNoteRecord, ReportExport  # noqa: E402, F401
 from compliance.screening import models as screening_models  # noqa: E402, F401
 from compliance.surveillance.models import ClientGroup, ClientLink  # noqa: E402, F401

@@ -1,6 +1,7 @@
-"""Celery tasks of the compliance app (queue ``maintenance``)."""
+"""Celery tasks of the compliance app (queue ``maintenance``; report exports: ``reports``)."""
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 
 @shared_task(name="compliance.tasks.audit_checkpoint")
@@ -161,3 +162,40 @@ def str_due_remind() -> dict:
 
     reminded = remind(today=timezone.localtime(timezone.now(), IST).date())
     return {"reminded": [r.ref for r in reminded]}
+
+
+@shared_task(
+    bind=True,
+    name="compliance.tasks.report_export",
+    autoretry_for=(OperationalError, InterfaceError, ConnectionError, TimeoutError),
+    retry_backoff=True,
+    max_retries=3,
+)
+def report_export(self, export_id: int) -> dict:
+    """Run one queued report export to its file (queue ``reports``); a transient error
+    (a lost connection) is retried with backoff, and the last attempt fails the export.
+    Safe to run twice: a finished export is left as it is."""
+    from compliance.reports.exports import report_export_run
+
+    last = self.request.retries >= self.max_retries
+    export = report_export_run(export_id, retry_transient=not last)
+    return {"export": export.pk, "status": export.status, "rows": export.row_count}
+
+
+@shared_task(name="compliance.tasks.report_export_scheduled")
+def report_export_scheduled(
+    kind: str, fmt: str, period: str, filters: dict | None = None, schedule: str = ""
+) -> dict:
+    """A scheduled export (django-celery-beat, ``report_schedule_create``): ``period``
+    ("today", "yesterday", "last_week", "last_month") is resolved on today in IST, and
+    the export is requested as the schedule, then runs as its own task."""
+    from django.utils import timezone
+
+    from compliance.reports.export_schedules import report_export_scheduled as request
+    from marketdata.calendar import IST
+
+    export = request(
+        kind=kind, fmt=fmt, period=period, filters=filters or {}, schedule=schedule,
+        today=timezone.localdate(timezone.now(), IST),
+    )  # fmt: skip
+    return {"export": export.pk, "params": export.params}

@@ -4,6 +4,7 @@ from django.urls import path
 
 from compliance import api
 from compliance.reports import api as reports_api
+from compliance.reports import exports_api
 
 urlpatterns = [
     path("audit-events", api.AuditEventList.as_view(), name="audit-events"),
@@ -18,5 +19,13 @@ urlpatterns = [
         "contract-notes/<str:number>/file.<str:kind>",
         reports_api.ContractNoteFile.as_view(),
         name="contract-note-file",
+    ),
+    path("reports", exports_api.ReportKindList.as_view(), name="reports"),
+    path("report-exports", exports_api.ReportExportListCreate.as_view(), name="report-exports"),
+    path("report-exports/<int:id>", exports_api.ReportExportDetail.as_view(), name="report-export"),
+    path(
+        "report-exports/<int:id>/file",
+        exports_api.ReportExportFile.as_view(),
+        name="report-export-file",
     ),
 ]

@@ -82,8 +82,14 @@ ROLES: dict[str, dict] = {
     },
     "Auditor": {
         "staff": True,
-        "description": "Reads everything and verifies the audit trail; changes nothing.",
-        "grants": ["*.view_*", "compliance.verify_audit_trail", "ops.access_dashboard"],
+        "description": "Reads everything, verifies the audit trail and exports reports "
+        "(an export is a read); changes nothing.",
+        "grants": [
+            "*.view_*",
+            "compliance.verify_audit_trail",
+            "compliance.export_regulatory_reports",
+            "ops.access_dashboard",
+        ],
     },
     "Client": {
         "staff": False,

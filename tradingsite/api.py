@@ -24,6 +24,8 @@ ROOT_LINKS = {
     "api_keys": "api:api-keys",
     "audit_events": "api:audit-events",
     "contract_notes": "api:contract-notes",
+    "reports": "api:reports",
+    "report_exports": "api:report-exports",
     "schema": "schema",
     "docs": "swagger-ui",
     "redoc": "redoc",

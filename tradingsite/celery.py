@@ -1,7 +1,7 @@
 """The Celery application: configuration comes from Django settings (``CELERY_*``).
 
-Queues: ``execution`` (orders), ``marketdata`` (feeds, cache warming) and
-``maintenance`` (everything else). Schedules live in django-celery-beat's tables.
+Queues: ``execution`` (orders), ``marketdata`` (feeds, cache warming), ``reports`` (report
+exports) and ``maintenance`` (everything else). Schedules live in django-celery-beat's tables.
 """
 
 import os

@@ -153,6 +153,13 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
             "The order was recorded as REJECTED; `rejections` lists every reason with its limit.",
         ),
         ProblemType(
+            "file-altered",
+            "Stored file altered",
+            409,
+            "A stored file no longer matches the sha256 recorded when it was made, so it is "
+            "not served. `path` names it; tell compliance.",
+        ),
+        ProblemType(
             "unsupported-media-type",
             "Unsupported media type",
             415,
@@ -349,6 +356,8 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, PermissionError):  # a service's refusal, e.g. a report kind, says why
+        exc = exceptions.PermissionDenied(str(exc) or None)
     response = drf_exception_handler(exc, context)  # keeps Retry-After, Allow, WWW-Authenticate
     if response is None:
         return None

@@ -238,6 +238,17 @@ else:
     # The test database's name (default: test_<NAME>), e.g. for two test runs on one server.
     if _test_database := env.str("TEST_DATABASE_NAME", default=""):
         DATABASES["default"]["TEST"] = {"NAME": _test_database}
+# A read replica for long reports (tradingsite.db_routers): exports read their rows there
+# when REPORTS_DATABASE_URL is set; every write still goes to the primary. The tests use the
+# primary in its place (a test mirror), so no second test database is made.
+REPORTS_DATABASE_URL = env.str("REPORTS_DATABASE_URL", default="")
+if REPORTS_DATABASE_URL:
+    DATABASES["reports"] = env.db_url_config(REPORTS_DATABASE_URL)
+    DATABASES["reports"]["TEST"] = {"MIRROR": "default"}
+    if "postgresql" in DATABASES["reports"]["ENGINE"]:
+        DATABASES["reports"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+        DATABASES["reports"]["CONN_HEALTH_CHECKS"] = True
+DATABASE_ROUTERS = ["tradingsite.db_routers.ReportsRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ------------------------------------------------------------------------------
@@ -624,10 +635,17 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=1)
 CELERY_TASK_DEFAULT_QUEUE = "maintenance"
-CELERY_TASK_QUEUES = [Queue("execution"), Queue("marketdata"), Queue("maintenance")]
+# Report exports get their own queue: a year's register must not hold up maintenance.
+CELERY_TASK_QUEUES = [
+    Queue("execution"),
+    Queue("marketdata"),
+    Queue("maintenance"),
+    Queue("reports"),
+]
 CELERY_TASK_ROUTES = {
     "orders.tasks.*": {"queue": "execution"},
     "marketdata.tasks.*": {"queue": "marketdata"},
+    "compliance.tasks.report_export*": {"queue": "reports"},
 }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True

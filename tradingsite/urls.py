@@ -12,6 +12,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
+from compliance.reports import exports_admin
 from ops import api as ops_api
 from ops import health, rotation_admin
 from tradingsite import errors
@@ -45,6 +46,16 @@ urlpatterns = [
         "admin/ops/rotate-secrets/",
         admin.site.admin_view(rotation_admin.rotate_secrets_view),
         name="ops-rotate-secrets",
+    ),
+    path(
+        "admin/compliance/reports/",
+        admin.site.admin_view(exports_admin.reports_view),
+        name="compliance-reports",
+    ),
+    path(
+        "admin/compliance/reports/exports/<int:pk>/file",
+        admin.site.admin_view(exports_admin.report_file_view),
+        name="compliance-report-file",
     ),
     path("admin/", admin.site.urls),
     path("health", health.health, name="health"),

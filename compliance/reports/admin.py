@@ -20,7 +20,7 @@ from compliance.reports.selectors import (
 from compliance.reports.services import contract_note_downloaded
 from tradingsite.admin import ReadOnlyAdmin
 
-SEND_AGAIN = "compliance.export_regulatory_reports"
+SEND_AGAIN = "compliance.send_contract_notes"
 
 
 class DispatchInline(admin.TabularInline):

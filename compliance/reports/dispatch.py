@@ -185,7 +185,10 @@ def contract_note_send_again(
 ) -> ContractNoteDispatch:
     """Send ``note`` once more at an officer's request (sent before or not, attempts used up
     or not), to the e-mail now on file. Raises :class:`ContractNoteDispatchBusy` if a send
-    of it is in flight."""
+    of it is in flight, and PermissionError for an actor without
+    ``compliance.send_contract_notes`` (an auditor reads notes; only officers send them)."""
+    if actor is not None and not actor.has_perm("compliance.send_contract_notes"):
+        raise PermissionError(f"{actor} may not send contract notes (send_contract_notes).")
     dispatch = _deliver(note, resend=True, connection=get_connection(), actor=actor)
     if dispatch is None:
         raise ContractNoteDispatchBusy(

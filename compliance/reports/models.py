@@ -2,9 +2,10 @@
 its three files (signed PDF, CSV, JSON) are, each named by and checked against its sha256.
 
 A note is made once per client and trading day (``compliance.reports.services``) and is
-never edited or deleted.
+never edited or deleted. So is an export of a register (``compliance.reports.exports``).
 """
 
+from django.conf import settings
 from django.db import models
 
 from tradingsite.records import KeptRecord
@@ -90,3 +91,58 @@ class ContractNoteDispatch(KeptRecord):
 
     def __str__(self) -> str:
         return f"Dispatch {self.attempt} of contract note {self.note_id} ({self.status})"
+
+
+class ReportExport(KeptRecord):
+    """One run of a register or statement to a file: who asked (or which schedule), with
+    which filters, how it went, and the file it made in the compliance storage, named by
+    and checked against its sha256. Kept: an export is a record of what left the firm."""
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "Excel (XLSX)"
+        PDF = "pdf", "PDF"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=64, help_text="The register, e.g. trade_register")
+    format = models.CharField(max_length=8, choices=Format.choices)
+    params = models.JSONField(default=dict, help_text="The checked filters (ReportParams)")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty for a scheduled run",
+    )
+    schedule = models.CharField(
+        max_length=200, blank=True, help_text="The periodic task that asked, for scheduled runs"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    # Not a foreign key: job runs are not kept records (they may be pruned); the export
+    # keeps its own outcome, the run only shows progress while it works.
+    job_run_id = models.BigIntegerField(null=True, blank=True, help_text="ops.JobRun")
+    path = models.CharField(max_length=255, blank=True, help_text="In storages['compliance']")
+    sha256 = models.CharField(max_length=64, blank=True)
+    size = models.BigIntegerField(null=True, blank=True, help_text="Bytes")
+    row_count = models.BigIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    database = models.CharField(
+        max_length=32, blank=True, help_text="The database alias the rows were read from"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        default_permissions = ("view",)
+        indexes = [models.Index(fields=["requested_by", "-created_at"], name="report_export_mine")]
+
+    def __str__(self) -> str:
+        return f"Export {self.pk}: {self.kind} ({self.format}, {self.status})"

@@ -1,5 +1,6 @@
-"""Reads of contract notes shared by the API, the admin and the dispatch: whose notes a user
-may see, the notes still to e-mail, and a note's file, its sha256 checked before use."""
+"""Shared reads of reports: whose contract notes a user may see, the notes still to e-mail,
+and a note's file, its sha256 checked before use; the kinds a user may run and the exports
+a user may see."""
 
 import hashlib
 import logging
@@ -9,7 +10,8 @@ from typing import IO, Any
 from django.core.files.storage import storages
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from compliance.reports.models import ContractNoteDispatch, ContractNoteRecord
+from compliance.reports.models import ContractNoteDispatch, ContractNoteRecord, ReportExport
+from compliance.reports.registers import REGISTERS, Register
 from tradingsite.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -19,6 +21,7 @@ FILE_KINDS = {"pdf": "application/pdf", "csv": "text/csv", "json": "application/
 #: Who sees every client's notes (without an API key): compliance staff and auditors.
 SEE_ALL_NOTES = ("compliance.export_regulatory_reports", "orders.view_all_accounts")
 Status = ContractNoteDispatch.Status
+EXPORT_PERM = "compliance.export_regulatory_reports"
 
 
 class ContractNoteFileCorrupt(DomainError):
@@ -84,3 +87,18 @@ def contract_note_file_open(*, note: ContractNoteRecord, kind: str) -> IO[bytes]
         )
     handle.seek(0)
     return handle
+
+
+def report_kinds_for(*, user: Any) -> list[Register]:
+    """The registers ``user`` may run: all of them with the export permission, else the
+    statements (of their own client), by kind."""
+    staff = user.has_perm(EXPORT_PERM)
+    return [REGISTERS[k] for k in sorted(REGISTERS) if staff or REGISTERS[k].statement]
+
+
+def report_exports_for(*, user: Any) -> QuerySet[ReportExport]:
+    """Exports ``user`` may see: every one with the export permission, else their own."""
+    exports = ReportExport.objects.select_related("requested_by")
+    if user.has_perm(EXPORT_PERM):
+        return exports
+    return exports.filter(requested_by_id=user.pk)

@@ -53,6 +53,11 @@ def test_auditor_can_read_everything_and_change_nothing():
     assert writes == []
     assert "orders.place_order" not in perms
     assert "compliance.verify_audit_trail" in perms
+    # An export is a read: auditors run and download them, but schedule none (a change).
+    assert "compliance.export_regulatory_reports" in perms
+    assert "compliance.schedule_report_exports" not in perms
+    officer = perms_of("Compliance Officer")
+    assert {"compliance.export_regulatory_reports", "compliance.schedule_report_exports"} <= officer
 
 
 def test_separation_of_duties():

@@ -27,10 +27,18 @@ def test_json_only_and_safe_redelivery():
 
 
 def test_queues_and_routes():
-    assert {q.name for q in app.conf.task_queues} == {"execution", "marketdata", "maintenance"}
+    assert {q.name for q in app.conf.task_queues} == {
+        "execution",
+        "marketdata",
+        "maintenance",
+        "reports",
+    }
     assert app.amqp.router.route({}, "orders.tasks.submit_order")["queue"].name == "execution"
     assert app.amqp.router.route({}, "marketdata.tasks.warm")["queue"].name == "marketdata"
     assert app.amqp.router.route({}, "ops.tasks.heartbeat")["queue"].name == "maintenance"
+    for task in ("compliance.tasks.report_export", "compliance.tasks.report_export_scheduled"):
+        assert app.amqp.router.route({}, task)["queue"].name == "reports"
+    assert app.amqp.router.route({}, "compliance.tasks.audit_seal")["queue"].name == "maintenance"
 
 
 def test_beat_uses_the_database_scheduler():
@@ -81,3 +89,20 @@ def test_real_worker_consumes_from_real_redis(redis_url):
         worker.terminate()
         output = worker.communicate(timeout=30)[0]
     assert f"Task ops.tasks.heartbeat[{sent.id}] succeeded" in output
+
+
+def procfile_queues(name: str) -> set[str]:
+    """Every queue the workers of ``deploy/<name>`` consume (their ``--queues``)."""
+    lines = (BASE_DIR / "deploy" / name).read_text().splitlines()
+    found = set()
+    for line in lines:
+        words = line.split()
+        if "worker" in words and "--queues" in words:
+            found |= set(words[words.index("--queues") + 1].split(","))
+    return found
+
+
+@pytest.mark.parametrize("procfile", ["Procfile", "Procfile.demo"])
+def test_the_workers_consume_every_queue(procfile):
+    # A queue no worker consumes (reports, say) would leave its tasks waiting for ever.
+    assert procfile_queues(procfile) == {q.name for q in app.conf.task_queues}

@@ -23,6 +23,7 @@ from compliance.kyc.services import EDITABLE_FIELDS
 from compliance.models import Client
 from compliance.reports.contract_note_files import demo_signer
 from compliance.reports.dispatch import contract_notes_dispatch
+from compliance.reports.exports import report_export_request
 from compliance.reports.services import contract_notes_generate
 from compliance.services import audit_checkpoint
 from conftest import require
@@ -41,8 +42,7 @@ from tradingsite.records import RecordNotDeletable, is_kept
 KEPT = {
     "compliance.auditcheckpoint", "compliance.auditevent", "compliance.case",
     "compliance.casenote", "compliance.client", "compliance.contractnotedispatch",
-    "compliance.contractnoterecord",
-    "compliance.strreport",
+    "compliance.contractnoterecord", "compliance.reportexport", "compliance.strreport",
     "compliance.kycapplication", "compliance.kycdocument",
     "ops.apikey",
     "orders.fill", "orders.holding", "orders.ledgerentry", "orders.order", "orders.orderoutbox",
@@ -71,7 +71,9 @@ def kept_models() -> list[type[models.Model]]:
 
 
 @pytest.fixture
-def books(account, risk_managers, user_in_role, kyc_application, worked_case, tmp_path):
+def books(
+    account, risk_managers, user_in_role, kyc_application, worked_case, tmp_path, export_registers
+):
     """At least one row of every kept record."""
     rina, _ = risk_managers
     for price in ("1400.00", "1300.00"):  # both rest on the paper exchange
@@ -82,6 +84,8 @@ def books(account, risk_managers, user_in_role, kyc_application, worked_case, tm
     fill = fill_apply(order=order.order, broker_fill_id="T-1", quantity=4, price=Decimal(1300))
     contract_notes_generate(day=fill.trade_date, signer=demo_signer(tmp_path / "signer"))
     contract_notes_dispatch()  # the client has no KYC e-mail: a failed dispatch
+    officer = user_in_role("Compliance Officer", "books_co")
+    report_export_request(user=officer, kind="test_audit", fmt="csv", data={})  # queued
     Holding.objects.create(account=account, instrument=Instrument.objects.get(tradingsymbol="INFY"))
     limit_propose(
         actor=rina, scope=Scope.ACCOUNT, account=account, kind=LimitKind.MAX_ORDER_QUANTITY,
