@@ -172,7 +172,27 @@ def xlsx_write(
 
 MARGIN = 28  # points
 ROW_HEIGHT = 10
-FONT_SIZE = 6.5
+#: The cells' font size: as large as fits every column's width (``Column.width``
+#: characters) across the page, within these bounds; past them a cell's text is cut ("…").
+FONT_SIZES = (5.0, 7.0)
+EM_PER_CHARACTER = 0.56  # DejaVu Sans Condensed's digits and most letters
+
+
+def condensed_font() -> str:
+    """DejaVu Sans Condensed for the cells (registered once), else the regular face."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    from compliance.pdf import find_font, fonts
+
+    name = "REPORT-condensed"
+    if name in pdfmetrics.getRegisteredFontNames():
+        return name
+    path = find_font("DejaVuSansCondensed.ttf")
+    if path is None:
+        return fonts().regular
+    pdfmetrics.registerFont(TTFont(name, str(path)))
+    return name
 
 
 def pdf_text(value: Any) -> str:
@@ -224,9 +244,12 @@ class _Page:
             filters_line(params),
             "Generated " + timezone.now().astimezone(IST).strftime("%Y-%m-%d %H:%M:%S IST"),
         ]
+        self.cell_font = condensed_font()
         usable = self.width - 2 * MARGIN
         weights = sum(c.width for c in register.columns)
         self.widths = [usable * c.width / weights for c in register.columns]
+        low, high = FONT_SIZES
+        self.size = max(low, min(high, usable / (weights * EM_PER_CHARACTER)))
         top = self.height - MARGIN - 3 * 13 - 6
         self.first_row_y = top - ROW_HEIGHT * 1.4
         self.per_page = int((self.first_row_y - MARGIN - 14) // ROW_HEIGHT)
@@ -238,9 +261,10 @@ class _Page:
         from reportlab.pdfbase.pdfmetrics import stringWidth
 
         room = width - 3
-        if stringWidth(text, font, FONT_SIZE) <= room:
+        if stringWidth(text, font, self.size) <= room:
             return text
-        while text and stringWidth(text + "…", font, FONT_SIZE) > room:
+        text = text[: int(room / (self.size * 0.25))]  # no face is narrower than a quarter em
+        while text and stringWidth(text + "…", font, self.size) > room:
             text = text[:-1]
         return text + "…"
 
@@ -258,12 +282,12 @@ class _Page:
                 for run, face in runs
             ]
         if right:
-            total = sum(stringWidth(run, face, FONT_SIZE) for run, face in runs)
+            total = sum(stringWidth(run, face, self.size) for run, face in runs)
             x = x + width - 2 - total
         for run, face in runs:
-            self.canvas.setFont(face, FONT_SIZE)
+            self.canvas.setFont(face, self.size)
             self.canvas.drawString(x, self.y, run)
-            x += stringWidth(run, face, FONT_SIZE)
+            x += stringWidth(run, face, self.size)
 
     def _row(self, values: list[str], *, numeric: list[bool], font: str) -> None:
         x = float(MARGIN)
@@ -302,7 +326,7 @@ class _Page:
                 self.canvas.showPage()
             self.start()
         numeric = [isinstance(v, Decimal | int) and not isinstance(v, bool) for v in row]
-        self._row([pdf_text(v) for v in row], numeric=numeric, font=self.fonts.regular)
+        self._row([pdf_text(v) for v in row], numeric=numeric, font=self.cell_font)
         self.y -= ROW_HEIGHT
         self.on_page += 1
 

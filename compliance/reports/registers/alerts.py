@@ -11,7 +11,7 @@ from compliance.reports.registers.common import CHUNK, in_period
 
 ALERT_COLUMNS = (
     Column("alert_id", "Alert", 7),
-    Column("raised_at", "Raised", 24),
+    Column("raised_at", "Raised", 27),
     Column("rule", "Rule", 16),
     Column("rule_kind", "Kind", 12),
     Column("priority", "Priority", 8),
@@ -23,8 +23,8 @@ ALERT_COLUMNS = (
     Column("ucc", "UCC", 10),
     Column("instrument", "Instrument", 12),
     Column("algo_id", "Algo ID", 12),
-    Column("window_start", "Window from", 24),
-    Column("window_end", "Window to", 24),
+    Column("window_start", "Window from", 27),
+    Column("window_end", "Window to", 27),
     Column("score", "Score", 9),
     Column("summary", "Summary", 36),
     Column("assignee", "Assignee", 12),

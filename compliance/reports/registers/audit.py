@@ -11,7 +11,7 @@ AUDIT_COLUMNS = (
     Column("event_id", "Event", 9),
     Column("chain", "Chain", 12),
     Column("seq", "Seq", 8),
-    Column("occurred_at", "Time", 24),
+    Column("occurred_at", "Time", 27),
     Column("action", "Action", 20),
     Column("object_type", "Object type", 16),
     Column("object_id", "Object", 9),

@@ -15,12 +15,12 @@ CLIENT_COLUMNS = (
     Column("name", "Name", 24),
     Column("pan_masked", "PAN (last 4)", 11),
     Column("kyc_status", "KYC status", 13),
-    Column("kyc_verified_at", "KYC verified at", 24),
+    Column("kyc_verified_at", "KYC verified at", 27),
     Column("kra_status", "KRA status", 11),
     Column("risk_category", "Risk category", 9),
     Column("rekyc_due_on", "Re-KYC due", 11),
     Column("accounts", "Trading accounts (UCC)", 22),
-    Column("created_at", "Onboarded", 24),
+    Column("created_at", "Onboarded", 27),
 )
 
 

@@ -10,7 +10,7 @@ from compliance.reports.registers.base import Column, Register, ReportParams, re
 from compliance.reports.registers.common import CHUNK, instants
 
 RISK_COLUMNS = (
-    Column("at", "Time", 24),
+    Column("at", "Time", 27),
     Column("event", "Event", 16),
     Column("record_id", "Record", 8),
     Column("kind", "Limit / level", 16),

@@ -26,7 +26,7 @@ HOLDING_COLUMNS = (
     Column("quantity", "Qty", 9),
     Column("average_price", "Avg. cost", 12),
     Column("cost_value", "Value at cost", 15),
-    Column("updated_at", "Updated", 24),
+    Column("updated_at", "Updated", 27),
 )
 
 
@@ -74,7 +74,7 @@ POSITION_COLUMNS = (
     Column("day_sell_quantity", "Day sell", 8),
     Column("realized_pnl", "Realised P&L", 13),
     Column("charges", "Charges", 10),
-    Column("updated_at", "Updated", 24),
+    Column("updated_at", "Updated", 27),
 )
 
 
@@ -112,7 +112,7 @@ LEDGER_COLUMNS = (
     Column("account_id", "Account", 8),
     Column("ucc", "UCC", 10),
     Column("client_id", "Client", 7),
-    Column("posted_at", "Posted", 24),
+    Column("posted_at", "Posted", 27),
     Column("entry_id", "Entry", 9),
     Column("kind", "Kind", 18),
     Column("memo", "Narration", 30),
@@ -173,7 +173,7 @@ register(
 
 
 MARGIN_COLUMNS = (
-    Column("as_of", "As of", 24),
+    Column("as_of", "As of", 27),
     Column("account_id", "Account", 8),
     Column("ucc", "UCC", 10),
     Column("client_id", "Client", 7),

@@ -19,7 +19,7 @@ SCOPE = frozenset({"date_from", "date_to", "account", "client", "instrument", "a
 TRADE_COLUMNS = (
     Column("trade_number", "Trade no.", 14),
     Column("fill_id", "Fill", 8),
-    Column("traded_at", "Trade time", 24),
+    Column("traded_at", "Trade time", 27),
     Column("trade_date", "Trade date", 11),
     Column("order_id", "Order", 8),
     Column("exchange_order_id", "Exchange order no.", 16),
@@ -83,7 +83,7 @@ register(
 
 ORDER_LOG_COLUMNS = (
     Column("event_id", "Event", 9),
-    Column("at", "Time", 24),
+    Column("at", "Time", 27),
     Column("order_id", "Order", 8),
     Column("exchange_order_id", "Exchange order no.", 16),
     Column("account_id", "Account", 8),
