@@ -137,7 +137,6 @@ def xlsx_write(
     number = 1
     sheet = _sheet(book, register, number)
     on_sheet = 1
-    formats: dict[str, str] = {}
     n = 0
     for row in _counted(register.rows(params), progress):
         if on_sheet >= XLSX_MAX_ROWS:
@@ -148,8 +147,7 @@ def xlsx_write(
         for value in row:
             if isinstance(value, Decimal):
                 cell = WriteOnlyCell(sheet, value=value)
-                shape = _decimal_format(value)
-                cell.number_format = formats.setdefault(shape, shape)
+                cell.number_format = _decimal_format(value)
                 cells.append(cell)
             elif isinstance(value, datetime):
                 cell = WriteOnlyCell(sheet, value=_local(value).replace(tzinfo=None))

@@ -191,3 +191,17 @@ def test_an_unknown_format_is_refused(book):
     with pytest.raises(ReportParamsError) as refused:
         written("trade_register", "docx")
     assert "format" in refused.value.errors
+
+
+def test_a_report_of_no_rows_is_its_header_alone(book):
+    nobody = ReportParams(date_from=DAY0, date_to=DAY0)  # the accounts opened; nothing traded
+    n, data = written("trade_register", "csv", nobody)
+    assert n == 0
+    assert csv_rows(data) == [[c.name for c in REGISTERS["trade_register"].columns]]
+    n, data = written("trade_register", "xlsx", nobody)
+    sheet = load_workbook(io.BytesIO(data), read_only=True)["Sheet 1"]
+    assert [row[0] for row in sheet.iter_rows(values_only=True)] == ["Trade no."]
+    n, data = written("trade_register", "pdf", nobody)
+    (page,) = pdf_pages(data)
+    assert "0 rows" in page
+    assert "page 1 of 1" in page
