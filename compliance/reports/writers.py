@@ -251,7 +251,7 @@ class _Page:
         top = self.height - MARGIN - 3 * 13 - 6
         self.first_row_y = top - ROW_HEIGHT * 1.4
         self.per_page = int((self.first_row_y - MARGIN - 14) // ROW_HEIGHT)
-        self.pages = max(1, -(-total // self.per_page))
+        self.pages = -(-(total + 1) // self.per_page)  # the last line ("N rows") takes a slot
         self.number = 0
         self.y = 0.0
 

@@ -205,3 +205,20 @@ def test_a_report_of_no_rows_is_its_header_alone(book):
     (page,) = pdf_pages(data)
     assert "0 rows" in page
     assert "page 1 of 1" in page
+
+
+def test_a_full_last_page_still_counts_the_rows_line(book, monkeypatch):
+    """With every page full, the "N rows" line goes on a page of its own, counted in Y."""
+    for height in range(10, 200):  # a row height that fits exactly five rows a page
+        monkeypatch.setattr(writers, "ROW_HEIGHT", height)
+        if writers._Page(None, REGISTERS["trade_register"], ReportParams(), 0).per_page == 5:
+            break
+    else:
+        pytest.fail("no row height gives five rows a page")
+    n, data = written("trade_register", "pdf")
+    pages = pdf_pages(data)
+    assert n == 5
+    assert len(pages) == 2
+    assert "page 1 of 2" in pages[0]
+    assert "page 2 of 2" in pages[1]
+    assert "5 rows" in pages[1]
