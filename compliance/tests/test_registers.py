@@ -3,11 +3,15 @@ charges, every order state change, balances that add up, filters that narrow, an
 filters' checks (who may run what, for whom, over how long)."""
 
 from collections import defaultdict
+from contextlib import suppress
 from datetime import timedelta
 from decimal import Decimal
 from itertools import pairwise
 
 import pytest
+import time_machine
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from compliance.models import AuditEvent, Client
 from compliance.reports.registers import REGISTERS, ReportParams, ReportParamsError
@@ -284,3 +288,50 @@ def test_a_client_runs_only_statements_of_their_own_client(book):
     assert "account" in refused.value.errors
     ledger = parse("ledger_statement", {"date_from": DAY0, "date_to": DAY2}, user=book.asha_user)
     assert {r["ucc"] for r in rows("ledger_statement", ledger)} == {"TS0001"}
+
+
+_accounts = iter(range(1, 10_000))
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    moves=st.lists(
+        st.tuples(st.integers(0, 6), st.integers(-20_000, 50_000).filter(bool)), max_size=10
+    ),
+    first=st.integers(0, 6),
+    length=st.integers(0, 6),
+)
+def test_any_ledger_statement_runs_from_its_opening_to_its_closing(db, moves, first, length):
+    """Deposits and withdrawals on random days: whatever the period, the opening is the sum
+    of what came before, each line adds its amount, and the closing is the sum to its end."""
+    from orders.choices import LedgerKind
+    from orders.models import TradingAccount
+    from orders.services import FundsRefused, funds_move
+
+    n = next(_accounts)
+    client = Client.objects.create(name=f"Client {n}", pan=f"ABCPZ{n:04d}K")
+    account = TradingAccount.objects.create(code=f"LP{n:04d}", client=client)
+    for day, amount in sorted(moves, key=lambda m: m[0]):
+        kind = LedgerKind.DEPOSIT if amount > 0 else LedgerKind.WITHDRAWAL
+        when = ist_start(DAY0 + timedelta(days=day)) + timedelta(hours=11)
+        # A withdrawal of more than is available is refused, and nothing posted.
+        with time_machine.travel(when), suppress(FundsRefused):
+            funds_move(account=account, kind=kind, amount=Decimal(abs(amount)))
+    date_from = DAY0 + timedelta(days=first)
+    params = ReportParams(
+        date_from=date_from, date_to=date_from + timedelta(days=length), account_id=account.pk
+    )
+    opening, *lines, closing = rows("ledger_statement", params)
+    posted = list(LedgerEntry.objects.filter(account=account).order_by("posted_at", "id"))
+    start, end = ist_start(params.date_from), ist_start(params.date_to + timedelta(days=1))
+    assert opening["balance"] == sum((e.amount for e in posted if e.posted_at < start), 0)
+    assert [line["entry_id"] for line in lines] == [
+        e.pk for e in posted if start <= e.posted_at < end
+    ]
+    balance = opening["balance"]
+    for line in lines:
+        balance += (line["credit"] or 0) - (line["debit"] or 0)
+        assert line["balance"] == balance
+    assert closing["balance"] == balance == sum((e.amount for e in posted if e.posted_at < end), 0)
