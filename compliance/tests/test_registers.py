@@ -335,3 +335,27 @@ def test_any_ledger_statement_runs_from_its_opening_to_its_closing(db, moves, fi
         balance += (line["credit"] or 0) - (line["debit"] or 0)
         assert line["balance"] == balance
     assert closing["balance"] == balance == sum((e.amount for e in posted if e.posted_at < end), 0)
+
+
+def test_only_the_client_master_decrypts_and_only_the_pan(book, monkeypatch):
+    """Registers decrypt nothing they do not show: the client's PAN and bank account are
+    left unread everywhere but the client master, which reads the PAN to mask it."""
+    from ops import crypto
+
+    contexts: list[str] = []
+    real = crypto.decrypt
+
+    def counted(value, context):
+        contexts.append(context)
+        return real(value, context)
+
+    monkeypatch.setattr(crypto, "decrypt", counted)
+    for kind in sorted(REGISTERS):
+        contexts.clear()
+        params = PERIOD if "date_from" in REGISTERS[kind].filters else ReportParams()
+        assert rows(kind, params)
+        if kind == "client_master":
+            assert len(contexts) == Client.objects.count()
+            assert all("pan" in c and "bank" not in c for c in contexts), contexts
+        else:
+            assert contexts == [], kind
