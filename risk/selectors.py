@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 
 from orders.models import Order, Position
 from risk.checks import reduces_exposure
@@ -129,7 +129,16 @@ def risk_state(
 # --- The risk breaches register (compliance.reports.registers) -------------------------------
 
 
-def _risk_scope(rows, *, start, end, at: str, account_id, client_id, algo_id):
+def _risk_scope(
+    rows: QuerySet,
+    *,
+    start: datetime | None,
+    end: datetime | None,
+    at: str,
+    account_id: int | None,
+    client_id: int | None,
+    algo_id: str,
+) -> QuerySet:
     if start:
         rows = rows.filter(**{f"{at}__gte": start})
     if end:
@@ -150,7 +159,7 @@ def breaches_for_register(
     account_id: int | None = None,
     client_id: int | None = None,
     algo_id: str = "",
-):
+) -> QuerySet:
     """Breaches detected from ``start`` to before ``end``, narrowed by the filters set,
     oldest first, with the kill switch each tripped."""
     from risk.models import Breach
@@ -170,7 +179,7 @@ def kill_switches_for_register(
     client_id: int | None = None,
     algo_id: str = "",
     reset: bool = False,
-):
+) -> QuerySet:
     """Kill switches tripped (or, with ``reset``, reset) from ``start`` to before ``end``,
     narrowed by the filters set, oldest first, with who tripped and who reset them."""
     from risk.models import KillSwitch
