@@ -33,6 +33,7 @@ pytest_plugins = [
     "compliance.tests.case_fixtures",
     "compliance.tests.contract_note_fixtures",
     "compliance.tests.export_fixtures",
+    "compliance.tests.report_fixtures",
 ]
 
 BASE_DIR = Path(__file__).resolve().parent

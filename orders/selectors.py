@@ -314,3 +314,160 @@ def accounts_last_active(*, account_ids: Iterable[int], before: datetime) -> dic
     for account_id, at in [*fills, *money]:
         last[account_id] = max(last[account_id], at)
     return last
+
+
+# --- Registers and statements (compliance.reports.registers) ---------------------------------
+
+
+def _register_scope(
+    rows: QuerySet,
+    *,
+    account_id: int | None = None,
+    client_id: int | None = None,
+    instrument_id: int | None = None,
+    algo_id: str = "",
+    account: str = "account",
+    instrument: str = "instrument",
+    algo: str = "algo_id",
+) -> QuerySet:
+    """``rows`` narrowed to the filters that are set (``account`` etc. name the lookups)."""
+    if account_id:
+        rows = rows.filter(**{f"{account}_id": account_id})
+    if client_id:
+        rows = rows.filter(**{f"{account}__client_id": client_id})
+    if instrument_id:
+        rows = rows.filter(**{f"{instrument}_id": instrument_id})
+    if algo_id:
+        rows = rows.filter(**{algo: algo_id})
+    return rows
+
+
+def fills_for_register(
+    *,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    account_id: int | None = None,
+    client_id: int | None = None,
+    instrument_id: int | None = None,
+    algo_id: str = "",
+) -> QuerySet[Fill]:
+    """Every fill traded from ``date_from`` to ``date_to`` (trade dates, both included) with its
+    order, instrument, account and client (secrets left out), oldest first: the trade
+    register and the STT and stamp duty summary (the compliance desk's, never a trader's)."""
+    fills = Fill.objects.all()
+    if date_from:
+        fills = fills.filter(trade_date__gte=date_from)
+    if date_to:
+        fills = fills.filter(trade_date__lte=date_to)
+    fills = _register_scope(
+        fills, account_id=account_id, client_id=client_id, instrument_id=instrument_id,
+        algo_id=algo_id, instrument="order__instrument", algo="order__algo_id",
+    )  # fmt: skip
+    return (
+        fills.select_related("order", "order__instrument", "account", "account__client")
+        .defer(*(f"account__{name}" for name in CLIENT_SECRETS))
+        .order_by("filled_at", "id")
+    )
+
+
+def orders_for_register(
+    *,
+    account_id: int | None = None,
+    client_id: int | None = None,
+    instrument_id: int | None = None,
+    algo_id: str = "",
+) -> QuerySet[Order]:
+    """Orders narrowed by the filters set, with account, client (secrets left out) and
+    instrument: the order log reads each state change's order from it."""
+    orders = _register_scope(
+        Order.objects.all(), account_id=account_id, client_id=client_id,
+        instrument_id=instrument_id, algo_id=algo_id,
+    )  # fmt: skip
+    return (
+        orders.select_related("account", "account__client", "instrument")
+        .defer(*(f"account__{name}" for name in CLIENT_SECRETS))
+        .order_by("id")
+    )
+
+
+def accounts_for_register(
+    *, account_id: int | None = None, client_id: int | None = None
+) -> QuerySet[TradingAccount]:
+    """Trading accounts narrowed by the filters set, with their clients (secrets left out),
+    in ascending id: the statements go account by account."""
+    accounts = TradingAccount.objects.all()
+    if account_id:
+        accounts = accounts.filter(pk=account_id)
+    if client_id:
+        accounts = accounts.filter(client_id=client_id)
+    return accounts.select_related("client").defer(*CLIENT_SECRETS).order_by("pk")
+
+
+def account_codes_of_clients(*, client_ids: Iterable[int]) -> dict[int, list[str]]:
+    """Per client, its trading accounts' codes in order (the client master's accounts)."""
+    codes: dict[int, list[str]] = {}
+    rows = TradingAccount.objects.filter(client_id__in=list(client_ids)).order_by("code")
+    for client_id, code in rows.values_list("client_id", "code"):
+        codes.setdefault(client_id, []).append(code)
+    return codes
+
+
+def holdings_for_register(
+    *,
+    account_id: int | None = None,
+    client_id: int | None = None,
+    instrument_id: int | None = None,
+) -> QuerySet[Holding]:
+    """Holdings (of a quantity) narrowed by the filters set, by account then symbol."""
+    holdings = _register_scope(
+        Holding.objects.filter(quantity__gt=0), account_id=account_id, client_id=client_id,
+        instrument_id=instrument_id,
+    )  # fmt: skip
+    return (
+        holdings.select_related("account", "account__client", "instrument")
+        .defer(*(f"account__{name}" for name in CLIENT_SECRETS))
+        .order_by("account__code", "instrument__tradingsymbol", "id")
+    )
+
+
+def positions_for_register(
+    *,
+    account_id: int | None = None,
+    client_id: int | None = None,
+    instrument_id: int | None = None,
+) -> QuerySet[Position]:
+    """Positions (open, or closed today with their realised P&L) narrowed by the filters set,
+    by account then symbol then product."""
+    positions = _register_scope(
+        Position.objects.all(), account_id=account_id, client_id=client_id,
+        instrument_id=instrument_id,
+    )  # fmt: skip
+    return (
+        positions.select_related("account", "account__client", "instrument")
+        .defer(*(f"account__{name}" for name in CLIENT_SECRETS))
+        .order_by("account__code", "instrument__tradingsymbol", "product", "id")
+    )
+
+
+def ledger_balances_before(*, account_ids: Iterable[int], before: datetime) -> dict[int, Decimal]:
+    """Per account, the sum of its ledger posted before ``before`` (an opening balance);
+    accounts with no such postings are left out."""
+    from django.db.models import Sum
+
+    rows = (
+        LedgerEntry.objects.filter(account_id__in=list(account_ids), posted_at__lt=before)
+        .values("account_id")
+        .annotate(total=Sum("amount"))
+        .values_list("account_id", "total")
+    )
+    return dict(rows)
+
+
+def ledger_for_register(
+    *, account_ids: Iterable[int], start: datetime, end: datetime
+) -> QuerySet[LedgerEntry]:
+    """The postings of ``account_ids`` from ``start`` to before ``end``, by account then in
+    the order they were posted (a ledger statement's lines)."""
+    return LedgerEntry.objects.filter(
+        account_id__in=list(account_ids), posted_at__gte=start, posted_at__lt=end
+    ).order_by("account_id", "posted_at", "id")

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 
 from orders.models import Order, Position
 from risk.checks import reduces_exposure
@@ -124,3 +124,69 @@ def risk_state(
             elif tag == "A":
                 state.algo_orders_last_second = count
     return state
+
+
+# --- The risk breaches register (compliance.reports.registers) -------------------------------
+
+
+def _risk_scope(
+    rows: QuerySet,
+    *,
+    start: datetime | None,
+    end: datetime | None,
+    at: str,
+    account_id: int | None,
+    client_id: int | None,
+    algo_id: str,
+) -> QuerySet:
+    if start:
+        rows = rows.filter(**{f"{at}__gte": start})
+    if end:
+        rows = rows.filter(**{f"{at}__lt": end})
+    if account_id:
+        rows = rows.filter(account_id=account_id)
+    if client_id:
+        rows = rows.filter(account__client_id=client_id)
+    if algo_id:
+        rows = rows.filter(algo_id=algo_id)
+    return rows.select_related("account").order_by(at, "id")
+
+
+def breaches_for_register(
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    account_id: int | None = None,
+    client_id: int | None = None,
+    algo_id: str = "",
+) -> QuerySet:
+    """Breaches detected from ``start`` to before ``end``, narrowed by the filters set,
+    oldest first, with the kill switch each tripped."""
+    from risk.models import Breach
+
+    rows = _risk_scope(
+        Breach.objects.all(), start=start, end=end, at="detected_at", account_id=account_id,
+        client_id=client_id, algo_id=algo_id,
+    )  # fmt: skip
+    return rows.select_related("account", "kill_switch")
+
+
+def kill_switches_for_register(
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    account_id: int | None = None,
+    client_id: int | None = None,
+    algo_id: str = "",
+    reset: bool = False,
+) -> QuerySet:
+    """Kill switches tripped (or, with ``reset``, reset) from ``start`` to before ``end``,
+    narrowed by the filters set, oldest first, with who tripped and who reset them."""
+    from risk.models import KillSwitch
+
+    rows = KillSwitch.objects.filter(reset_at__isnull=False) if reset else KillSwitch.objects
+    rows = _risk_scope(
+        rows.all(), start=start, end=end, at="reset_at" if reset else "tripped_at",
+        account_id=account_id, client_id=client_id, algo_id=algo_id,
+    )  # fmt: skip
+    return rows.select_related("account", "instrument", "tripped_by", "reset_by")

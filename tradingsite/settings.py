@@ -603,6 +603,8 @@ CONTRACT_NOTE_CERT_FILE = env.str("CONTRACT_NOTE_CERT_FILE", default="")
 CONTRACT_NOTE_KEY_FILE = env.str("CONTRACT_NOTE_KEY_FILE", default="")
 #: The longest date range one register or statement export may cover, in days.
 REPORT_MAX_DAYS = env.int("REPORT_MAX_DAYS", default=366)
+#: The most rows a register or statement may have as a PDF (CSV and XLSX have no cap).
+REPORT_PDF_MAX_ROWS = env.int("REPORT_PDF_MAX_ROWS", default=50000)
 PAPER_SLIPPAGE_BPS = Decimal(env.str("PAPER_SLIPPAGE_BPS", default="5"))
 PAPER_SEED = env.int("PAPER_SEED", default=7)
 PAPER_LATENCY_MS = env.int("PAPER_LATENCY_MS", default=0)

@@ -5,6 +5,15 @@ modules add themselves on import. ``report_params_parse`` checks a request's fil
 ``compliance.reports.writers`` streams the rows as CSV, XLSX or PDF.
 """
 
+# The kinds add themselves to REGISTERS on import.
+from compliance.reports.registers import (  # noqa: F401
+    alerts,
+    audit,
+    clients,
+    risk,
+    statements,
+    trading,
+)  # fmt: skip
 from compliance.reports.registers.base import (
     REGISTERS,
     Column,

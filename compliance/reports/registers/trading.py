@@ -1,0 +1,211 @@
+"""The trading registers: the trade register, the order log and the STT and stamp duty summary.
+
+Fills and orders are read through ``orders.selectors``; an order's states come from the
+audit trail, where every move of its state machine is one event (``order.<status>``).
+"""
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+from django.db.models import CharField
+from django.db.models.functions import Cast
+
+from compliance.reports.registers.base import Column, Register, ReportParams, register
+from compliance.reports.registers.common import CHUNK, batched, charge, in_period
+from orders.choices import TransactionType
+
+SCOPE = frozenset({"date_from", "date_to", "account", "client", "instrument", "algo_id"})
+
+TRADE_COLUMNS = (
+    Column("trade_number", "Trade no.", 14),
+    Column("fill_id", "Fill", 8),
+    Column("traded_at", "Trade time", 27),
+    Column("trade_date", "Trade date", 11),
+    Column("order_id", "Order", 8),
+    Column("exchange_order_id", "Exchange order no.", 16),
+    Column("account_id", "Account", 8),
+    Column("ucc", "UCC", 10),
+    Column("client_id", "Client", 7),
+    Column("client_name", "Client name", 22),
+    Column("symbol", "Symbol", 12),
+    Column("isin", "ISIN", 13),
+    Column("exchange", "Exch.", 6),
+    Column("side", "Side", 5),
+    Column("product", "Product", 7),
+    Column("quantity", "Qty", 8),
+    Column("price", "Price", 10),
+    Column("value", "Value", 13),
+    Column("brokerage", "Brokerage", 9),
+    Column("stt", "STT", 9),
+    Column("exchange_transaction", "Exch. txn", 9),
+    Column("sebi_fee", "SEBI fee", 8),
+    Column("stamp_duty", "Stamp", 8),
+    Column("gst", "GST", 8),
+    Column("charges_total", "Charges", 9),
+    Column("algo_id", "Algo ID", 12),
+)
+
+
+def _fills(params: ReportParams):
+    from orders.selectors import fills_for_register
+
+    return fills_for_register(
+        date_from=params.date_from, date_to=params.date_to, account_id=params.account_id,
+        client_id=params.client_id, instrument_id=params.instrument_id, algo_id=params.algo_id,
+    )  # fmt: skip
+
+
+def trade_rows(params: ReportParams) -> Iterator[tuple]:
+    for fill in _fills(params).iterator(chunk_size=CHUNK):
+        order, account, c = fill.order, fill.account, fill.charges
+        yield (
+            fill.broker_fill_id, fill.pk, fill.filled_at, fill.trade_date, order.pk,
+            order.broker_order_id, account.pk, account.code, account.client_id,
+            account.client.name, order.tradingsymbol, order.instrument.isin, order.exchange,
+            order.transaction_type, order.product, fill.quantity, fill.price,
+            fill.price * fill.quantity, charge(c, "brokerage"), charge(c, "stt"),
+            charge(c, "exchange_transaction"), charge(c, "sebi_fee"), charge(c, "stamp_duty"),
+            charge(c, "gst"), fill.charges_total, order.algo_id,
+        )  # fmt: skip
+
+
+register(
+    Register(
+        kind="trade_register",
+        title="Trade register",
+        columns=TRADE_COLUMNS,
+        rows=trade_rows,
+        filters=SCOPE,
+        description="Every fill of the period, firm-wide, with the charges it carries.",
+    )
+)
+
+
+ORDER_LOG_COLUMNS = (
+    Column("event_id", "Event", 9),
+    Column("at", "Time", 27),
+    Column("order_id", "Order", 8),
+    Column("exchange_order_id", "Exchange order no.", 16),
+    Column("account_id", "Account", 8),
+    Column("ucc", "UCC", 10),
+    Column("client_id", "Client", 7),
+    Column("client_name", "Client name", 20),
+    Column("symbol", "Symbol", 12),
+    Column("exchange", "Exch.", 6),
+    Column("side", "Side", 5),
+    Column("order_type", "Type", 6),
+    Column("product", "Product", 7),
+    Column("quantity", "Qty", 7),
+    Column("price", "Price", 10),
+    Column("trigger_price", "Trigger", 10),
+    Column("algo_id", "Algo ID", 12),
+    Column("action", "Event", 18),
+    Column("from_status", "From", 12),
+    Column("to_status", "To", 12),
+    Column("filled_quantity", "Filled", 7),
+    Column("reason", "Reason", 24),
+    Column("actor", "By", 12),
+)
+
+
+def _reason(after: dict) -> str:
+    reasons = after.get("reasons")
+    if reasons:
+        return "; ".join(
+            str(r.get("message", r)) if isinstance(r, dict) else str(r) for r in reasons
+        )
+    return str(after.get("reason") or "")
+
+
+def order_log_rows(params: ReportParams) -> Iterator[tuple]:
+    """One row per event of each order, oldest first, each with its order's details."""
+    from compliance.models import AuditEvent
+    from orders.models import Order
+    from orders.selectors import orders_for_register
+
+    orders = orders_for_register(
+        account_id=params.account_id, client_id=params.client_id,
+        instrument_id=params.instrument_id, algo_id=params.algo_id,
+    )  # fmt: skip
+    events = AuditEvent.objects.filter(
+        object_type=Order._meta.label_lower, **in_period("occurred_at", params)
+    )
+    if params.account_id or params.client_id or params.instrument_id or params.algo_id:
+        ids = orders.annotate(pk_text=Cast("pk", CharField())).values("pk_text")
+        events = events.filter(object_id__in=ids)
+    fields = ("id", "occurred_at", "object_id", "action", "actor_username", "before", "after")
+    for batch in batched(events.order_by("id").values_list(*fields).iterator(chunk_size=CHUNK)):
+        by_id = orders.in_bulk({int(e[2]) for e in batch if e[2].isdigit()})
+        for pk, at, object_id, action, actor, before, after in batch:
+            order = by_id.get(int(object_id)) if object_id.isdigit() else None
+            if order is None:
+                continue
+            before, after = before or {}, after or {}
+            account = order.account
+            yield (
+                pk, at, order.pk, order.broker_order_id, account.pk, account.code,
+                account.client_id, account.client.name, order.tradingsymbol, order.exchange,
+                order.transaction_type, order.order_type, order.product, order.quantity,
+                order.price, order.trigger_price, order.algo_id, action,
+                before.get("status", ""), after.get("status", ""),
+                after.get("filled_quantity"), _reason(after), actor,
+            )  # fmt: skip
+
+
+register(
+    Register(
+        kind="order_log",
+        title="Order log",
+        columns=ORDER_LOG_COLUMNS,
+        rows=order_log_rows,
+        filters=SCOPE,
+        description="Every state change of every order, to the microsecond, from the audit trail.",
+    )
+)
+
+
+STT_COLUMNS = (
+    Column("trade_date", "Trade date", 11),
+    Column("exchange", "Exchange", 8),
+    Column("fills", "Fills", 8),
+    Column("buy_value", "Buy value", 15),
+    Column("sell_value", "Sell value", 15),
+    Column("stt", "STT", 12),
+    Column("stamp_duty", "Stamp duty", 12),
+)
+
+
+def stt_stamp_rows(params: ReportParams) -> Iterator[tuple]:
+    """Per trade date and exchange, the fills' STT and stamp duty as each fill stores them."""
+    fills = (
+        _fills(params)
+        .order_by("trade_date", "order__exchange", "id")
+        .values_list("trade_date", "order__exchange", "order__transaction_type", "quantity",
+                     "price", "charges")
+    )  # fmt: skip
+    key = None
+    totals = [0, Decimal("0.00"), Decimal("0.00"), Decimal("0.00"), Decimal("0.00")]
+    for day, exchange, side, quantity, price, charges in fills.iterator(chunk_size=CHUNK):
+        if (day, exchange) != key:
+            if key is not None:
+                yield (*key, *totals)
+            key = (day, exchange)
+            totals = [0, Decimal("0.00"), Decimal("0.00"), Decimal("0.00"), Decimal("0.00")]
+        totals[0] += 1
+        totals[1 if side == TransactionType.BUY else 2] += price * quantity
+        totals[3] += charge(charges, "stt")
+        totals[4] += charge(charges, "stamp_duty")
+    if key is not None:
+        yield (*key, *totals)
+
+
+register(
+    Register(
+        kind="stt_stamp_summary",
+        title="STT and stamp duty summary",
+        columns=STT_COLUMNS,
+        rows=stt_stamp_rows,
+        filters=SCOPE - {"algo_id"},
+        description="STT and stamp duty per trade date and exchange, from the fills' charges.",
+    )
+)

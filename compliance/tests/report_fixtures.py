@@ -1,0 +1,131 @@
+"""A small real book for the registers' tests (a plugin: see conftest.py).
+
+Over three trading days in late November 2026 (IST): two clients open accounts and deposit;
+on day 1 Asha buys INFY in two fills and Ravi (a Devanagari name) buys SMALLCAP under an
+algo ID; day 1's delivery buys are settled into holdings; on day 2 Asha sells part of her INFY, buys SMALLCAP intraday (MIS) under another
+algo ID and withdraws cash, a kill switch is tripped on Ravi's account with a breach and
+reset by a second risk manager, and a wash-trade alert is raised on Asha. Orders are
+placed through ``order_place``, sent to the paper exchange and filled through
+``fill_apply``, so every row has its audit events.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from compliance.models import Client
+from orders.choices import LedgerKind
+from orders.models import Fill, Order, TradingAccount
+from orders.tests.fixtures import quote, request
+
+IST = ZoneInfo("Asia/Kolkata")
+DAY0, DAY1, DAY2 = date(2026, 11, 26), date(2026, 11, 27), date(2026, 11, 30)
+
+
+def at(day: date, hh: int, mm: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hh, mm, 0, 123456, tzinfo=IST)
+
+
+@dataclass
+class Book:
+    asha: TradingAccount
+    ravi: TradingAccount
+    staff: object  # a Compliance Officer: may run every register
+    asha_user: object  # Asha's own login: statements of her own client only
+    orders: list[Order] = field(default_factory=list)
+    fills: list[Fill] = field(default_factory=list)
+
+
+def _quotes() -> None:
+    quote("INFY", bid="1500.00", ask="1500.05", prev="1490.00")
+    quote("SMALLCAP", bid="100.00", ask="100.05", prev="100.00")
+
+
+@pytest.fixture
+def book(market, user_in_role, risk_managers, django_user_model) -> Book:
+    from compliance.alerts.models import Alert, AlertRule
+    from compliance.alerts.services import alert_raise
+    from orders.eod import holdings_settle
+    from orders.execution import execution_submit
+    from orders.services import fill_apply, funds_move, order_place
+    from risk.choices import KillSwitchLevel, LimitKind
+    from risk.services import kill_switch_reset, kill_switch_trip
+
+    def filled(account, symbol, side, price, parts, *, product="CNC", algo_id="", when):
+        with time_machine.travel(when, tick=False):
+            _quotes()
+            order = order_place(
+                account=account,
+                request=request(
+                    symbol, side=side, order_type="LIMIT", price=Decimal(price),
+                    quantity=sum(parts), product=product, algo_id=algo_id,
+                ),
+            ).order  # fmt: skip
+            execution_submit(order.pk)
+        fills = []
+        for i, quantity in enumerate(parts, 1):
+            with time_machine.travel(when.replace(minute=when.minute + i), tick=False):
+                fills.append(
+                    fill_apply(
+                        order=order,
+                        broker_fill_id=f"T{order.pk}-{i}",
+                        quantity=quantity,
+                        price=Decimal(price),
+                    )
+                )
+        order.refresh_from_db()
+        return order, fills
+
+    with time_machine.travel(at(DAY0, 10), tick=False):
+        asha_client = Client.objects.create(
+            name="Asha Rao", pan="ABCPR1234K", kyc_status=Client.KycStatus.VERIFIED,
+            kra_status="validated", risk_category="low", rekyc_due_on=date(2028, 11, 26),
+        )  # fmt: skip
+        ravi_client = Client.objects.create(
+            name="रवि अय्यर", pan="ABCPI5678M", kyc_status=Client.KycStatus.VERIFIED
+        )
+        asha = TradingAccount.objects.create(code="TS0001", client=asha_client)
+        ravi = TradingAccount.objects.create(code="TS0002", client=ravi_client)
+        asha_user = django_user_model.objects.create_user("asha")
+        asha.users.add(asha_user)
+        funds_move(account=asha, kind=LedgerKind.DEPOSIT, amount=Decimal("500000.00"))
+        funds_move(account=ravi, kind=LedgerKind.DEPOSIT, amount=Decimal("200000.00"))
+    result = Book(
+        asha=asha, ravi=ravi, staff=user_in_role("Compliance Officer"), asha_user=asha_user
+    )
+    day1 = (
+        filled(asha, "INFY", "BUY", "1400.00", [4, 6], when=at(DAY1, 10)),
+        filled(ravi, "SMALLCAP", "BUY", "100.00", [5], algo_id="ALGO7", when=at(DAY1, 11)),
+    )
+    with time_machine.travel(at(DAY2, 8), tick=False):
+        holdings_settle()  # day 1's delivery buys become holdings before day 2 opens
+    for order, fills in (
+        *day1,
+        filled(asha, "INFY", "SELL", "1600.00", [4], when=at(DAY2, 10)),
+        filled(asha, "SMALLCAP", "BUY", "99.00", [20], product="MIS", algo_id="ALGO1",
+               when=at(DAY2, 11)),
+    ):  # fmt: skip
+        result.orders.append(order)
+        result.fills.extend(fills)
+    _, ravi_rm = risk_managers
+    with time_machine.travel(at(DAY2, 12), tick=False):
+        funds_move(account=asha, kind=LedgerKind.WITHDRAWAL, amount=Decimal("1000.00"))
+        switch, _ = kill_switch_trip(
+            level=KillSwitchLevel.ACCOUNT, reason="daily loss", account=ravi,
+            breaches=[(LimitKind.MAX_DAILY_LOSS, Decimal("1000.00"), Decimal("1250.00"))],
+        )  # fmt: skip
+        alert_raise(
+            rule=AlertRule.objects.get(code="wash_trade"), subject_key=f"client:{asha_client.pk}",
+            window=(at(DAY2, 9), at(DAY2, 12)), summary="both sides of INFY", score=2,
+            client_id=asha_client.pk, account_id=asha.pk, instrument_id=market["INFY"].pk,
+            priority=Alert.Priority.HIGH,
+        )  # fmt: skip
+    with time_machine.travel(at(DAY2, 13), tick=False):
+        kill_switch_reset(switch=switch, actor=ravi_rm)
+    for account in (asha, ravi):
+        account.refresh_from_db()
+    return result
