@@ -55,17 +55,25 @@ def _fills(params: ReportParams):
     )  # fmt: skip
 
 
+#: What a trade register row reads: plain values, no model instances (a million rows).
+TRADE_FIELDS = (
+    "broker_fill_id", "pk", "filled_at", "trade_date", "order_id", "order__broker_order_id",
+    "account_id", "account__code", "account__client_id", "account__client__name",
+    "order__tradingsymbol", "order__instrument__isin", "order__exchange",
+    "order__transaction_type", "order__product", "quantity", "price", "charges",
+    "charges_total", "order__algo_id",
+)  # fmt: skip
+
+
 def trade_rows(params: ReportParams) -> Iterator[tuple]:
-    for fill in _fills(params).iterator(chunk_size=CHUNK):
-        order, account, c = fill.order, fill.account, fill.charges
+    for row in _fills(params).values_list(*TRADE_FIELDS).iterator(chunk_size=CHUNK):
+        (trade, fill, at, day, order, exchange_order, account, ucc, client, name, symbol, isin,
+         exchange, side, product, quantity, price, c, total, algo) = row  # fmt: skip
         yield (
-            fill.broker_fill_id, fill.pk, fill.filled_at, fill.trade_date, order.pk,
-            order.broker_order_id, account.pk, account.code, account.client_id,
-            account.client.name, order.tradingsymbol, order.instrument.isin, order.exchange,
-            order.transaction_type, order.product, fill.quantity, fill.price,
-            fill.price * fill.quantity, charge(c, "brokerage"), charge(c, "stt"),
-            charge(c, "exchange_transaction"), charge(c, "sebi_fee"), charge(c, "stamp_duty"),
-            charge(c, "gst"), fill.charges_total, order.algo_id,
+            trade, fill, at, day, order, exchange_order, account, ucc, client, name, symbol,
+            isin, exchange, side, product, quantity, price, price * quantity,
+            charge(c, "brokerage"), charge(c, "stt"), charge(c, "exchange_transaction"),
+            charge(c, "sebi_fee"), charge(c, "stamp_duty"), charge(c, "gst"), total, algo,
         )  # fmt: skip
 
 
