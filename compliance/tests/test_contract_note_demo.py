@@ -34,3 +34,21 @@ def test_the_demo_makes_and_mails_the_notes_of_every_day_traded(day_of_fills, ac
     assert ContractNoteDispatch.objects.filter(status=ContractNoteDispatch.Status.SENT).count() == 2
     assert len(mail.outbox) == 2
     assert "Contract notes: 0 made, 0 e-mailed" in again.getvalue()  # Ravi tried once more
+
+
+def test_the_demo_exports_every_register_once(day_of_fills, user_in_role):
+    from compliance.reports.models import ReportExport
+    from compliance.reports.registers import REGISTERS
+
+    user_in_role("Compliance Officer", "compliance")
+    out = StringIO()
+    demo.seed_exports(stdout=out)
+    exports = ReportExport.objects.all()
+    assert {e.kind for e in exports} == set(REGISTERS)
+    assert {e.format for e in exports if e.kind == "trade_register"} == {"csv", "xlsx", "pdf"}
+    assert {e.status for e in exports} == {ReportExport.Status.SUCCEEDED}, [
+        (e.kind, e.error) for e in exports if e.error
+    ]
+    assert f"Report exports: {exports.count()} of {exports.count()} made" in out.getvalue()
+    demo.seed_exports(stdout=StringIO())
+    assert ReportExport.objects.count() == exports.count()  # a second run makes nothing

@@ -16,6 +16,7 @@ SEEDERS = [
     "compliance.monitoring.demo.seed",  # planted deposits and trades, one monitoring run
     "compliance.cases.demo.seed",  # cases on those alerts: one filed as an STR
     "compliance.reports.demo.seed",  # the contract notes of every day traded, e-mailed
+    "compliance.reports.demo.seed_exports",  # each register exported once, downloadable
     "compliance.demo.seed",  # last: it checkpoints the audit trail the others wrote to
 ]
 
