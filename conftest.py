@@ -31,6 +31,7 @@ pytest_plugins = [
     "orders.tests.fixtures",
     "compliance.tests.kyc_fixtures",
     "compliance.tests.case_fixtures",
+    "compliance.tests.retention_fixtures",
 ]
 
 BASE_DIR = Path(__file__).resolve().parent

@@ -109,6 +109,16 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "str.due_reminded": "Officers reminded of an STR due",
     # Contract notes (compliance.reports.services)
     "contract_note.generated": "Contract note generated",
+    # Retention and archival (compliance.retention)
+    "retention.policy_changed": "Retention policy changed",
+    "retention.hold_placed": "Legal hold placed",
+    "retention.hold_released": "Legal hold released",
+    "archive.created": "Month archived",
+    "archive.verified": "Archive verified",
+    "archive.released": "Archived rows released from the online tables",
+    "archive.restored": "Archive restored (read-only)",
+    "archive.purge_requested": "Archive purge requested (first officer)",
+    "archive.purge_approved": "Archive purged after retention (second officer)",
 }
 
 

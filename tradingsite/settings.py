@@ -356,6 +356,11 @@ STORAGES = {
             "location": env.str("COMPLIANCE_FILES_ROOT", default=str(DATA_DIR / "compliance"))
         },
     },
+    # Archived months of kept records, Parquet files and manifests (compliance.retention).
+    "archive": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": env.str("ARCHIVE_ROOT", default=str(DATA_DIR / "archive"))},
+    },
     # Production needs `collectstatic` (its deploy check says so); the embedded profile
     # serves plain names from the apps until it has run (tradingsite.staticfiles).
     "staticfiles": {

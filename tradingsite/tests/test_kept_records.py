@@ -6,6 +6,7 @@ cascades from a deleted parent, the admin (delete view, the bulk "delete selecte
 change forms, inlines), the API (DELETE/PUT/PATCH handlers), and on PostgreSQL raw SQL.
 """
 
+import datetime as dt
 import re
 from decimal import Decimal
 
@@ -23,6 +24,8 @@ from compliance.kyc.services import EDITABLE_FIELDS
 from compliance.models import Client
 from compliance.reports.contract_note_files import demo_signer
 from compliance.reports.services import contract_notes_generate
+from compliance.retention.models import ArchiveRun
+from compliance.retention.services import legal_hold_place
 from compliance.services import audit_checkpoint
 from conftest import require
 from marketdata.models import Instrument
@@ -41,6 +44,7 @@ KEPT = {
     "compliance.auditcheckpoint", "compliance.auditevent", "compliance.case",
     "compliance.casenote", "compliance.client", "compliance.contractnoterecord",
     "compliance.strreport",
+    "compliance.archiverun", "compliance.legalhold", "compliance.retentionpolicy",
     "compliance.kycapplication", "compliance.kycdocument",
     "ops.apikey",
     "orders.fill", "orders.holding", "orders.ledgerentry", "orders.order", "orders.orderoutbox",
@@ -94,6 +98,13 @@ def books(account, risk_managers, user_in_role, kyc_application, worked_case, tm
     )
     kyc_application()  # a draft with its documents
     worked_case("str_filed")  # a case, its notes and its STR draft
+    officer = user_in_role("Compliance Officer", "hold_co")
+    legal_hold_place(client=account.client, reason="inquiry", actor=officer)
+    ArchiveRun.objects.create(
+        kind="audit_events", month=dt.date(2020, 3, 1), prefix="audit_events/2020-03/x/",
+        manifest_name="audit_events/2020-03/x/manifest.json", manifest_sha256="0" * 64,
+        requested_by=officer,
+    )  # fmt: skip
     audit_checkpoint()
     empty = [m._meta.label_lower for m in kept_models() if not m.objects.exists()]
     assert not empty, f"the fixture must make a row of each kept record: {empty}"
