@@ -338,6 +338,9 @@ TIME_ZONE = "Asia/Kolkata"
 USE_I18N = True
 USE_TZ = True
 
+# A restored archive's read-only copy (compliance.retention.restore).
+ARCHIVE_RESTORE_ROOT = env.path("ARCHIVE_RESTORE_ROOT", default=DATA_DIR / "archive-restore")
+
 # --- Static files (served by WhiteNoise, so the demo needs no web server in front) -------
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"

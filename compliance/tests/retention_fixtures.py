@@ -1,11 +1,13 @@
 """Fixtures of the retention tests: an archive storage per test, officers, a past month."""
 
 import datetime as dt
+import importlib
 
 import pytest
 import time_machine
 
 from compliance.models import Client
+from compliance.retention.models import RetentionPolicy
 from compliance.services import audit_record
 from orders.models import TradingAccount
 
@@ -15,7 +17,7 @@ IN_MONTH = dt.datetime(2020, 3, 15, 10, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def archive_dir(settings, tmp_path):
+def archive_dir(settings, tmp_path, db):
     """Archives go to a fresh folder for each test (the ``archive`` storage)."""
     folder = tmp_path / "archive"
     settings.STORAGES = {
@@ -26,7 +28,22 @@ def archive_dir(settings, tmp_path):
         },
     }
     settings.ARCHIVE_RESTORE_ROOT = tmp_path / "restore"
+    seeded_policies()
     return folder
+
+
+def seeded_policies() -> None:
+    """The policies migration 0019 seeds (a transactional test's flush empties the table)."""
+    migration = importlib.import_module("compliance.migrations.0019_retention")
+    for kind, (years, online, description) in migration.POLICIES.items():
+        RetentionPolicy.objects.get_or_create(
+            kind=kind,
+            defaults={
+                "retention_years": years,
+                "online_months": online,
+                "description": description,
+            },
+        )
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from compliance.reports.services import contract_notes_generate
 from compliance.retention.models import ArchiveRun
 from compliance.retention.services import legal_hold_place
 from compliance.services import audit_checkpoint
+from compliance.tests.retention_fixtures import seeded_policies
 from conftest import require
 from marketdata.models import Instrument
 from ops.apikeys import api_key_create
@@ -98,6 +99,7 @@ def books(account, risk_managers, user_in_role, kyc_application, worked_case, tm
     )
     kyc_application()  # a draft with its documents
     worked_case("str_filed")  # a case, its notes and its STR draft
+    seeded_policies()  # a transactional test's flush before this one empties them
     officer = user_in_role("Compliance Officer", "hold_co")
     legal_hold_place(client=account.client, reason="inquiry", actor=officer)
     ArchiveRun.objects.create(
