@@ -149,3 +149,6 @@ def str_due_remind() -> dict:
 
     reminded = remind(today=timezone.localtime(timezone.now(), IST).date())
     return {"reminded": [r.ref for r in reminded]}
+
+
+from compliance.retention.tasks import archive_month_task  # noqa: E402, F401  (registers it)

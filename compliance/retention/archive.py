@@ -36,6 +36,7 @@ from compliance.retention.models import ArchiveRun, RecordKind, RetentionPolicy,
 from compliance.retention.tables import TABLES, arrow_schema, batches, columns
 from compliance.services import audit_record
 
+ARCHIVE_PERMISSION = "compliance.archive_records"
 CHUNK_ROWS = 10_000
 MANIFEST_VERSION = 1
 STORAGE = "archive"
@@ -181,6 +182,10 @@ def archive_month(
 ) -> ArchiveRun:
     """Archive ``month`` of ``kind``; refuses (ArchiveRefused, every reason) a month inside
     its online window, already archived, out of order, or under a legal hold."""
+    if not actor.is_active or not actor.has_perm(ARCHIVE_PERMISSION):
+        raise ArchiveRefused(
+            f"{actor.get_username()} may not archive records (needs {ARCHIVE_PERMISSION})"
+        )
     month = month_start(month)
     reasons = archive_refusals(kind=kind, month=month, today=today)
     if reasons:

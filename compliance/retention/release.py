@@ -141,6 +141,11 @@ def archive_release(*, run: ArchiveRun, actor: AbstractBaseUser) -> ArchiveRun:
     remaining = _compare_online(run, manifest)
     separate_owner = connection.vendor == "postgresql" and bool(settings.DATABASE_MIGRATION_URL)
     if separate_owner:
+        if connection.in_atomic_block:  # the owner's session would not see this one's rows
+            raise ArchiveRefused(
+                f"archive run {run.pk} not released: on PostgreSQL the release deletes as the "
+                "schema owner in a session of its own, so it runs outside any transaction"
+            )
         _delete_as_owner(run)
     with transaction.atomic():
         locked = ArchiveRun.objects.select_for_update(of=("self",)).get(pk=run.pk)

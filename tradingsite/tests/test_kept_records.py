@@ -24,7 +24,7 @@ from compliance.kyc.services import EDITABLE_FIELDS
 from compliance.models import Client
 from compliance.reports.contract_note_files import demo_signer
 from compliance.reports.services import contract_notes_generate
-from compliance.retention.models import ArchiveRun
+from compliance.retention.models import ArchiveRun, RetentionPolicy
 from compliance.retention.services import legal_hold_place
 from compliance.services import audit_checkpoint
 from compliance.tests.retention_fixtures import seeded_policies
@@ -59,6 +59,7 @@ ADMIN_EDITABLE = {
     TradingAccount: {"users", "brokerage_plan", "broker", "status", "kind"},  # kind: audited
     Client: {"name", "bank_account_number", "bank_ifsc"},  # KYC state: its services only
     KycApplication: set(EDITABLE_FIELDS),  # a draft's declared data, saved by its service
+    RetentionPolicy: {"retention_years", "online_months"},  # retention_policy_change, audited
 }
 
 #: The API's only handlers that change a kept record, each a service call.
