@@ -118,7 +118,8 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "archive.released": "Archived rows released from the online tables",
     "archive.restored": "Archive restored (read-only)",
     "archive.purge_requested": "Archive purge requested (first officer)",
-    "archive.purge_approved": "Archive purged after retention (second officer)",
+    "archive.purge_approved": "Archive purge approved (second officer)",
+    "archive.purged": "Archive files purged after retention",
 }
 
 

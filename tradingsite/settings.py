@@ -359,8 +359,19 @@ STORAGES = {
             "location": env.str("COMPLIANCE_FILES_ROOT", default=str(DATA_DIR / "compliance"))
         },
     },
-    # Archived months of kept records, Parquet files and manifests (compliance.retention).
+    # Archived months of kept records, Parquet files and manifests (compliance.retention):
+    # the filesystem, or with ARCHIVE_S3_BUCKET an S3 bucket under Object Lock.
     "archive": {
+        "BACKEND": "compliance.retention.storage.S3ObjectLockStorage",
+        "OPTIONS": {
+            "bucket": env.str("ARCHIVE_S3_BUCKET"),
+            "prefix": env.str("ARCHIVE_S3_PREFIX", default="archive"),
+            "endpoint_url": env.str("ARCHIVE_S3_ENDPOINT_URL", default=""),
+            "retain_days": env.int("ARCHIVE_S3_RETAIN_DAYS", default=1827),
+        },
+    }
+    if env.str("ARCHIVE_S3_BUCKET", default="")
+    else {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": env.str("ARCHIVE_ROOT", default=str(DATA_DIR / "archive"))},
     },

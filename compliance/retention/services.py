@@ -155,26 +155,47 @@ def archive_purge_approve(
     *, run: ArchiveRun, actor: AbstractBaseUser, today: dt.date | None = None
 ) -> ArchiveRun:
     """A second officer approves the purge: the archive's files are deleted, the run stays
-    on record, marked purged. Refused to the officer who requested it."""
+    on record, marked purged. Refused to the officer who requested it.
+
+    Three steps, no lock held across the storage: the approval commits (audited), the files
+    are deleted, then the run is marked purged. If the storage refuses (an S3 Object Lock
+    still in force), the run stays released with its approval recorded, and approving it
+    again, by the same approver, retries the deletion."""
     _require(actor, PURGE_PERMISSION, "approve a purge")
     with transaction.atomic():
         locked = ArchiveRun.objects.select_for_update(of=("self",)).get(pk=run.pk)
         reasons = purge_refusals(locked, today)
+        retry = locked.purge_approved_by_id == actor.pk and locked.purged_at is None
         if not locked.purge_requested_by_id:
             reasons.append("no officer has requested its purge")
         elif locked.purge_requested_by_id == actor.pk:
             reasons.append(f"{actor.get_username()} requested it: a second officer approves")
+        elif locked.purge_approved_by_id and not retry:
+            reasons.append(f"its purge was approved already by {locked.purge_approved_by}")
         if reasons:
             raise ArchiveRefused(f"archive run {locked.pk} not purged: " + "; ".join(reasons))
-        locked.purge_approved_by, locked.purge_approved_at = actor, timezone.now()
-        locked.status, locked.purged_at = ArchiveStatus.PURGED, timezone.now()
-        locked.save(update_fields=["purge_approved_by", "purge_approved_at", "status", "purged_at"])
-        audit_record(action="archive.purge_approved", obj=locked, actor=actor,
-                     after={"manifest_sha256": locked.manifest_sha256})  # fmt: skip
-    # The files go once the approval is committed (no lock is held across the storage).
+        if not retry:
+            locked.purge_approved_by, locked.purge_approved_at = actor, timezone.now()
+            locked.save(update_fields=["purge_approved_by", "purge_approved_at"])
+            audit_record(action="archive.purge_approved", obj=locked, actor=actor,
+                         after={"manifest_sha256": locked.manifest_sha256})  # fmt: skip
     # The manifest is kept (small, and it holds the bounds the audit trail starts from).
     manifest = manifest_read(locked)
     storage = storages[locked.storage]
     for entry in manifest["files"]:
-        storage.delete(entry["name"])
+        if not storage.exists(entry["name"]):
+            continue  # deleted by an earlier attempt
+        try:
+            storage.delete(entry["name"])
+        except Exception as error:  # the storage's own refusal (S3 Object Lock, permissions)
+            raise ArchiveRefused(
+                f"archive run {locked.pk}: the storage refused to delete {entry['name']} "
+                f"({error}); the approval stands, approve again to retry"
+            ) from error
+    with transaction.atomic():
+        locked = ArchiveRun.objects.select_for_update(of=("self",)).get(pk=run.pk)
+        locked.status, locked.purged_at = ArchiveStatus.PURGED, timezone.now()
+        locked.save(update_fields=["status", "purged_at"])
+        audit_record(action="archive.purged", obj=locked, actor=actor,
+                     after={"files": [e["name"] for e in manifest["files"]]})  # fmt: skip
     return locked
