@@ -126,22 +126,24 @@ def archive_refusals(*, kind: str, month: dt.date, today: dt.date | None = None)
     return reasons
 
 
-def _hold_refusals(ranges: dict[str, tuple[int, int]], month: dt.date) -> list[str]:
-    held = held_chains()
+def _in_ranges(ranges: dict[str, tuple[int, int]]) -> Q:
+    """The audit events of ``ranges`` (chain -> first and last seq)."""
+    match = Q(pk__in=[])
+    for chain, (first, last) in ranges.items():
+        match |= Q(chain=chain, seq__gte=first, seq__lte=last)
+    return match
+
+
+def _hold_refusals(ranges: dict[str, tuple[int, int]]) -> list[str]:
+    """A hold covers a chain (its client's account) or the events about a held object."""
     reasons = [
         f"chain {chain} is under {hold.described}"
-        for chain, hold in sorted(held.items())
+        for chain, hold in sorted(held_chains().items())
         if chain in ranges
     ]
-    _start, end = month_bounds(month)
+    events = AuditEvent.objects.filter(_in_ranges(ranges))
     for (object_type, object_id), hold in sorted(held_objects().items()):
-        if (
-            AuditEvent.objects.filter(
-                object_type=object_type, object_id=object_id, occurred_at__lt=end
-            )
-            .filter(_after(archived_bounds()))
-            .exists()
-        ):
+        if events.filter(object_type=object_type, object_id=object_id).exists():
             reasons.append(f"events about {object_type} {object_id} are under {hold.described}")
     return reasons
 
@@ -191,7 +193,7 @@ def archive_month(
     if reasons:
         raise ArchiveRefused(f"{kind} of {month:%Y-%m} not archived: " + "; ".join(reasons))
     ranges = _chain_ranges(month)
-    reasons = _hold_refusals(ranges, month)
+    reasons = _hold_refusals(ranges)
     if reasons:
         raise ArchiveRefused(f"{kind} of {month:%Y-%m} not archived: " + "; ".join(reasons))
     if not ranges:
@@ -200,9 +202,7 @@ def archive_month(
     policy = RetentionPolicy.objects.get(kind=kind)
     heads = {c.key: [c.seq, c.hash] for c in AuditChain.objects.all()}
     seal = _latest_seal()
-    match = Q(pk__in=[])
-    for chain, (first, last) in ranges.items():
-        match |= Q(chain=chain, seq__gte=first, seq__lte=last)
+    match = _in_ranges(ranges)
     prefix = f"{kind}/{month:%Y-%m}/{uuid.uuid4().hex[:12]}/"
     storage = archive_storage()
     files = []

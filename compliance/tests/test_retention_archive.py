@@ -6,6 +6,7 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
+import time_machine
 
 from compliance.models import AuditEvent
 from compliance.retention.archive import archive_month
@@ -13,6 +14,7 @@ from compliance.retention.errors import ArchiveRefused, ArchiveTampered
 from compliance.retention.models import ArchiveRun, RecordKind, RetentionPolicy
 from compliance.retention.services import legal_hold_place, legal_hold_release
 from compliance.retention.verify import archive_verify
+from compliance.services import audit_record
 from compliance.tests.retention_fixtures import IN_MONTH, MONTH, events_at
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("archive_dir")]
@@ -135,3 +137,14 @@ def test_only_an_officer_with_the_right_archives(user_in_role):
     events_at(IN_MONTH, 1)
     with pytest.raises(ArchiveRefused, match="tara may not archive records"):
         archive_month(kind=AUDIT, month="2020-03", actor=trader)
+
+
+def test_a_hold_on_a_client_refuses_a_month_with_events_about_it_on_the_firm_chain(
+    archive_officers, held_account
+):
+    with time_machine.travel(IN_MONTH, tick=False):
+        audit_record(action="client.changed", obj=held_account.client)  # the firm's chain
+    legal_hold_place(client=held_account.client, reason="SEBI inquiry", actor=archive_officers[0])
+    client = f"compliance.client {held_account.client.pk}"
+    with pytest.raises(ArchiveRefused, match=f"events about {client} are under legal hold"):
+        archive_month(kind=AUDIT, month="2020-03", actor=archive_officers[0])
