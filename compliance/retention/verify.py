@@ -54,7 +54,7 @@ def manifest_read(run: ArchiveRun) -> dict:
     return manifest
 
 
-def _check_file(storage, entry: dict) -> None:
+def check_file(storage, entry: dict) -> None:
     digest = hashlib.sha256()
     try:
         with storage.open(entry["name"], "rb") as handle:
@@ -131,7 +131,7 @@ def archive_verify(*, run: ArchiveRun) -> ArchiveReport:
     storage = storages[run.storage]
     rows = 0
     for entry in manifest["files"]:
-        _check_file(storage, entry)
+        check_file(storage, entry)
         counted = sum(1 for _ in archived_rows(run, entry))
         if counted != entry["rows"]:
             raise ArchiveTampered(
