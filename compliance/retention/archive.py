@@ -35,6 +35,7 @@ from compliance.retention.holds import held_chains, held_objects
 from compliance.retention.models import ArchiveRun, RecordKind, RetentionPolicy, month_after
 from compliance.retention.tables import TABLES, arrow_schema, batches, columns
 from compliance.services import audit_record
+from marketdata.calendar import IST
 
 ARCHIVE_PERMISSION = "compliance.archive_records"
 CHUNK_ROWS = 10_000
@@ -58,9 +59,9 @@ def month_start(month: dt.date | str) -> dt.date:
 
 
 def month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """The month's first and following instants, in UTC."""
-    start = dt.datetime.combine(month, dt.time(), tzinfo=dt.UTC)
-    return start, dt.datetime.combine(month_after(month), dt.time(), tzinfo=dt.UTC)
+    """The month's first and following instants: calendar months in IST, as the books are."""
+    start = dt.datetime.combine(month, dt.time(), tzinfo=IST)
+    return start, dt.datetime.combine(month_after(month), dt.time(), tzinfo=IST)
 
 
 def archived_bounds() -> dict[str, tuple[int, str]]:
@@ -90,7 +91,8 @@ def _chain_ranges(month: dt.date) -> dict[str, tuple[int, int]]:
     earlier = pending.filter(occurred_at__lt=start).aggregate(at=Min("occurred_at"))["at"]
     if earlier is not None:
         raise ArchiveRefused(
-            f"audit events of {earlier:%Y-%m} are not archived yet: archive that month first"
+            f"audit events of {earlier.astimezone(IST):%Y-%m} are not archived yet: archive "
+            "that month first"
         )
     last = dict(
         pending.filter(occurred_at__lt=end)

@@ -28,7 +28,7 @@ from django.utils import timezone
 from compliance.models import AuditEvent
 from compliance.retention.errors import ArchiveRefused, ArchiveTampered
 from compliance.retention.holds import held_chains, held_objects
-from compliance.retention.models import ArchiveRun, ArchiveStatus
+from compliance.retention.models import ArchiveRun, ArchiveStatus, RecordKind
 from compliance.retention.tables import TABLES, columns
 from compliance.retention.verify import archive_verify, archived_rows, manifest_read
 from compliance.services import audit_record
@@ -47,6 +47,8 @@ def _match(run: ArchiveRun) -> Q:
 
 def release_refusals(run: ArchiveRun) -> list[str]:
     """Every reason ``run``'s online rows may not be released now (empty: they may)."""
+    if run.kind != RecordKind.AUDIT_EVENTS:
+        return [f"release of {run.kind} from the online tables is not built yet"]
     reasons = []
     if run.status != ArchiveStatus.ARCHIVED:
         reasons.append(f"archive run {run.pk} is {run.get_status_display().lower()}")

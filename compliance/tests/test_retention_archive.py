@@ -148,3 +148,11 @@ def test_a_hold_on_a_client_refuses_a_month_with_events_about_it_on_the_firm_cha
     client = f"compliance.client {held_account.client.pk}"
     with pytest.raises(ArchiveRefused, match=f"events about {client} are under legal hold"):
         archive_month(kind=AUDIT, month="2020-03", actor=archive_officers[0])
+
+
+def test_a_month_is_a_calendar_month_in_ist(archive_officers):
+    """00:10 IST on 1 April is still 31 March in UTC: it belongs to April."""
+    events_at(dt.datetime(2020, 3, 31, 18, 0, tzinfo=dt.UTC), 1)  # 23:30 IST, 31 March
+    events_at(dt.datetime(2020, 3, 31, 18, 40, tzinfo=dt.UTC), 1)  # 00:10 IST, 1 April
+    march = archive_month(kind=AUDIT, month="2020-03", actor=archive_officers[0])
+    assert march.bounds["firm"][:2] == [1, 1]
