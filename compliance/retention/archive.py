@@ -33,6 +33,7 @@ from compliance.models import AuditChain, AuditEvent
 from compliance.retention.errors import ArchiveRefused
 from compliance.retention.holds import held_chains, held_objects
 from compliance.retention.models import ArchiveRun, RecordKind, RetentionPolicy, month_after
+from compliance.retention.orders import orders_floor, orders_selection
 from compliance.retention.tables import TABLES, arrow_schema, batches, columns
 from compliance.services import audit_record
 from marketdata.calendar import IST
@@ -194,24 +195,30 @@ def archive_month(
     reasons = archive_refusals(kind=kind, month=month, today=today)
     if reasons:
         raise ArchiveRefused(f"{kind} of {month:%Y-%m} not archived: " + "; ".join(reasons))
-    ranges = _chain_ranges(month)
-    reasons = _hold_refusals(ranges)
+    start, end = month_bounds(month)
+    ranges: dict[str, tuple[int, int]] = {}
+    if kind == RecordKind.AUDIT_EVENTS:
+        ranges = _chain_ranges(month)
+        reasons = _hold_refusals(ranges)
+        match = _in_ranges(ranges)
+        selected = {t.name: t.model.objects.filter(match) for t in TABLES[kind]}
+    else:
+        selected, reasons = orders_selection(month, start, end, orders_floor(month_bounds))
     if reasons:
         raise ArchiveRefused(f"{kind} of {month:%Y-%m} not archived: " + "; ".join(reasons))
-    if not ranges:
+    if not any(queryset.exists() for queryset in selected.values()):
         raise ArchiveRefused(f"{kind} of {month:%Y-%m} not archived: it has no records")
 
     policy = RetentionPolicy.objects.get(kind=kind)
     heads = {c.key: [c.seq, c.hash] for c in AuditChain.objects.all()}
     seal = _latest_seal()
-    match = _in_ranges(ranges)
     prefix = f"{kind}/{month:%Y-%m}/{uuid.uuid4().hex[:12]}/"
     storage = archive_storage()
     files = []
     with tempfile.TemporaryDirectory(prefix="archive-") as workdir:
         for table in TABLES[kind]:
             local = Path(workdir) / f"{table.name}.parquet"
-            queryset = table.model.objects.filter(match).order_by(*table.key)
+            queryset = selected[table.name].order_by(*table.key)
             entry = _write_parquet(table, queryset, local)
             with local.open("rb") as handle:
                 entry["sha256"] = file_sha256(handle)

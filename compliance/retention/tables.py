@@ -29,10 +29,19 @@ class ArchivedTable:
         return self.model._meta.db_table
 
 
-#: The kinds archival is built for, each with its tables. Orders, ledger, KYC and contract
-#: notes have policies but no archiver yet (docs/compliance-retention.md says why).
+#: The kinds archival is built for, each with its tables. Ledger, KYC and contract notes
+#: have policies but no archiver yet (docs/compliance-retention.md says why).
+def _orders_tables() -> tuple[ArchivedTable, ...]:
+    from orders.models import Fill, LedgerEntry, Order, OrderOutbox, PaperOrder
+
+    return tuple(
+        ArchivedTable(m, ("id",)) for m in (Order, Fill, LedgerEntry, OrderOutbox, PaperOrder)
+    )
+
+
 TABLES: dict[str, tuple[ArchivedTable, ...]] = {
     RecordKind.AUDIT_EVENTS: (ArchivedTable(AuditEvent, ("chain", "seq")),),
+    RecordKind.ORDERS: _orders_tables(),
 }
 
 
