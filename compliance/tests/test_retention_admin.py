@@ -106,3 +106,32 @@ def test_holds_are_placed_and_released_through_their_services(officer_clients, h
     hold.refresh_from_db()
     assert (hold.active, hold.release_reason) == (False, "closed")
     assert asha.post(f"/admin/compliance/legalhold/{hold.pk}/delete/").status_code == 403
+
+
+def test_the_retention_pages_render_and_nothing_is_deleted(officer_clients, held_account):
+    events_at(IN_MONTH, 1)
+    asha, _ = officer_clients()
+    asha.post(f"{RUNS}archive/", {"kind": "audit_events", "month": "2020-03"})
+    run = ArchiveRun.objects.get()
+    policy = RetentionPolicy.objects.get(kind="audit_events")
+    for url in (
+        RUNS,
+        f"{RUNS}{run.pk}/change/",
+        "/admin/compliance/retentionpolicy/",
+        f"/admin/compliance/retentionpolicy/{policy.pk}/change/",
+        "/admin/compliance/legalhold/",
+        "/admin/compliance/legalhold/add/",
+    ):
+        assert asha.get(url).status_code == 200, url
+    assert asha.post(f"{RUNS}{run.pk}/delete/").status_code == 403
+    assert asha.post(f"/admin/compliance/retentionpolicy/{policy.pk}/delete/").status_code == 403
+    assert asha.get("/admin/compliance/retentionpolicy/add/").status_code == 403
+
+
+def test_the_archive_task_is_safe_to_run_twice(archive_officers):
+    from compliance.retention.tasks import archive_month_task
+
+    events_at(IN_MONTH, 2)
+    first = archive_month_task("audit_events", "2020-03", archive_officers[0].pk, release=True)
+    again = archive_month_task("audit_events", "2020-03", archive_officers[0].pk, release=True)
+    assert first == again == {"run": ArchiveRun.objects.get().pk, "rows": 2, "status": "released"}
