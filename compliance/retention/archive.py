@@ -33,7 +33,7 @@ from compliance.models import AuditChain, AuditEvent
 from compliance.retention.errors import ArchiveRefused
 from compliance.retention.holds import held_chains, held_objects
 from compliance.retention.models import ArchiveRun, RecordKind, RetentionPolicy, month_after
-from compliance.retention.orders import orders_floor, orders_selection
+from compliance.retention.orders import kind_floor, ledger_selection, orders_selection
 from compliance.retention.tables import TABLES, arrow_schema, batches, columns
 from compliance.services import audit_record
 from marketdata.calendar import IST
@@ -203,7 +203,8 @@ def archive_month(
         match = _in_ranges(ranges)
         selected = {t.name: t.model.objects.filter(match) for t in TABLES[kind]}
     else:
-        selected, reasons = orders_selection(month, start, end, orders_floor(month_bounds))
+        select = orders_selection if kind == RecordKind.ORDERS else ledger_selection
+        selected, reasons = select(month, start, end, kind_floor(kind, month_bounds))
     if reasons:
         raise ArchiveRefused(f"{kind} of {month:%Y-%m} not archived: " + "; ".join(reasons))
     if not any(queryset.exists() for queryset in selected.values()):

@@ -29,8 +29,8 @@ class ArchivedTable:
         return self.model._meta.db_table
 
 
-#: The kinds archival is built for, each with its tables. Ledger, KYC and contract notes
-#: have policies but no archiver yet (docs/compliance-retention.md says why).
+#: The kinds archival is built for, each with its tables. KYC and contract notes have
+#: policies but no archiver yet (docs/compliance-retention.md).
 def _orders_tables() -> tuple[ArchivedTable, ...]:
     from orders.models import Fill, LedgerEntry, Order, OrderOutbox, PaperOrder
 
@@ -42,6 +42,7 @@ def _orders_tables() -> tuple[ArchivedTable, ...]:
 TABLES: dict[str, tuple[ArchivedTable, ...]] = {
     RecordKind.AUDIT_EVENTS: (ArchivedTable(AuditEvent, ("chain", "seq")),),
     RecordKind.ORDERS: _orders_tables(),
+    RecordKind.LEDGER: _orders_tables()[2:3],  # LedgerEntry: the entries of no order
 }
 
 

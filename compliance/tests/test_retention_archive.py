@@ -128,8 +128,8 @@ def test_a_legal_hold_on_a_case_refuses_archival_of_its_subject(past_month, arch
 
 
 def test_kinds_without_an_archiver_are_refused_not_skipped(archive_officers):
-    with pytest.raises(ArchiveRefused, match="archival of ledger is not built yet"):
-        archive_month(kind=RecordKind.LEDGER, month="2020-03", actor=archive_officers[0])
+    with pytest.raises(ArchiveRefused, match="archival of kyc is not built yet"):
+        archive_month(kind=RecordKind.KYC, month="2020-03", actor=archive_officers[0])
 
 
 def test_only_an_officer_with_the_right_archives(user_in_role):

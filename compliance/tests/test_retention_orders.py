@@ -82,3 +82,25 @@ def test_orders_months_are_archived_in_order(resting, archive_officers):
         today=LATER,
     )  # fmt: skip
     assert run.key_first == run.key_last == str(resting.pk)
+
+
+def test_a_month_of_the_ledger_archives_the_entries_of_no_order(resting, archive_officers):
+    """The account's deposit (no order); the fill's postings go with the orders."""
+    fill_apply(order=resting, broker_fill_id="T-1", quantity=10, price=Decimal("1400.00"))
+    deposits = list(
+        LedgerEntry.objects.filter(order__isnull=True, fill__isnull=True).order_by("id").values()
+    )
+    assert deposits
+    assert LedgerEntry.objects.filter(order=resting).exists()  # not the ledger kind's
+
+    run = archive_month(kind="ledger", month=this_month(), actor=archive_officers[0], today=LATER)
+    assert run.rows == len(deposits)
+    archive_restore(run=run, actor=archive_officers[1])
+    assert restored_rows(run, LedgerEntry) == deposits
+
+
+def test_a_legal_hold_refuses_the_clients_ledger_month(resting, archive_officers):
+    legal_hold_place(client=resting.account.client, reason="SEBI", actor=archive_officers[0])
+    client = resting.account.client_id
+    with pytest.raises(ArchiveRefused, match=f"ledger entries of client {client} are under"):
+        archive_month(kind="ledger", month=this_month(), actor=archive_officers[0], today=LATER)
