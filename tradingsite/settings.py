@@ -235,6 +235,17 @@ else:
     DATABASES["default"]["OPTIONS"]["options"] = (
         f"-c lock_timeout={env.int('DATABASE_LOCK_TIMEOUT_MS', default=2000)}"
     )
+    # The owner's login for the one runtime path that needs it (compliance.retention's
+    # release and restore open a connection of their own with it; docs/compliance-retention.md).
+    if DATABASE_MIGRATION_URL:
+        DATABASE_OWNER_LOGIN = {
+            key: _owner_database.get(key) or "" for key in ("USER", "HOST", "PORT")
+        } | {
+            "PASSWORD": env.str("DATABASE_MIGRATION_PASSWORD", default="")
+            or password_for(_owner_database["USER"], _stored_secrets, "DATABASE")
+            or _owner_database.get("PASSWORD")
+            or ""
+        }
     # The test database's name (default: test_<NAME>), e.g. for two test runs on one server.
     if _test_database := env.str("TEST_DATABASE_NAME", default=""):
         DATABASES["default"]["TEST"] = {"NAME": _test_database}

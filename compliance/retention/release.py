@@ -18,7 +18,6 @@ copy. The rows are then deleted past the kept-record protections, on this path o
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import environ
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection, transaction
@@ -101,14 +100,13 @@ def owner_connection() -> Iterator:
     this process uses (in tests, the test database), closed on leaving."""
     import psycopg2
 
-    owner = environ.Env.db_url_config(settings.DATABASE_MIGRATION_URL)
-    password = environ.Env().str("DATABASE_MIGRATION_PASSWORD", default="") or owner["PASSWORD"]
+    owner = settings.DATABASE_OWNER_LOGIN
     params = {
         "dbname": connection.settings_dict["NAME"],
         "user": owner["USER"],
         "host": owner["HOST"] or None,
         "port": owner["PORT"] or None,
-        "password": password or None,
+        "password": owner["PASSWORD"] or None,
     }
     link = psycopg2.connect(**{k: v for k, v in params.items() if v is not None})
     try:
