@@ -34,6 +34,7 @@ pytest_plugins = [
     "compliance.tests.contract_note_fixtures",
     "compliance.tests.export_fixtures",
     "compliance.tests.report_fixtures",
+    "compliance.tests.retention_fixtures",
 ]
 
 BASE_DIR = Path(__file__).resolve().parent

@@ -120,6 +120,17 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "report.export_downloaded": "Report export downloaded",
     "report.export_refused": "Report export download refused (file altered)",
     "report.schedule_created": "Report export scheduled",
+    # Retention and archival (compliance.retention)
+    "retention.policy_changed": "Retention policy changed",
+    "retention.hold_placed": "Legal hold placed",
+    "retention.hold_released": "Legal hold released",
+    "archive.created": "Month archived",
+    "archive.verified": "Archive verified",
+    "archive.released": "Archived rows released from the online tables",
+    "archive.restored": "Archive restored (read-only)",
+    "archive.purge_requested": "Archive purge requested (first officer)",
+    "archive.purge_approved": "Archive purge approved (second officer)",
+    "archive.purged": "Archive files purged after retention",
 }
 
 

@@ -216,6 +216,7 @@ from compliance.cases.admin import CaseAdmin, StrReportAdmin  # noqa: E402, F401
 from compliance.kyc import admin as kyc_admin  # noqa: E402, F401  (registers KYC)
 from compliance.reports import admin as reports_admin  # noqa: E402, F401  (contract notes)
 from compliance.reports import exports_admin  # noqa: E402, F401  (report exports)
+from compliance.retention import admin as retention_admin  # noqa: E402, F401  (registers retention)
 
 # AML screening's admin lives with its domain.
 from compliance.screening import admin as screening_admin  # noqa: E402, F401

@@ -260,5 +260,6 @@ from compliance.kyc.models import (  # noqa: E402, F401
     ReKycInterval,
 )  # fmt: skip
 from compliance.reports.models import ContractNoteRecord, ReportExport  # noqa: E402, F401
+from compliance.retention.models import ArchiveRun, LegalHold, RetentionPolicy  # noqa: E402, F401
 from compliance.screening import models as screening_models  # noqa: E402, F401
 from compliance.surveillance.models import ClientGroup, ClientLink  # noqa: E402, F401

@@ -89,3 +89,18 @@ def audit_checkpoint_schedule(*, now: datetime | None = None) -> CheckpointSched
         next_run=schedule_next_run(task, now),
         last=last,
     )
+
+
+def released_bounds() -> dict[str, tuple[int, str]]:
+    """Per chain, the last seq and hash of the events released to the archive."""
+    from compliance.retention.models import ArchiveRun, ArchiveStatus, RecordKind
+
+    bounds: dict[str, tuple[int, str]] = {}
+    runs = ArchiveRun.objects.filter(kind=RecordKind.AUDIT_EVENTS).exclude(
+        status=ArchiveStatus.ARCHIVED
+    )
+    for bound in runs.values_list("bounds", flat=True):
+        for chain, (_first, last, last_hash) in bound.items():
+            if last > bounds.get(chain, (0, ""))[0]:
+                bounds[chain] = (last, last_hash)
+    return bounds

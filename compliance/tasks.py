@@ -199,3 +199,6 @@ def report_export_scheduled(
         today=timezone.localdate(timezone.now(), IST),
     )  # fmt: skip
     return {"export": export.pk, "params": export.params}
+
+
+from compliance.retention.tasks import archive_month_task  # noqa: E402, F401  (registers it)

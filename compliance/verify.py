@@ -26,6 +26,7 @@ from django.db.models.expressions import RawSQL
 
 from compliance.chain import GENESIS_HASH, HASHED_FIELDS, stored_event_hash
 from compliance.models import AuditChain, AuditCheckpoint, AuditEvent
+from compliance.selectors import released_bounds
 from tradingsite.processes import django_setup
 
 if TYPE_CHECKING:
@@ -270,6 +271,13 @@ def _beyond_head_breaks(walks: list[_Walk]) -> list[ChainBreak]:
     ]
 
 
+def _after_bounds(bounds: dict[str, tuple[int, str]]) -> Q:
+    match = ~Q(chain__in=list(bounds))
+    for chain, (seq, _) in bounds.items():
+        match |= Q(chain=chain, seq__gt=seq)
+    return match
+
+
 def audit_verify(
     *,
     since_checkpoint: AuditCheckpoint | None = None,
@@ -289,8 +297,17 @@ def audit_verify(
     started = time.monotonic()
     heads = {c.key: (c.seq, c.hash) for c in AuditChain.objects.all()}
     start = dict(since_checkpoint.heads) if since_checkpoint else {}
-    breaks = _anchor_breaks(start) if since_checkpoint else []
+    # Events released to the archive (compliance.retention) are gone from the table: each
+    # such chain starts from its archived boundary, which the archive verified links up.
+    released = released_bounds()
+    anchors = {c: h for c, h in start.items() if h[0] > released.get(c, (0, ""))[0]}
+    breaks = _anchor_breaks(anchors) if since_checkpoint else []
+    for chain, (seq, hash_) in released.items():
+        if seq >= start.get(chain, (0, GENESIS_HASH))[0]:
+            start[chain] = [seq, hash_]
     events = AuditEvent.objects.all()
+    if released and since_checkpoint is None:
+        events = events.filter(_after_bounds(released))
     if chains is not None:
         chains = set(chains)
         heads = {chain: head for chain, head in heads.items() if chain in chains}

@@ -180,6 +180,24 @@ def setup_statements(
         Statement(f"GRANT USAGE ON SCHEMA {s} TO {r};"),
         _ownership_statement(owner, schema),
         *grant_statements(owner=owner, runtime=runtime, schema=schema),
+        *restore_schema_statements(owner=owner, runtime=runtime),
+    ]
+
+
+#: Where a restored archive is loaded (compliance.retention.restore): the owner's, and the
+#: runtime role may only read it (SELECT, granted per restored table; no default privileges).
+RESTORE_SCHEMA = "archive_restore"
+
+
+def restore_schema_statements(*, owner: str, runtime: str) -> list[Statement]:
+    """The archive's read-only restore schema: made here, by a superuser, because the owner
+    has no CREATE on the database (only on its schema)."""
+    o, r, s = _ident(owner), _ident(runtime), _ident(RESTORE_SCHEMA)
+    return [
+        Statement(f"CREATE SCHEMA IF NOT EXISTS {s} AUTHORIZATION {o};"),
+        Statement(f"ALTER SCHEMA {s} OWNER TO {o};"),
+        Statement(f"REVOKE ALL ON SCHEMA {s} FROM PUBLIC, {r};"),
+        Statement(f"GRANT USAGE ON SCHEMA {s} TO {r};"),
     ]
 
 

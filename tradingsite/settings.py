@@ -235,6 +235,17 @@ else:
     DATABASES["default"]["OPTIONS"]["options"] = (
         f"-c lock_timeout={env.int('DATABASE_LOCK_TIMEOUT_MS', default=2000)}"
     )
+    # The owner's login for the one runtime path that needs it (compliance.retention's
+    # release and restore open a connection of their own with it; docs/compliance-retention.md).
+    if DATABASE_MIGRATION_URL:
+        DATABASE_OWNER_LOGIN = {
+            key: _owner_database.get(key) or "" for key in ("USER", "HOST", "PORT")
+        } | {
+            "PASSWORD": env.str("DATABASE_MIGRATION_PASSWORD", default="")
+            or password_for(_owner_database["USER"], _stored_secrets, "DATABASE")
+            or _owner_database.get("PASSWORD")
+            or ""
+        }
     # The test database's name (default: test_<NAME>), e.g. for two test runs on one server.
     if _test_database := env.str("TEST_DATABASE_NAME", default=""):
         DATABASES["default"]["TEST"] = {"NAME": _test_database}
@@ -349,6 +360,9 @@ TIME_ZONE = "Asia/Kolkata"
 USE_I18N = True
 USE_TZ = True
 
+# A restored archive's read-only copy (compliance.retention.restore).
+ARCHIVE_RESTORE_ROOT = env.path("ARCHIVE_RESTORE_ROOT", default=DATA_DIR / "archive-restore")
+
 # --- Static files (served by WhiteNoise, so the demo needs no web server in front) -------
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
@@ -366,6 +380,22 @@ STORAGES = {
         "OPTIONS": {
             "location": env.str("COMPLIANCE_FILES_ROOT", default=str(DATA_DIR / "compliance"))
         },
+    },
+    # Archived months of kept records, Parquet files and manifests (compliance.retention):
+    # the filesystem, or with ARCHIVE_S3_BUCKET an S3 bucket under Object Lock.
+    "archive": {
+        "BACKEND": "compliance.retention.storage.S3ObjectLockStorage",
+        "OPTIONS": {
+            "bucket": env.str("ARCHIVE_S3_BUCKET"),
+            "prefix": env.str("ARCHIVE_S3_PREFIX", default="archive"),
+            "endpoint_url": env.str("ARCHIVE_S3_ENDPOINT_URL", default=""),
+            "retain_days": env.int("ARCHIVE_S3_RETAIN_DAYS", default=1827),
+        },
+    }
+    if env.str("ARCHIVE_S3_BUCKET", default="")
+    else {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": env.str("ARCHIVE_ROOT", default=str(DATA_DIR / "archive"))},
     },
     # Production needs `collectstatic` (its deploy check says so); the embedded profile
     # serves plain names from the apps until it has run (tradingsite.staticfiles).

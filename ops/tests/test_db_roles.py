@@ -42,7 +42,11 @@ def test_the_printed_sql_grants_no_truncate_and_no_update_of_the_trail(capsys):
         'GRANT USAGE ON SCHEMA "public" TO "ts_app";',
         'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "public" TO "ts_app";',
         'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "public" TO "ts_app";',
+        # The archive's restore schema: the runtime role reads what is granted table by table
+        'GRANT USAGE ON SCHEMA "archive_restore" TO "ts_app";',
     ]
+    assert 'CREATE SCHEMA IF NOT EXISTS "archive_restore" AUTHORIZATION "ts_owner";' in sql
+    assert 'REVOKE ALL ON SCHEMA "archive_restore" FROM PUBLIC, "ts_app";' in sql
     assert "REVOKE TRUNCATE, REFERENCES, TRIGGER ON ALL TABLES" in sql
     assert "ARRAY['compliance_auditevent', 'compliance_auditcheckpoint']" in sql
     assert "REVOKE UPDATE, DELETE, TRUNCATE ON %I.%I" in sql

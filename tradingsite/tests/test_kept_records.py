@@ -6,6 +6,7 @@ cascades from a deleted parent, the admin (delete view, the bulk "delete selecte
 change forms, inlines), the API (DELETE/PUT/PATCH handlers), and on PostgreSQL raw SQL.
 """
 
+import datetime as dt
 import re
 from decimal import Decimal
 
@@ -25,7 +26,10 @@ from compliance.reports.contract_note_files import demo_signer
 from compliance.reports.dispatch import contract_notes_dispatch
 from compliance.reports.exports import report_export_request
 from compliance.reports.services import contract_notes_generate
+from compliance.retention.models import ArchiveRun, RetentionPolicy
+from compliance.retention.services import legal_hold_place
 from compliance.services import audit_checkpoint
+from compliance.tests.retention_fixtures import seeded_policies
 from conftest import require
 from marketdata.models import Instrument
 from ops.apikeys import api_key_create
@@ -43,6 +47,7 @@ KEPT = {
     "compliance.auditcheckpoint", "compliance.auditevent", "compliance.case",
     "compliance.casenote", "compliance.client", "compliance.contractnotedispatch",
     "compliance.contractnoterecord", "compliance.reportexport", "compliance.strreport",
+    "compliance.archiverun", "compliance.legalhold", "compliance.retentionpolicy",
     "compliance.kycapplication", "compliance.kycdocument",
     "ops.apikey",
     "orders.fill", "orders.holding", "orders.ledgerentry", "orders.order", "orders.orderoutbox",
@@ -56,6 +61,7 @@ ADMIN_EDITABLE = {
     TradingAccount: {"users", "brokerage_plan", "broker", "status", "kind"},  # kind: audited
     Client: {"name", "bank_account_number", "bank_ifsc"},  # KYC state: its services only
     KycApplication: set(EDITABLE_FIELDS),  # a draft's declared data, saved by its service
+    RetentionPolicy: {"retention_years", "online_months"},  # retention_policy_change, audited
 }
 
 #: The API's only handlers that change a kept record, each a service call.
@@ -101,6 +107,14 @@ def books(
     )
     kyc_application()  # a draft with its documents
     worked_case("str_filed")  # a case, its notes and its STR draft
+    seeded_policies()  # a transactional test's flush before this one empties them
+    officer = user_in_role("Compliance Officer", "hold_co")
+    legal_hold_place(client=account.client, reason="inquiry", actor=officer)
+    ArchiveRun.objects.create(
+        kind="audit_events", month=dt.date(2020, 3, 1), prefix="audit_events/2020-03/x/",
+        manifest_name="audit_events/2020-03/x/manifest.json", manifest_sha256="0" * 64,
+        requested_by=officer,
+    )  # fmt: skip
     audit_checkpoint()
     empty = [m._meta.label_lower for m in kept_models() if not m.objects.exists()]
     assert not empty, f"the fixture must make a row of each kept record: {empty}"

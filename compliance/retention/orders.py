@@ -1,0 +1,92 @@
+"""What the ``orders`` and ``ledger`` kinds archive of a month.
+
+``orders``: the orders placed in it (IST), with their
+fills, the ledger entries they posted, their outbox rows and paper-exchange rows, whenever
+those happened. Refused while any of the month's orders is still working (not in a terminal
+status), while an earlier month's orders are not archived, and under a legal hold on the
+client of any of their accounts. ``ledger``: the ledger entries of no order and no fill
+(deposits, withdrawals, charges) posted in the month, under the same rules of order and
+holds. Archived only: their release is not built yet."""
+
+import datetime as dt
+
+from django.db.models import Q, QuerySet
+
+from compliance.retention.holds import held_clients
+from compliance.retention.models import ArchiveRun, month_after
+
+OPEN_EXAMPLES = 5
+
+
+def orders_selection(
+    month: dt.date, start: dt.datetime, end: dt.datetime, floor: dt.datetime | None
+) -> tuple[dict[str, QuerySet], list[str]]:
+    """Per table, the rows the month archives; and every reason it may not."""
+    from orders.choices import TERMINAL
+    from orders.models import Fill, LedgerEntry, Order, OrderOutbox, PaperOrder
+
+    reasons = []
+    earlier = Order.objects.filter(created_at__lt=start)
+    if floor is not None:
+        earlier = earlier.filter(created_at__gte=floor)
+    if first := earlier.order_by("created_at").values_list("created_at", flat=True).first():
+        from marketdata.calendar import IST
+
+        reasons.append(
+            f"orders of {first.astimezone(IST):%Y-%m} are not archived yet: archive that month "
+            "first"
+        )
+    orders = Order.objects.filter(created_at__gte=start, created_at__lt=end)
+    working = list(
+        orders.exclude(status__in=TERMINAL)
+        .order_by("pk")
+        .values_list("pk", "status")[: OPEN_EXAMPLES + 1]
+    )
+    if working:
+        named = ", ".join(f"order {pk} {status}" for pk, status in working[:OPEN_EXAMPLES])
+        more = " and more" if len(working) > OPEN_EXAMPLES else ""
+        reasons.append(f"orders of the month are still working: {named}{more}")
+    held = held_clients()
+    for client_id, hold in sorted(held.items()):
+        if orders.filter(account__client_id=client_id).exists():
+            reasons.append(f"orders of client {client_id} are under {hold.described}")
+    fills = Fill.objects.filter(order__in=orders)
+    return {
+        Order._meta.db_table: orders,
+        Fill._meta.db_table: fills,
+        LedgerEntry._meta.db_table: LedgerEntry.objects.filter(
+            Q(order__in=orders) | Q(fill__in=fills)
+        ),
+        OrderOutbox._meta.db_table: OrderOutbox.objects.filter(order__in=orders),
+        PaperOrder._meta.db_table: PaperOrder.objects.filter(order__in=orders),
+    }, reasons
+
+
+def ledger_selection(
+    month: dt.date, start: dt.datetime, end: dt.datetime, floor: dt.datetime | None
+) -> tuple[dict[str, QuerySet], list[str]]:
+    """The month's ledger entries of no order; every reason they may not be archived."""
+    from marketdata.calendar import IST
+    from orders.models import LedgerEntry
+
+    own = LedgerEntry.objects.filter(order__isnull=True, fill__isnull=True)
+    reasons = []
+    earlier = own.filter(posted_at__lt=start)
+    if floor is not None:
+        earlier = earlier.filter(posted_at__gte=floor)
+    if first := earlier.order_by("posted_at").values_list("posted_at", flat=True).first():
+        reasons.append(
+            f"ledger entries of {first.astimezone(IST):%Y-%m} are not archived yet: archive "
+            "that month first"
+        )
+    entries = own.filter(posted_at__gte=start, posted_at__lt=end)
+    for client_id, hold in sorted(held_clients().items()):
+        if entries.filter(account__client_id=client_id).exists():
+            reasons.append(f"ledger entries of client {client_id} are under {hold.described}")
+    return {LedgerEntry._meta.db_table: entries}, reasons
+
+
+def kind_floor(kind: str, bounds_of_month) -> dt.datetime | None:
+    """The first instant after the last month of ``kind`` archived (None: none archived)."""
+    last = ArchiveRun.objects.filter(kind=kind).order_by("-month").first()
+    return bounds_of_month(month_after(last.month))[0] if last else None
