@@ -97,10 +97,11 @@ def _summary(export: ReportExport) -> dict[str, Any]:
 
 
 def report_export_request(
-    *, user: Any, kind: str, fmt: str, data: Mapping[str, Any], schedule: str = ""
+    *, user: Any, kind: str, fmt: str, data: Mapping[str, Any], schedule: str = "", key: Any = None
 ) -> ReportExport:
     """Queue an export of ``kind`` as ``fmt`` with ``data``'s filters, for ``user`` (``None``
-    for a scheduled run, which names its ``schedule``).
+    for a scheduled run, which names its ``schedule``); through an API ``key``, only
+    statements of the key's account (``report_params_parse``).
 
     Raises :class:`ReportParamsError` (each bad field named, the format too) or, for a kind
     ``user`` may not run, :class:`PermissionError`; either way nothing is recorded.
@@ -111,7 +112,7 @@ def report_export_request(
     if fmt not in ReportExport.Format.values:
         errors["format"] = [f"{fmt!r} is not a format: choose one of {ReportExport.Format.values}."]
     try:
-        params = report_params_parse(kind, data, user=user or _Firm())
+        params = report_params_parse(kind, data, user=user or _Firm(), key=key)
     except ReportParamsError as refused:
         raise ReportParamsError(refused.detail, errors={**errors, **refused.errors}) from None
     if errors:

@@ -21,6 +21,7 @@ from compliance.reports.models import ReportExport
 from compliance.reports.registers.base import FILTERS
 from compliance.reports.selectors import report_exports_for, report_kinds_for
 from ops.models import JobRun
+from ops.signing import api_key
 from tradingsite.errors import get_or_404
 from tradingsite.schema import problems
 
@@ -52,7 +53,7 @@ class ReportKindList(APIView):
                 "columns": [c.name for c in r.columns],
                 "formats": ReportExport.Format.values,
             }
-            for r in report_kinds_for(user=request.user)
+            for r in report_kinds_for(user=request.user, key=api_key(request))
         ]
         return Response(ReportKindOutput(kinds, many=True).data)
 
@@ -146,7 +147,9 @@ class ReportExportListCreate(generics.GenericAPIView):
         given.is_valid(raise_exception=True)
         data = dict(given.validated_data)
         kind, fmt = data.pop("kind"), data.pop("format")
-        export = report_export_request(user=request.user, kind=kind, fmt=fmt, data=data)
+        export = report_export_request(
+            user=request.user, kind=kind, fmt=fmt, data=data, key=api_key(request)
+        )
         location = reverse("api:report-export", args=[export.pk])
         return Response(
             ReportExportOutput(export).data,

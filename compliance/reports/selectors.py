@@ -89,10 +89,10 @@ def contract_note_file_open(*, note: ContractNoteRecord, kind: str) -> IO[bytes]
     return handle
 
 
-def report_kinds_for(*, user: Any) -> list[Register]:
-    """The registers ``user`` may run: all of them with the export permission, else the
-    statements (of their own client), by kind."""
-    staff = user.has_perm(EXPORT_PERM)
+def report_kinds_for(*, user: Any, key: Any = None) -> list[Register]:
+    """The registers ``user`` may run: all of them with the export permission, else (and
+    through an API ``key``) the statements of their own, by kind."""
+    staff = key is None and user.has_perm(EXPORT_PERM)
     return [REGISTERS[k] for k in sorted(REGISTERS) if staff or REGISTERS[k].statement]
 
 

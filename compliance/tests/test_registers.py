@@ -359,3 +359,20 @@ def test_only_the_client_master_decrypts_and_only_the_pan(book, monkeypatch):
             assert all("pan" in c and "bank" not in c for c in contexts), contexts
         else:
             assert contexts == [], kind
+
+
+def test_through_an_api_key_only_the_keys_accounts_statements(book):
+    from ops.apikeys import api_key_create
+
+    key, _ = api_key_create(
+        actor=None, user=book.asha_user, account=book.asha, label="statements",
+        primary_ip="127.0.0.1",
+    )  # fmt: skip
+    span = {"date_from": DAY0.isoformat(), "date_to": DAY2.isoformat()}
+    params = parse("ledger_statement", span, user=book.asha_user, key=key)
+    assert (params.account_id, params.client_id) == (book.asha.pk, None)
+    with pytest.raises(ReportParamsError) as refused:
+        parse("ledger_statement", {**span, "account": book.ravi.pk}, user=book.asha_user, key=key)
+    assert "account" in refused.value.errors
+    with pytest.raises(PermissionError):
+        parse("trade_register", span, user=book.asha_user, key=key)

@@ -120,8 +120,13 @@ def _id(errors: dict[str, list[str]], name: str, raw: Any) -> int | None:
     return value
 
 
-def report_params_parse(kind: str, data: Mapping[str, Any], *, user: Any) -> ReportParams:
+def report_params_parse(
+    kind: str, data: Mapping[str, Any], *, user: Any, key: Any = None
+) -> ReportParams:
     """Check ``data``'s filters for a report of ``kind`` run by ``user``.
+
+    Through an API ``key`` (bound to one trading account) only statements may be run, and
+    only of the key's account, whatever the user's role.
 
     Raises :class:`ReportParamsError` (every bad field named) or, for a kind ``user`` may
     not run, :class:`PermissionError`.
@@ -136,7 +141,7 @@ def report_params_parse(kind: str, data: Mapping[str, Any], *, user: Any) -> Rep
         raise ReportParamsError(
             f"No report {kind!r}.", errors={"kind": [f"Choose one of {sorted(REGISTERS)}."]}
         ) from None
-    staff = user.has_perm("compliance.export_regulatory_reports")
+    staff = key is None and user.has_perm("compliance.export_regulatory_reports")
     if not staff and not report.statement:
         raise PermissionError(f"The {report.title} is for compliance staff only.")
     errors: dict[str, list[str]] = {}
@@ -160,7 +165,7 @@ def report_params_parse(kind: str, data: Mapping[str, Any], *, user: Any) -> Rep
     account_id = _id(errors, "account", data.get("account"))
     client_id = _id(errors, "client", data.get("client"))
     instrument_id = _id(errors, "instrument", data.get("instrument"))
-    visible = accounts_for(user)
+    visible = accounts_for(user, key)
     if account_id and not visible.filter(pk=account_id).exists():
         errors.setdefault("account", []).append(f"No account {account_id} that you may see.")
     if client_id:
@@ -172,6 +177,8 @@ def report_params_parse(kind: str, data: Mapping[str, Any], *, user: Any) -> Rep
             errors.setdefault("client", []).append(f"No client {client_id} that you may see.")
     if instrument_id and not Instrument.objects.filter(pk=instrument_id).exists():
         errors.setdefault("instrument", []).append(f"No instrument {instrument_id}.")
+    if key is not None and not account_id and "account" in report.filters:
+        account_id = key.account_id  # a key's statement is of the key's account
     if not staff and not (account_id or client_id) and "client" in report.filters:
         # A client's statement is always of their own: pin it to their one client.
         own = set(visible.values_list("client_id", flat=True))
