@@ -15,28 +15,15 @@ from compliance.retention.restore import archive_restore, restored_rows
 from compliance.retention.services import archive_purge_approve, archive_purge_request
 from compliance.retention.verify import archive_verify
 from compliance.tests.retention_fixtures import IN_MONTH, events_at
-from compliance.tests.test_seals_s3 import REGION, s3_endpoint  # noqa: F401 - the server
+from compliance.tests.test_seals_s3 import locked_bucket, s3_endpoint  # noqa: F401 - the server
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def archive_s3(s3_endpoint, archive_dir, settings, monkeypatch, request):  # noqa: F811
-    import boto3
-
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    client = boto3.client("s3", endpoint_url=s3_endpoint)
-    bucket = f"archive-{request.node.name.replace('_', '-')[:40]}".lower()
-    client.create_bucket(
-        Bucket=bucket,
-        ObjectLockEnabledForBucket=True,
-        CreateBucketConfiguration={"LocationConstraint": REGION},
-    )
+    client = locked_bucket(s3_endpoint, monkeypatch, request, "archive")
+    bucket = client.bucket
     settings.STORAGES = {
         **settings.STORAGES,
         "archive": {
@@ -45,7 +32,6 @@ def archive_s3(s3_endpoint, archive_dir, settings, monkeypatch, request):  # noq
                         "retain_days": 1827},
         },
     }  # fmt: skip
-    client.bucket = bucket
     return client
 
 

@@ -50,9 +50,9 @@ def s3_endpoint():
         server.stop()
 
 
-@pytest.fixture
-def s3(s3_endpoint, settings, monkeypatch, seal_files, request):
-    """A client of the local S3, and the seal settings pointed at a fresh locked bucket."""
+def locked_bucket(endpoint: str, monkeypatch, request, prefix: str):
+    """A client of the local S3 (test credentials in the environment) and a fresh bucket
+    with Object Lock, named after the test; the client carries it as ``bucket``."""
     import boto3
 
     for name, value in {
@@ -61,17 +61,25 @@ def s3(s3_endpoint, settings, monkeypatch, seal_files, request):
         "AWS_DEFAULT_REGION": REGION,
     }.items():
         monkeypatch.setenv(name, value)
-    client = boto3.client("s3", endpoint_url=s3_endpoint)
-    bucket = f"seals-{request.node.name.replace('_', '-')[:40]}".lower()
+    client = boto3.client("s3", endpoint_url=endpoint)
+    bucket = f"{prefix}-{request.node.name.replace('_', '-')[:40]}".lower()
     client.create_bucket(
         Bucket=bucket,
         ObjectLockEnabledForBucket=True,
         CreateBucketConfiguration={"LocationConstraint": REGION},
     )
+    client.bucket = bucket
+    return client
+
+
+@pytest.fixture
+def s3(s3_endpoint, settings, monkeypatch, seal_files, request):
+    """A client of the local S3, and the seal settings pointed at a fresh locked bucket."""
+    client = locked_bucket(s3_endpoint, monkeypatch, request, "seals")
+    bucket = client.bucket
     settings.AUDIT_SEAL_S3_ENDPOINT_URL = s3_endpoint
     settings.AUDIT_SEAL_SINK = f"s3://{bucket}/trail"
     settings.AUDIT_SEAL_S3_RETAIN_DAYS = 1827
-    client.bucket = bucket
     return client
 
 
