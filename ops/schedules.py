@@ -149,6 +149,23 @@ DEFAULT_SCHEDULES = [
         description="The last session's delivery trades move into holdings before the open.",
     ),
     DefaultSchedule(
+        name="Margin snapshots in session",
+        task="orders.tasks.margin_snapshot",
+        crontab="0,30 9-15 * * 1-5",
+        queue="maintenance",
+        description="Every account's cash, blocked funds and intraday margin, each half hour "
+        "the market is open (the daily margin statement's peak).",
+    ),
+    DefaultSchedule(
+        name="Margin snapshot at the close",
+        task="orders.tasks.margin_snapshot",
+        crontab="40 15 * * 1-5",
+        queue="maintenance",
+        kwargs={"kind": "close"},
+        description="Every account's funds and margin at 15:40 IST, after the square-off and "
+        "the close: the daily margin statement's closing figures.",
+    ),
+    DefaultSchedule(
         name="Post-trade risk monitors",
         task="risk.tasks.run_monitors",
         every_seconds=30,

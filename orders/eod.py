@@ -1,4 +1,5 @@
-"""End-of-day work on beat schedules: expire DAY orders, square off intraday, settle delivery."""
+"""End-of-day work on beat schedules: expire DAY orders, square off intraday, settle delivery,
+and the margin snapshots the daily margin statement reads."""
 
 import logging
 from datetime import date
@@ -10,7 +11,7 @@ from django.utils import timezone
 from marketdata import calendar
 from orders import locks
 from orders.choices import WORKING, OrderStatus
-from orders.models import Order, Position
+from orders.models import MarginSnapshot, Order, Position, TradingAccount
 from orders.positions import PositionState, position_after_fill
 from orders.validation import OrderRequest
 
@@ -103,3 +104,22 @@ def _settle(position: Position) -> int:
     position.day_buy_quantity = position.day_sell_quantity = 0
     position.save()
     return settled
+
+
+def margin_snapshots_take(*, kind: str, at=None) -> int:
+    """Record every account's cash, blocked funds, intraday margin in use and available
+    funds now (``at``, for tests and the demo), as ``kind`` (in session or after the
+    close); returns how many. Reads only: no lock is taken, so placements go on meanwhile
+    and an account's figures are those of the moment it is read. A second call at the same
+    instant records nothing new (the count is of the instant's rows)."""
+    from orders.selectors import funds_of
+
+    at = at or timezone.now()
+    day = timezone.localtime(at, calendar.IST).date()
+    snapshots = []
+    for account in TradingAccount.objects.order_by("pk").iterator(chunk_size=500):
+        funds = funds_of(account, on=day)
+        snapshots.append(MarginSnapshot(account=account, trade_date=day, taken_at=at, kind=kind,
+                                        **funds))  # fmt: skip
+    MarginSnapshot.objects.bulk_create(snapshots, batch_size=500, ignore_conflicts=True)
+    return MarginSnapshot.objects.filter(taken_at=at).count()

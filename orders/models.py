@@ -272,6 +272,39 @@ class Holding(KeptRecord):
         return f"{self.account} {self.instrument} {self.quantity}"
 
 
+class MarginSnapshot(KeptRecord):
+    """An account's funds and margin at one moment of a trading day, as the risk checks saw
+    them: taken through the session (every half hour: the exchanges' peak-margin snapshots
+    are random, ours are scheduled) and once after the close. The daily margin statement
+    reads them; none is ever changed."""
+
+    class Kind(models.TextChoices):
+        INTRADAY = "intraday", "In session"
+        CLOSE = "close", "After the close"
+
+    account = models.ForeignKey(
+        TradingAccount, on_delete=models.PROTECT, related_name="margin_snapshots"
+    )
+    trade_date = models.DateField()
+    taken_at = models.DateTimeField()
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    cash = models.DecimalField(**MONEY)
+    blocked = models.DecimalField(**MONEY, help_text="Funds blocked for open orders")
+    margin_used = models.DecimalField(**MONEY, help_text="Held by open intraday positions")
+    available = models.DecimalField(**MONEY)
+
+    class Meta:
+        ordering = ["trade_date", "account", "taken_at"]
+        default_permissions = ("view",)
+        constraints = [
+            models.UniqueConstraint(fields=["account", "taken_at"], name="margin_snapshot_once")
+        ]
+        indexes = [models.Index(fields=["trade_date", "account"], name="margin_snapshot_day")]
+
+    def __str__(self) -> str:
+        return f"{self.account} margin at {self.taken_at:%Y-%m-%d %H:%M}"
+
+
 class OrderOutbox(KeptRecord):
     """An accepted order waiting to reach its broker; committed with the order itself."""
 

@@ -403,6 +403,31 @@ def accounts_for_register(
     return accounts.select_related("client").defer(*CLIENT_SECRETS).order_by("pk")
 
 
+def margin_snapshots_for_register(
+    *,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    account_id: int | None = None,
+    client_id: int | None = None,
+) -> QuerySet:
+    """Margin snapshots of the trade dates from ``date_from`` to ``date_to`` as plain rows
+    (trade date, account, code, client, client name, taken at, kind, cash, blocked, margin
+    used, available), by day, account and time: the daily margin statement."""
+    from orders.models import MarginSnapshot
+
+    snapshots = MarginSnapshot.objects.all()
+    if date_from:
+        snapshots = snapshots.filter(trade_date__gte=date_from)
+    if date_to:
+        snapshots = snapshots.filter(trade_date__lte=date_to)
+    snapshots = _register_scope(snapshots, account_id=account_id, client_id=client_id)
+    return snapshots.order_by("trade_date", "account_id", "taken_at").values_list(
+        "trade_date", "account_id", "account__code", "account__client_id",
+        "account__client__name", "taken_at", "kind", "cash", "blocked", "margin_used",
+        "available",
+    )  # fmt: skip
+
+
 def account_codes_of_clients(*, client_ids: Iterable[int]) -> dict[int, list[str]]:
     """Per client, its trading accounts' codes in order (the client master's accounts)."""
     codes: dict[int, list[str]] = {}

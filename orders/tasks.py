@@ -80,3 +80,17 @@ def settle_delivery() -> int:
     from orders.eod import holdings_settle
 
     return holdings_settle()
+
+
+@shared_task(name="orders.tasks.margin_snapshot")
+def margin_snapshot(kind: str = "intraday") -> int:
+    """Snapshot every account's margin: ``intraday`` only while the market is open (beat
+    fires it every half hour of 09:00-15:30 IST), ``close`` once after it on a trading day."""
+    from orders.eod import margin_snapshots_take
+
+    if kind == "close":
+        if not calendar.is_trading_day(timezone.localdate()):
+            return 0
+    elif not calendar.is_open():
+        return 0
+    return margin_snapshots_take(kind=kind)

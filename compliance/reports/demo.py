@@ -1,7 +1,8 @@
 """Demo data of contract notes and exports: after the other seeders have traded, the note of
 every client and trading day with fills, made and e-mailed as beat would after the close;
-then every register exported once by the compliance officer (the trade register in all
-three formats), so the Reports page has a file of each to download.
+then a margin snapshot of every account, and every register exported once by the
+compliance officer (the trade register in all three formats), so the Reports page has a
+file of each to download.
 
 On the embedded profile the mail goes to files in ``<DATA_DIR>/mail`` (one ``.log`` file per
 run of the mail backend). A second run makes and sends nothing new.
@@ -44,6 +45,9 @@ def seed_exports(*, stdout, reset_passwords: bool = False) -> None:
     if ReportExport.objects.filter(requested_by=officer).exists():
         stdout.write("Report exports: already made.")
         return
+    from orders.eod import margin_snapshots_take
+
+    margin_snapshots_take(kind="close")  # the demo's day, for the daily margin statement
     start = max(days[0], days[-1] - timedelta(days=settings.REPORT_MAX_DAYS - 1))
     span = {"date_from": start.isoformat(), "date_to": days[-1].isoformat()}
     wanted = [(kind, "csv") for kind in sorted(REGISTERS)]

@@ -122,7 +122,7 @@ def _runs(exports) -> dict[int, JobRun]:
     return {run.pk: run for run in JobRun.objects.filter(pk__in=ids)}
 
 
-class ReportExportListCreate(generics.GenericAPIView):
+class ReportExportListCreate(generics.ListAPIView):
     """Your report exports, newest first (all of them with the export permission); or
     request one: 202, run by a worker, polled at its Location."""
 
@@ -132,7 +132,7 @@ class ReportExportListCreate(generics.GenericAPIView):
         return report_exports_for(user=self.request.user)
 
     @extend_schema(operation_id="report_exports_list")
-    def get(self, request: Request) -> Response:
+    def list(self, request: Request, *args, **kwargs) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         out = ReportExportOutput(page, many=True, context={"runs": _runs(page)})
         return self.get_paginated_response(out.data)

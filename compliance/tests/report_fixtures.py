@@ -4,7 +4,7 @@ Over three trading days in late November 2026 (IST): two clients open accounts a
 on day 1 Asha buys INFY in two fills and Ravi (a Devanagari name) buys SMALLCAP under an
 algo ID; day 1's delivery buys are settled into holdings; on day 2 Asha sells part of her INFY, buys SMALLCAP intraday (MIS) under another
 algo ID and withdraws cash, a kill switch is tripped on Ravi's account with a breach and
-reset by a second risk manager, and a wash-trade alert is raised on Asha. Orders are
+reset by a second risk manager, and a wash-trade alert is raised on Asha; a margin snapshot is taken at 11:30. Orders are
 placed through ``order_place``, sent to the paper exchange and filled through
 ``fill_apply``, so every row has its audit events.
 """
@@ -49,7 +49,7 @@ def _quotes() -> None:
 def book(market, user_in_role, risk_managers, django_user_model) -> Book:
     from compliance.alerts.models import Alert, AlertRule
     from compliance.alerts.services import alert_raise
-    from orders.eod import holdings_settle
+    from orders.eod import holdings_settle, margin_snapshots_take
     from orders.execution import execution_submit
     from orders.services import fill_apply, funds_move, order_place
     from risk.choices import KillSwitchLevel, LimitKind
@@ -126,6 +126,7 @@ def book(market, user_in_role, risk_managers, django_user_model) -> Book:
         )  # fmt: skip
     with time_machine.travel(at(DAY2, 13), tick=False):
         kill_switch_reset(switch=switch, actor=ravi_rm)
+    margin_snapshots_take(kind="intraday", at=at(DAY2, 11, 30))  # Asha's MIS is open
     for account in (asha, ravi):
         account.refresh_from_db()
     return result

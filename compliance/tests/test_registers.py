@@ -17,7 +17,7 @@ from compliance.models import AuditEvent, Client
 from compliance.reports.registers import REGISTERS, ReportParams, ReportParamsError
 from compliance.reports.registers import report_params_parse as parse
 from compliance.reports.registers.common import ist_start
-from compliance.tests.report_fixtures import DAY0, DAY1, DAY2
+from compliance.tests.report_fixtures import DAY0, DAY1, DAY2, at
 from orders.models import Fill, Holding, LedgerEntry, Order, Position
 from orders.selectors import funds_of
 
@@ -190,15 +190,36 @@ def test_the_ledger_statement_runs_its_balance_from_the_opening(book):
     assert [r["balance"] for r in whole if r["kind"] == "opening_balance"] == [0, 0]
 
 
-def test_the_margin_statement_is_the_funds_as_the_risk_checks_see_them(book):
-    got = rows("margin_statement", ReportParams())
-    assert [r["ucc"] for r in got] == ["TS0001", "TS0002"]
+def test_the_daily_margin_statement_reads_the_days_snapshots(book):
+    from orders.eod import margin_snapshots_take
+    from orders.models import MarginSnapshot
+
+    close = at(DAY2, 15, 40)
+    # A morning snapshot of Asha's with more margin in use than at the close, and short.
+    MarginSnapshot.objects.create(
+        account=book.asha, trade_date=DAY2, taken_at=at(DAY2, 10), kind="intraday",
+        cash=Decimal("1000.00"), blocked=Decimal("0.00"), margin_used=Decimal("99999.00"),
+        available=Decimal("-98999.00"),
+    )  # fmt: skip
+    assert margin_snapshots_take(kind="close", at=close) == 2
+    assert margin_snapshots_take(kind="close", at=close) == 2  # the same instant: no new rows
+    assert MarginSnapshot.objects.count() == 5  # the book's 11:30 snapshot of both, and these
+    got = rows("margin_statement", ReportParams(date_from=DAY2, date_to=DAY2))
+    assert [(r["trade_date"], r["ucc"], r["snapshots"]) for r in got] == [
+        (DAY2, "TS0001", 3), (DAY2, "TS0002", 2),
+    ]  # fmt: skip
     for row, account in zip(got, (book.asha, book.ravi), strict=True):
-        funds = funds_of(account, on=row["as_of"].date())
+        funds = funds_of(account, on=DAY2)
+        assert row["as_of"] == close
         assert (row["cash"], row["blocked"], row["margin_used"], row["available"]) == (
             funds["cash"], funds["blocked"], funds["margin_used"], funds["available"],
         )  # fmt: skip
-    assert got[0]["margin_used"] > 0  # Asha's intraday SMALLCAP
+    assert got[0]["margin_used"] > 0  # Asha's intraday SMALLCAP, still open in the book
+    assert (got[0]["peak_margin_used"], got[0]["shortfall"]) == (Decimal("99999.00"),
+                                                                  Decimal("98999.00"))  # fmt: skip
+    assert got[1]["peak_margin_used"] == got[1]["margin_used"] == 0  # Ravi: no MIS
+    assert got[1]["shortfall"] == max(-got[1]["available"], Decimal("0.00"))
+    assert rows("margin_statement", ReportParams(date_from=DAY1, date_to=DAY1)) == []
 
 
 def test_the_stt_and_stamp_summary_adds_up_the_fills_charges(book):

@@ -34,6 +34,7 @@ from conftest import require
 from marketdata.models import Instrument
 from ops.apikeys import api_key_create
 from ops.db_roles import AUDIT_TABLES
+from orders.eod import margin_snapshots_take
 from orders.execution import execution_submit
 from orders.models import Holding, TradingAccount
 from orders.services import fill_apply, order_place
@@ -50,8 +51,8 @@ KEPT = {
     "compliance.archiverun", "compliance.legalhold", "compliance.retentionpolicy",
     "compliance.kycapplication", "compliance.kycdocument",
     "ops.apikey",
-    "orders.fill", "orders.holding", "orders.ledgerentry", "orders.order", "orders.orderoutbox",
-    "orders.position", "orders.tradingaccount",
+    "orders.fill", "orders.holding", "orders.ledgerentry", "orders.marginsnapshot", "orders.order",
+    "orders.orderoutbox", "orders.position", "orders.tradingaccount",
     "risk.accountexposure", "risk.breach", "risk.killswitch", "risk.limitchange",
 }  # fmt: skip
 
@@ -93,6 +94,7 @@ def books(
     officer = user_in_role("Compliance Officer", "books_co")
     report_export_request(user=officer, kind="test_audit", fmt="csv", data={})  # queued
     Holding.objects.create(account=account, instrument=Instrument.objects.get(tradingsymbol="INFY"))
+    margin_snapshots_take(kind="close")
     limit_propose(
         actor=rina, scope=Scope.ACCOUNT, account=account, kind=LimitKind.MAX_ORDER_QUANTITY,
         value=Decimal(100), reason="cap",

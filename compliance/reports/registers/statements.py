@@ -7,11 +7,10 @@ Rows are read through ``orders.selectors``, account by account.
 
 from collections.abc import Iterator
 from decimal import Decimal
-
-from django.utils import timezone
+from itertools import groupby
 
 from compliance.reports.registers.base import Column, Register, ReportParams, register
-from compliance.reports.registers.common import CHUNK, IST, batched, instants
+from compliance.reports.registers.common import CHUNK, batched, instants
 
 HOLDER = frozenset({"account", "client"})
 
@@ -173,42 +172,54 @@ register(
 
 
 MARGIN_COLUMNS = (
-    Column("as_of", "As of", 27),
+    Column("trade_date", "Trade date", 11),
     Column("account_id", "Account", 8),
     Column("ucc", "UCC", 10),
     Column("client_id", "Client", 7),
     Column("client_name", "Client name", 22),
+    Column("snapshots", "Snapshots", 9),
+    Column("peak_margin_used", "Peak margin used", 15),
+    Column("as_of", "Closing figures as of", 27),
     Column("cash", "Cash (ledger)", 15),
     Column("blocked", "Blocked for orders", 15),
-    Column("margin_used", "Intraday margin used", 15),
+    Column("margin_used", "Margin used", 15),
     Column("available", "Available", 15),
+    Column("shortfall", "Peak shortfall", 13),
 )
 
 
 def margin_rows(params: ReportParams) -> Iterator[tuple]:
-    """Each account's funds now, as the risk checks see them: the risk engine keeps no
-    history of margin, so this is an as-of statement, not one row per past day."""
-    from orders.selectors import accounts_for_register, funds_of
+    """One row per account and trade date, from the day's margin snapshots
+    (``orders.MarginSnapshot``, every half hour in session and once after the close): the
+    peak intraday margin in use, the last snapshot's figures (the close's, once taken) and
+    the worst shortfall (available below zero) of the day."""
+    from orders.selectors import margin_snapshots_for_register
 
-    now = timezone.now()
-    today = now.astimezone(IST).date()
-    accounts = accounts_for_register(account_id=params.account_id, client_id=params.client_id)
-    for account in accounts.iterator(chunk_size=CHUNK):
-        funds = funds_of(account, on=today)
+    snapshots = margin_snapshots_for_register(
+        date_from=params.date_from, date_to=params.date_to, account_id=params.account_id,
+        client_id=params.client_id,
+    ).iterator(chunk_size=CHUNK)  # fmt: skip
+    for (day, account, *_), group in groupby(snapshots, key=lambda row: row[:2]):
+        rows = list(group)  # one account's day: a few dozen snapshots at most
+        last = rows[-1]
+        _, _, ucc, client, name, taken_at, _, cash, blocked, used, available = last
+        lowest = min(row[10] for row in rows)
         yield (
-            now, account.pk, account.code, account.client_id, account.client.name,
-            funds["cash"], funds["blocked"], funds["margin_used"], funds["available"],
+            day, account, ucc, client, name, len(rows), max(row[9] for row in rows), taken_at,
+            cash, blocked, used, available, max(-lowest, Decimal("0.00")),
         )  # fmt: skip
 
 
 register(
     Register(
         kind="margin_statement",
-        title="Margin statement (as of now)",
+        title="Daily margin statement",
         columns=MARGIN_COLUMNS,
         rows=margin_rows,
-        filters=HOLDER,
+        filters=HOLDER | {"date_from", "date_to"},
+        needs=frozenset({"date_from", "date_to"}),
         statement=True,
-        description="Cash, blocked funds, intraday margin in use and what is available, now.",
+        description="Per account and day: peak intraday margin, the closing funds and margin, "
+        "and any shortfall, from the day's margin snapshots.",
     )
 )
