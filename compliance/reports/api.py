@@ -130,9 +130,12 @@ class ContractNoteFile(APIView):
     @extend_schema(
         operation_id="contract_note_file",
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(
-                OpenApiTypes.BINARY, description="The file (PDF, CSV or JSON)"
-            ),
+            **{
+                (200, content_type): OpenApiResponse(
+                    OpenApiTypes.BINARY, description="The file (PDF, CSV or JSON)"
+                )
+                for content_type in FILE_KINDS.values()
+            },
             **problems("not-found", "server-error"),
         },
     )

@@ -173,15 +173,25 @@ class ReportExportDetail(generics.RetrieveAPIView):
         return get_or_404(exports, f"No report export {pk} that you may see.", pk=pk)
 
 
+CONTENT_TYPES = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
+
+
 class ReportExportFile(APIView):
     """The export's file, streamed, once its sha256 matches the one recorded."""
 
     @extend_schema(
         operation_id="report_export_file",
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(
-                OpenApiTypes.BINARY, description="The CSV, XLSX or PDF"
-            ),
+            **{
+                (200, content_type): OpenApiResponse(
+                    OpenApiTypes.BINARY, description="The CSV, XLSX or PDF"
+                )
+                for content_type in CONTENT_TYPES.values()
+            },
             **problems("conflict", "file-altered"),
         },
     )
@@ -196,10 +206,3 @@ class ReportExportFile(APIView):
             filename=f"{export.kind}-{export.pk}.{export.format}",
             content_type=CONTENT_TYPES[export.format],
         )
-
-
-CONTENT_TYPES = {
-    "csv": "text/csv",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "pdf": "application/pdf",
-}
