@@ -132,9 +132,10 @@ class ContractNoteFile(APIView):
         responses={
             **{
                 (200, content_type): OpenApiResponse(
-                    OpenApiTypes.BINARY, description="The file (PDF, CSV or JSON)"
+                    OpenApiTypes.OBJECT if kind == "json" else OpenApiTypes.BINARY,
+                    description="The file (PDF, CSV or JSON)",
                 )
-                for content_type in FILE_KINDS.values()
+                for kind, content_type in FILE_KINDS.items()
             },
             **problems("not-found", "server-error"),
         },

@@ -109,7 +109,7 @@ class ReportExportOutput(serializers.ModelSerializer):
             return None
         return {"done": run.done, "total": run.total, "percent": run.percent, "status": run.status}
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_file_url(self, export: ReportExport) -> str | None:
         if export.status != ReportExport.Status.SUCCEEDED:
             return None
