@@ -96,8 +96,8 @@ def test_demo_runs_web_worker_and_beat(tmp_path, chromium):
         assert placed["status"] == "ACCEPTED", placed
         order = {}
         # The worker first works off what the seed queued (the surveillance demo's planted
-        # orders, their cancels, screening and KRA tasks): give it up to 3 minutes.
-        for _ in range(360):
+        # orders, their cancels, screening and KRA tasks): give it up to 5 minutes.
+        for _ in range(600):
             order = get_json_as(
                 f"{base}/api/v1/orders/{placed['order_id']}", "trader", trader_row.split()[-1]
             )
