@@ -43,6 +43,10 @@ CHUNK_ROWS = 10_000
 MANIFEST_VERSION = 1
 STORAGE = "archive"
 
+#: Per kind other than the audit trail: the month's rows per table and every reason they
+#: may not be archived, as ``select(month, start, end, floor)``.
+SELECTIONS = {RecordKind.ORDERS: orders_selection, RecordKind.LEDGER: ledger_selection}
+
 
 def archive_storage():
     return storages[STORAGE]
@@ -203,8 +207,7 @@ def archive_month(
         match = _in_ranges(ranges)
         selected = {t.name: t.model.objects.filter(match) for t in TABLES[kind]}
     else:
-        select = orders_selection if kind == RecordKind.ORDERS else ledger_selection
-        selected, reasons = select(month, start, end, kind_floor(kind, month_bounds))
+        selected, reasons = SELECTIONS[kind](month, start, end, kind_floor(kind, month_bounds))
     if reasons:
         raise ArchiveRefused(f"{kind} of {month:%Y-%m} not archived: " + "; ".join(reasons))
     if not any(queryset.exists() for queryset in selected.values()):
