@@ -1,4 +1,5 @@
-"""Admin of the orders app: accounts, and read-only orders, fills, ledger, positions, holdings.
+"""Admin of the orders app: accounts, and read-only orders, fills, ledger (and what archives
+carried forward of it), positions, holdings.
 
 Nothing here writes trading records directly: the one action, cancelling orders, goes
 through ``order_cancel`` like every other cancellation (an order at the broker is
@@ -8,7 +9,15 @@ cancelled once the broker confirms).
 from django.contrib import admin, messages
 
 from orders.choices import OrderStatus
-from orders.models import Fill, Holding, LedgerEntry, Order, Position, TradingAccount
+from orders.models import (
+    Fill,
+    Holding,
+    LedgerCarryForward,
+    LedgerEntry,
+    Order,
+    Position,
+    TradingAccount,
+)
 from orders.services import IllegalTransition, order_cancel
 from tradingsite.admin import ReadOnlyAdmin
 
@@ -104,6 +113,15 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     list_display = ["id", "account", "kind", "amount", "order", "posted_by", "posted_at"]
     list_filter = ["kind"]
     search_fields = ["account__code", "memo"]
+
+
+@admin.register(LedgerCarryForward)
+class LedgerCarryForwardAdmin(ReadOnlyAdmin):
+    """What archive releases took out of each account's online ledger (read-only)."""
+
+    list_display = ["account", "amount", "entries", "first_posted_at", "last_posted_at",
+                    "archive_run", "created_at"]  # fmt: skip
+    search_fields = ["account__code"]
 
 
 @admin.register(Position)

@@ -107,6 +107,39 @@ class LedgerEntry(KeptRecord):
         return f"{self.account} {self.kind} {self.amount}"
 
 
+class LedgerCarryForward(KeptRecord):
+    """The sum of an account's ledger entries that an archive run released from the online
+    ledger (``compliance.retention.release``): the account's cash balance is always these
+    plus the online entries, and a statement's opening balance counts those released before
+    it. ``first_posted_at``/``last_posted_at`` bound the released postings, so a statement
+    reaching into them is refused rather than shown short."""
+
+    archive_run = models.ForeignKey(
+        "compliance.ArchiveRun", on_delete=models.PROTECT, related_name="+"
+    )
+    account = models.ForeignKey(
+        TradingAccount, on_delete=models.PROTECT, related_name="carried_forward"
+    )
+    amount = models.DecimalField(**MONEY)
+    entries = models.PositiveIntegerField()
+    first_posted_at = models.DateTimeField()
+    last_posted_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["account", "last_posted_at"]
+        default_permissions = ("view",)
+        verbose_name_plural = "ledger carried forward"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["archive_run", "account"], name="ledger_carried_once_per_run"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} carried forward {self.amount} ({self.entries} entries)"
+
+
 class Order(KeptRecord):
     """An order, in Kite Connect's vocabulary, with its state and the funds it holds."""
 

@@ -9,7 +9,15 @@ from django.db import connection
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 
 from orders.choices import LedgerKind
-from orders.models import Fill, Holding, LedgerEntry, Order, Position, TradingAccount
+from orders.models import (
+    Fill,
+    Holding,
+    LedgerCarryForward,
+    LedgerEntry,
+    Order,
+    Position,
+    TradingAccount,
+)
 
 SEE_ALL = "orders.view_all_accounts"
 
@@ -475,17 +483,33 @@ def positions_for_register(
 
 
 def ledger_balances_before(*, account_ids: Iterable[int], before: datetime) -> dict[int, Decimal]:
-    """Per account, the sum of its ledger posted before ``before`` (an opening balance);
-    accounts with no such postings are left out."""
+    """Per account, the sum of its ledger posted before ``before`` (an opening balance),
+    what archives released from the online ledger included; accounts with no such postings
+    are left out. Exact only for a ``before`` past every released posting
+    (:func:`ledger_released_from`)."""
     from django.db.models import Sum
 
-    rows = (
-        LedgerEntry.objects.filter(account_id__in=list(account_ids), posted_at__lt=before)
-        .values("account_id")
-        .annotate(total=Sum("amount"))
-        .values_list("account_id", "total")
-    )
-    return dict(rows)
+    ids = list(account_ids)
+    totals: dict[int, Decimal] = {}
+    for rows in (
+        LedgerEntry.objects.filter(account_id__in=ids, posted_at__lt=before),
+        LedgerCarryForward.objects.filter(account_id__in=ids, last_posted_at__lt=before),
+    ):
+        summed = rows.values("account_id").annotate(total=Sum("amount"))
+        for account_id, total in summed.values_list("account_id", "total"):
+            totals[account_id] = totals.get(account_id, Decimal("0.00")) + total
+    return totals
+
+
+def ledger_released_from(
+    *, account_ids: Iterable[int] | None, since: datetime
+) -> LedgerCarryForward | None:
+    """The latest release of ledger postings of these accounts (None: all) made on or after
+    ``since``: a statement from ``since`` would miss them."""
+    released = LedgerCarryForward.objects.filter(last_posted_at__gte=since)
+    if account_ids is not None:
+        released = released.filter(account_id__in=list(account_ids))
+    return released.order_by("-last_posted_at").first()
 
 
 def ledger_for_register(

@@ -967,5 +967,8 @@ def _position_apply(
 
 
 def cash_from_ledger(account: TradingAccount) -> Decimal:
-    """The account's cash recomputed from its ledger (the stored balance must always equal it)."""
-    return account.ledger.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+    """The account's cash recomputed from its ledger, with what archives released from it
+    carried forward (the stored balance must always equal it)."""
+    online = account.ledger.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+    carried = account.carried_forward.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+    return online + carried

@@ -83,6 +83,48 @@ def refuse_delete_operations(*tables: str) -> list[migrations.RunPython]:
     return _trigger_operations(REFUSE_DELETE_FUNCTION, REFUSE_DELETE_TRIGGER, "_kept", tables)
 
 
+#: The one way out of the online tables for a kept record: an archive's release
+#: (``compliance.retention.release``) of rows already archived and verified. The DELETE
+#: must run as the table's owner AND in a session that set ``tradingsite.archive_release``;
+#: the runtime role is refused even with the flag.
+RELEASABLE_DELETE_FUNCTION = """
+CREATE OR REPLACE FUNCTION tradingsite_refuse_delete_unless_released() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF coalesce(current_setting('tradingsite.archive_release', true), '') = 'on'
+       AND current_user = (SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = TG_RELID)
+    THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION '% rows are kept records: DELETE refused', TG_TABLE_NAME
+        USING HINT = 'Only an archive''s release, as the owner, takes rows out of the books.';
+END
+$$;
+"""
+RELEASABLE_DELETE_TRIGGER = """
+DROP TRIGGER IF EXISTS {table}_kept ON {table};
+CREATE TRIGGER {table}_kept BEFORE DELETE ON {table}
+FOR EACH ROW EXECUTE FUNCTION tradingsite_refuse_delete_unless_released();
+"""
+
+
+def releasable_delete_operations(*tables: str) -> list[migrations.RunPython]:
+    """Migration operations (PostgreSQL only) letting an archive's release, and nothing
+    else, delete rows of these kept tables; reversed, the tables refuse every DELETE again."""
+    add = _trigger_operations(
+        RELEASABLE_DELETE_FUNCTION, RELEASABLE_DELETE_TRIGGER, "_kept", tables
+    )[0]
+
+    def back(apps, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        for table in tables:
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_kept ON {table};")
+            schema_editor.execute(REFUSE_DELETE_TRIGGER.format(table=table))
+
+    return [migrations.RunPython(add.code, back)]
+
+
 REFUSE_TRUNCATE_FUNCTION = """
 CREATE OR REPLACE FUNCTION tradingsite_refuse_truncate() RETURNS trigger
 LANGUAGE plpgsql AS $$

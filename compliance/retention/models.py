@@ -127,7 +127,9 @@ class ArchiveRun(KeptRecord):
 
     ``manifest_sha256`` pins the manifest, which pins every file; ``bounds`` maps each
     audit chain to ``[first_seq, last_seq, last_hash]`` archived, so verification can start
-    each chain from the archive's boundary once the online rows are released.
+    each chain from the archive's boundary once the online rows are released. What a run
+    recorded is fixed once written, and its status only moves forward: the database refuses
+    any other UPDATE (migration 0020).
     """
 
     kind = models.CharField(max_length=24, choices=RecordKind.choices)

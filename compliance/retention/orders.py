@@ -6,7 +6,7 @@ those happened. Refused while any of the month's orders is still working (not in
 status), while an earlier month's orders are not archived, and under a legal hold on the
 client of any of their accounts. ``ledger``: the ledger entries of no order and no fill
 (deposits, withdrawals, charges) posted in the month, under the same rules of order and
-holds. Archived only: their release is not built yet."""
+holds. Released by ``compliance.retention.release``, which carries the ledger forward."""
 
 import datetime as dt
 

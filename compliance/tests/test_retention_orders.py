@@ -1,6 +1,6 @@
 """Archiving a month of orders with their fills, ledger entries, outbox and paper rows:
-refused while one is still working or under a legal hold; verified and restored identical;
-not released (not built yet)."""
+refused while one is still working or under a legal hold; verified and restored identical
+(their release: test_retention_release_books.py)."""
 
 import datetime as dt
 from decimal import Decimal
@@ -9,7 +9,6 @@ import pytest
 
 from compliance.retention.archive import archive_month
 from compliance.retention.errors import ArchiveRefused
-from compliance.retention.release import archive_release
 from compliance.retention.restore import archive_restore, restored_rows
 from compliance.retention.services import legal_hold_place
 from compliance.retention.verify import archive_verify, manifest_read
@@ -56,9 +55,6 @@ def test_a_working_order_refuses_the_month_then_its_fills_archive_with_it(
     archive_restore(run=run, actor=archive_officers[1])
     for model in MODELS:
         assert restored_rows(run, model) == before[model], model.__name__
-    with pytest.raises(ArchiveRefused, match="release of orders from the online tables is not"):
-        archive_release(run=run, actor=asha)
-    assert Order.objects.filter(pk=resting.pk).exists()
 
 
 def test_a_legal_hold_on_the_client_refuses_its_orders_month(resting, archive_officers):

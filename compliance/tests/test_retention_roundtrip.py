@@ -183,3 +183,20 @@ def test_months_are_released_in_order(march, archive_officers):
     archive_release(run=april, actor=archive_officers[0])
     assert audit_verify().ok
     assert archive_verify(run=april).rows == 2
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"bounds": {}}, {"manifest_sha256": "0" * 64}, {"rows": 0}, {"status": "archived"}],
+    ids=["bounds", "manifest", "rows", "status back"],
+)
+def test_the_database_refuses_rewriting_what_a_run_recorded(march, archive_officers, change):
+    """audit_verify starts a released chain from its run's bounds: no path may move them."""
+    from django.db import DatabaseError, transaction
+
+    run = released_march(archive_officers)
+    with pytest.raises(DatabaseError, match="what an archive run recorded is fixed"):
+        with transaction.atomic():
+            ArchiveRun.objects.filter(pk=run.pk).update(**change)
+    assert ArchiveRun.objects.get(pk=run.pk).bounds == run.bounds
+    assert audit_verify().ok

@@ -13,7 +13,7 @@ from marketdata.pricecache import quotes_publish
 from marketdata.quotes import Quote
 from orders.choices import WORKING, LedgerKind
 from orders.models import Fill, Order, Position, TradingAccount
-from orders.services import funds_move, order_place
+from orders.services import cash_from_ledger, funds_move, order_place
 from orders.validation import OrderRequest
 
 
@@ -115,8 +115,9 @@ def request(
 def assert_invariants(account: TradingAccount) -> None:
     """The conservation invariants of DESIGN.md, for one account."""
     account.refresh_from_db()
-    ledger = account.ledger.aggregate(total=Sum("amount"))["total"] or Decimal("0")
-    assert account.cash_balance == ledger, "cash must equal the sum of the ledger"
+    assert account.cash_balance == cash_from_ledger(account), (
+        "cash must equal the sum of the ledger and what archives carried forward"
+    )
     open_blocks = Order.objects.filter(account=account, status__in=WORKING).aggregate(
         t=Sum("blocked_amount")
     )["t"]

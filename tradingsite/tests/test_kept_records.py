@@ -36,7 +36,7 @@ from ops.apikeys import api_key_create
 from ops.db_roles import AUDIT_TABLES
 from orders.eod import margin_snapshots_take
 from orders.execution import execution_submit
-from orders.models import Holding, TradingAccount
+from orders.models import Holding, LedgerCarryForward, TradingAccount
 from orders.services import fill_apply, order_place
 from orders.tests.fixtures import request
 from risk.choices import KillSwitchLevel, LimitKind, Scope
@@ -51,7 +51,8 @@ KEPT = {
     "compliance.archiverun", "compliance.legalhold", "compliance.retentionpolicy",
     "compliance.kycapplication", "compliance.kycdocument",
     "ops.apikey",
-    "orders.fill", "orders.holding", "orders.ledgerentry", "orders.marginsnapshot", "orders.order",
+    "orders.fill", "orders.holding", "orders.ledgercarryforward", "orders.ledgerentry",
+    "orders.marginsnapshot", "orders.order",
     "orders.orderoutbox", "orders.position", "orders.tradingaccount",
     "risk.accountexposure", "risk.breach", "risk.killswitch", "risk.limitchange",
 }  # fmt: skip
@@ -112,10 +113,14 @@ def books(
     seeded_policies()  # a transactional test's flush before this one empties them
     officer = user_in_role("Compliance Officer", "hold_co")
     legal_hold_place(client=account.client, reason="inquiry", actor=officer)
-    ArchiveRun.objects.create(
+    run = ArchiveRun.objects.create(
         kind="audit_events", month=dt.date(2020, 3, 1), prefix="audit_events/2020-03/x/",
         manifest_name="audit_events/2020-03/x/manifest.json", manifest_sha256="0" * 64,
         requested_by=officer,
+    )  # fmt: skip
+    LedgerCarryForward.objects.create(
+        archive_run=run, account=account, amount=Decimal(0), entries=0,
+        first_posted_at=run.created_at, last_posted_at=run.created_at,
     )  # fmt: skip
     audit_checkpoint()
     empty = [m._meta.label_lower for m in kept_models() if not m.objects.exists()]

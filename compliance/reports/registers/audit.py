@@ -5,7 +5,7 @@ import json
 from collections.abc import Iterator
 
 from compliance.reports.registers.base import Column, Register, ReportParams, register
-from compliance.reports.registers.common import CHUNK, in_period
+from compliance.reports.registers.common import CHUNK, in_period, reads
 
 AUDIT_COLUMNS = (
     Column("event_id", "Event", 9),
@@ -52,6 +52,7 @@ def audit_rows(params: ReportParams) -> Iterator[tuple]:
 register(
     Register(
         kind="audit_extract",
+        released=reads("audit_events"),
         title="Audit trail extract",
         columns=AUDIT_COLUMNS,
         rows=audit_rows,

@@ -80,6 +80,9 @@ class Register:
     statement: bool = False
     description: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Why the checked filters reach rows archives released from the online tables
+    #: (``compliance.retention.released``): the run is refused, naming each.
+    released: Callable[["ReportParams"], list[str]] | None = None
 
 
 REGISTERS: dict[str, Register] = {}
@@ -188,7 +191,7 @@ def report_params_parse(
             errors.setdefault("client", []).append("Name the client or the account.")
     if errors:
         raise ReportParamsError(f"The {report.title}'s filters are refused.", errors=errors)
-    return ReportParams(
+    params = ReportParams(
         date_from=date_from,
         date_to=date_to,
         account_id=account_id,
@@ -199,3 +202,9 @@ def report_params_parse(
         object_type=str(data.get("object_type") or "")[:100],
         object_id=str(data.get("object_id") or "")[:64],
     )
+    if report.released is not None and (released := report.released(params)):
+        raise ReportParamsError(
+            f"The {report.title} reaches records archived out of the online tables.",
+            errors={"date_from": released},
+        )
+    return params

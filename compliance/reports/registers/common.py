@@ -4,7 +4,7 @@ Dates in a register's filters are trading days in India: ``date_from`` .. ``date
 IST midnight of the first to IST midnight after the last.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from itertools import islice
@@ -62,3 +62,15 @@ def on_days(field: str, params: ReportParams) -> dict[str, date]:
 def charge(charges: dict[str, Any], key: str) -> Decimal:
     """One charge of a fill's stored breakdown (rupees as strings), as a Decimal."""
     return Decimal(str(charges.get(key, "0")))
+
+
+def reads(*kinds: str) -> Callable[[ReportParams], list[str]]:
+    """A register's ``released`` check: it reads these record kinds from the online tables,
+    so a period reaching a month archives released is refused."""
+
+    def released(params: ReportParams) -> list[str]:
+        from compliance.retention.released import released_refusals
+
+        return released_refusals(kinds, params.date_from, params.date_to)
+
+    return released

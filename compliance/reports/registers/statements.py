@@ -125,6 +125,19 @@ LEDGER_COLUMNS = (
 OPENING, CLOSING = "opening_balance", "closing_balance"
 
 
+def ledger_released(params: ReportParams) -> list[str]:
+    """A statement may start after the postings archives released (carried forward into
+    its opening balance), not among them."""
+    from compliance.retention.released import ledger_refusals
+    from orders.selectors import accounts_for_register
+
+    start, _end = instants(params)
+    if params.account_id is None and params.client_id is None:
+        return ledger_refusals(None, start)
+    accounts = accounts_for_register(account_id=params.account_id, client_id=params.client_id)
+    return ledger_refusals(list(accounts.values_list("pk", flat=True)), start)
+
+
 def ledger_rows(params: ReportParams) -> Iterator[tuple]:
     """Per account: the opening balance (the sum of everything posted before the period),
     each posting of the period with the balance after it, then the closing balance."""
@@ -160,6 +173,7 @@ def ledger_rows(params: ReportParams) -> Iterator[tuple]:
 register(
     Register(
         kind="ledger_statement",
+        released=ledger_released,
         title="Ledger statement",
         columns=LEDGER_COLUMNS,
         rows=ledger_rows,

@@ -11,7 +11,7 @@ from django.db.models import CharField
 from django.db.models.functions import Cast
 
 from compliance.reports.registers.base import Column, Register, ReportParams, register
-from compliance.reports.registers.common import CHUNK, batched, charge, in_period
+from compliance.reports.registers.common import CHUNK, batched, charge, in_period, reads
 from orders.choices import TransactionType
 
 SCOPE = frozenset({"date_from", "date_to", "account", "client", "instrument", "algo_id"})
@@ -80,6 +80,7 @@ def trade_rows(params: ReportParams) -> Iterator[tuple]:
 register(
     Register(
         kind="trade_register",
+        released=reads("orders"),
         title="Trade register",
         columns=TRADE_COLUMNS,
         rows=trade_rows,
@@ -163,6 +164,7 @@ def order_log_rows(params: ReportParams) -> Iterator[tuple]:
 register(
     Register(
         kind="order_log",
+        released=reads("orders", "audit_events"),
         title="Order log",
         columns=ORDER_LOG_COLUMNS,
         rows=order_log_rows,
@@ -210,6 +212,7 @@ def stt_stamp_rows(params: ReportParams) -> Iterator[tuple]:
 register(
     Register(
         kind="stt_stamp_summary",
+        released=reads("orders"),
         title="STT and stamp duty summary",
         columns=STT_COLUMNS,
         rows=stt_stamp_rows,
