@@ -44,12 +44,14 @@ class DispatchInline(admin.TabularInline):
 @admin.register(ContractNoteRecord)
 class ContractNoteRecordAdmin(ReadOnlyAdmin):
     list_display = [
-        "number", "trade_date", "client", "settlement_number", "dispatch_status", "generated_at"
+        "number", "trade_date", "client", "part", "supplements", "settlement_number",
+        "dispatch_status", "generated_at",
     ]  # fmt: skip
     list_filter = ["trade_date"]
     search_fields = ["=number", "client__name"]
     list_select_related = ["client"]
-    fields = ["number", "client", "trade_date", "settlement_number", "generated_at", "files"]
+    fields = ["number", "client", "trade_date", "part", "supplements", "fill_ids",
+              "settlement_number", "generated_at", "files"]  # fmt: skip
     readonly_fields = fields
     inlines = [DispatchInline]
     actions = ["send_again"]

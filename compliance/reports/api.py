@@ -52,11 +52,16 @@ class ContractNoteFileOutput(serializers.Serializer):
 
 class ContractNoteOutput(serializers.ModelSerializer):
     client = serializers.CharField(source="client.name")
+    supplements = serializers.CharField(
+        source="supplements.number", allow_null=True, default=None,
+        help_text="A supplementary note (fills after the day's note): that note's number",
+    )  # fmt: skip
     files = serializers.SerializerMethodField()
 
     class Meta:
         model = ContractNoteRecord
-        fields = ["number", "trade_date", "settlement_number", "client", "generated_at", "files"]
+        fields = ["number", "trade_date", "settlement_number", "client", "part", "supplements",
+                  "generated_at", "files"]  # fmt: skip
 
     @extend_schema(responses=serializers.DictField(child=ContractNoteFileOutput()))
     def get_files(self, note: ContractNoteRecord) -> dict:

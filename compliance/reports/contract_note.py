@@ -127,6 +127,7 @@ class ContractNote:
     trades: tuple[NoteTrade, ...]
     obligation: Obligation
     generated_at: datetime
+    supplements: str = ""  # a supplementary note: the number of the day's note it adds to
 
 
 def _paise(value: object, where: str) -> Decimal:
@@ -177,10 +178,13 @@ def contract_note_build(
     client: NoteClient,
     fills: list[FillFigures],
     generated_at: datetime | None = None,
+    supplements: str = "",
 ) -> ContractNote:
     """The contract note of ``client``'s ``fills`` on ``trade_date``, trades in time order.
 
     ``generated_at`` defaults to now; pass it to get the same note (and files) again.
+    ``supplements``: for a supplementary note (fills that arrived after the day's note), the
+    number of that note; the figures are of ``fills`` alone.
     Raises ValueError naming the problem: no fills, a fill of another trade date, a bad side,
     product, quantity or price, or a fill whose charges do not add up to its total.
     """
@@ -250,4 +254,5 @@ def contract_note_build(
         trades=tuple(trades),
         obligation=obligation,
         generated_at=generated_at or datetime.now(UTC),
+        supplements=supplements,
     )

@@ -299,6 +299,7 @@ def contract_note_pdf(note: ContractNote, *, signer: Any = None) -> bytes:
     note_block = fields_table(
         [
             ("Contract note no.", note.number),
+            *([("Supplements", note.supplements)] if note.supplements else []),
             ("Trade date", note.trade_date.strftime("%d-%m-%Y")),
             ("Settlement no.", note.settlement_number),
             ("Client", client.name),
@@ -320,7 +321,10 @@ def contract_note_pdf(note: ContractNote, *, signer: Any = None) -> bytes:
         )
     )
     story: list[Any] = [
-        p("Contract Note cum Tax Invoice", title),
+        p(
+            f"{'Supplementary ' if note.supplements else ''}Contract Note cum Tax Invoice",
+            title,
+        ),
         p(
             "Equity cash segment, NSE.",
             ParagraphStyle("sub", parent=small, alignment=TA_CENTER, textColor=rule),

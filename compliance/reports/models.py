@@ -1,8 +1,10 @@
 """Contract notes as kept records: which note was made for which client and day, and where
 its three files (signed PDF, CSV, JSON) are, each named by and checked against its sha256.
 
-A note is made once per client and trading day (``compliance.reports.services``) and is
-never edited or deleted. So is an export of a register (``compliance.reports.exports``).
+A note is made once per client and trading day (``compliance.reports.services``), and a
+supplementary note for fills that arrive after it (part 2, 3, …, naming the note it
+supplements); none is ever edited or deleted. Each note records the fills it covers. An
+export of a register (``compliance.reports.exports``) is kept the same way.
 """
 
 from django.conf import settings
@@ -12,7 +14,8 @@ from tradingsite.records import KeptRecord
 
 
 class ContractNoteRecord(KeptRecord):
-    """One client's contract note of one trading day, and its files in the compliance storage."""
+    """One client's contract note of one trading day (or a supplementary note: a later part
+    for fills that arrived after the first), and its files in the compliance storage."""
 
     # No database constraint on the client: see Alert (clients are never deleted).
     client = models.ForeignKey(
@@ -28,14 +31,27 @@ class ContractNoteRecord(KeptRecord):
     json_path = models.CharField(max_length=200)
     json_sha256 = models.CharField(max_length=64)
     generated_at = models.DateTimeField()
+    part = models.PositiveSmallIntegerField(
+        default=1, help_text="1 for the day's note; 2, 3, … for supplementary notes"
+    )
+    supplements = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="supplementary",
+        help_text="The day's first note, which this supplementary note adds fills to",
+    )  # fmt: skip
+    fill_ids = models.JSONField(default=list, help_text="The fills on this note")
 
     class Meta:
         ordering = ["-trade_date", "number"]
         default_permissions = ("view",)
         constraints = [
             models.UniqueConstraint(
-                fields=["client", "trade_date"], name="contract_note_once_per_client_day"
-            )
+                fields=["client", "trade_date", "part"], name="contract_note_part_once"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(part=1, supplements__isnull=True)
+                | models.Q(part__gt=1, supplements__isnull=False),
+                name="contract_note_supplements_first",
+            ),
         ]
 
     def __str__(self) -> str:

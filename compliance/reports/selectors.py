@@ -36,7 +36,7 @@ def contract_notes_for(*, user: Any, key: Any = None) -> QuerySet[ContractNoteRe
     notes of the key's account's client."""
     from orders.selectors import accounts_for
 
-    notes = ContractNoteRecord.objects.select_related("client")
+    notes = ContractNoteRecord.objects.select_related("client", "supplements")
     if key is None and any(user.has_perm(perm) for perm in SEE_ALL_NOTES):
         return notes
     return notes.filter(client_id__in=accounts_for(user, key).values("client_id"))

@@ -103,9 +103,22 @@ def _files_write(day: date, contents: dict[str, bytes]) -> dict[str, str]:
     return written
 
 
+def _covered(day: date, client_ids: list[int]) -> dict[int, tuple[set[int], Any, int]]:
+    """Per client with notes of ``day``: the fills on them, the day's first note and the
+    last part made."""
+    covered: dict[int, tuple[set[int], Any, int]] = {}
+    notes = ContractNoteRecord.objects.filter(trade_date=day, client_id__in=client_ids)
+    for note in notes.order_by("client_id", "part"):
+        fills, first, _last = covered.get(note.client_id, (set(), note, 0))
+        covered[note.client_id] = (fills | set(note.fill_ids), first, note.part)
+    return covered
+
+
 def contract_notes_generate(*, day: date, signer: Any = None) -> list[ContractNoteRecord]:
-    """Make the contract note of each client with fills on ``day`` that has none yet, and
-    return the notes made (none on a second run, or a day without fills).
+    """Make the contract note of each client with fills on ``day`` that has none yet, and a
+    supplementary note (the next part, naming the first) for a client whose fills of the day
+    are not all on its notes (fills that arrived after its note was made); return the notes
+    made (none on a second run, or a day without fills).
 
     A client's fills on all its accounts go on one note; its UCC is its trading account's
     code (the codes, joined, for a client with several). ``signer`` defaults to
@@ -114,18 +127,20 @@ def contract_notes_generate(*, day: date, signer: Any = None) -> list[ContractNo
     by_client: dict[int, list[Any]] = defaultdict(list)
     for fill in fills_of_day_by_client(day=day):
         by_client[fill.account.client_id].append(fill)
-    done = set(
-        ContractNoteRecord.objects.filter(trade_date=day, client_id__in=list(by_client))
-        .values_list("client_id", flat=True)
-    )  # fmt: skip
-    todo = {client_id: fills for client_id, fills in by_client.items() if client_id not in done}
+    covered = _covered(day, list(by_client))
+    todo = {}
+    for client_id, fills in by_client.items():
+        on_notes, first, last_part = covered.get(client_id, (set(), None, 0))
+        new = [f for f in fills if f.pk not in on_notes]
+        if new:
+            todo[client_id] = (new, first, last_part + 1)
     if not todo:
         return []
     signer = signer or contract_note_signer()
     broker = _broker()
     settlement = settlement_number(day)
     made = []
-    for client_id, fills in sorted(todo.items()):
+    for client_id, (fills, first, part) in sorted(todo.items()):
         client = fills[0].account.client
         ucc = ",".join(sorted({f.account.code for f in fills}))
         sequence = ContractNoteRecord.objects.filter(trade_date=day).count() + 1
@@ -137,6 +152,7 @@ def contract_notes_generate(*, day: date, signer: Any = None) -> list[ContractNo
             client=_note_client(client, ucc, broker),
             fills=[_figures(f) for f in fills],
             generated_at=datetime.now(UTC),
+            supplements=first.number if first is not None else "",
         )
         files = _files_write(
             day,
@@ -146,6 +162,7 @@ def contract_notes_generate(*, day: date, signer: Any = None) -> list[ContractNo
                 "json": contract_note_json(note),
             },
         )
+        fill_ids = sorted(f.pk for f in fills)
         try:
             with transaction.atomic():
                 record = ContractNoteRecord.objects.create(
@@ -154,6 +171,9 @@ def contract_notes_generate(*, day: date, signer: Any = None) -> list[ContractNo
                     number=note.number,
                     settlement_number=settlement,
                     generated_at=note.generated_at,
+                    part=part,
+                    supplements=first,
+                    fill_ids=fill_ids,
                     **files,
                 )
                 audit_record(
@@ -164,15 +184,19 @@ def contract_notes_generate(*, day: date, signer: Any = None) -> list[ContractNo
                         "number": record.number,
                         "client_id": client_id,
                         "trade_date": day.isoformat(),
-                        "fills": [f.pk for f in fills],
+                        "part": part,
+                        "supplements": note.supplements or None,
+                        "fills": fill_ids,
                         "net_amount": str(note.obligation.net_amount),
                         "charges_total": str(note.obligation.charges_total),
                         **{key: value for key, value in files.items() if key.endswith("sha256")},
                     },
                 )
         except IntegrityError:
-            # Another run made this client's note (or took the number) meanwhile.
-            if ContractNoteRecord.objects.filter(client_id=client_id, trade_date=day).exists():
+            # Another run made this part of the client's notes (or took the number) meanwhile.
+            if ContractNoteRecord.objects.filter(
+                client_id=client_id, trade_date=day, part=part
+            ).exists():
                 continue
             raise
         made.append(record)

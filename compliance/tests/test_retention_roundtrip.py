@@ -195,8 +195,10 @@ def test_the_database_refuses_rewriting_what_a_run_recorded(march, archive_offic
     from django.db import DatabaseError, transaction
 
     run = released_march(archive_officers)
-    with pytest.raises(DatabaseError, match="what an archive run recorded is fixed"):
-        with transaction.atomic():
-            ArchiveRun.objects.filter(pk=run.pk).update(**change)
+    with (
+        pytest.raises(DatabaseError, match="what an archive run recorded is fixed"),
+        transaction.atomic(),
+    ):
+        ArchiveRun.objects.filter(pk=run.pk).update(**change)
     assert ArchiveRun.objects.get(pk=run.pk).bounds == run.bounds
     assert audit_verify().ok
