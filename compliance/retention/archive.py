@@ -7,6 +7,11 @@ manifest (JSON) names each file with its sha256, rows and key range, and holds t
 every audit chain's head and the latest audit seal at the time; its sha256 is kept on the
 :class:`ArchiveRun`. Nothing is locked while files are written.
 
+Kinds whose rows point at files kept elsewhere (KYC documents, contract notes' PDF, CSV and
+JSON) list those files in the manifest as ``referenced``, each with the sha256 its row
+records; a month is refused while one of them no longer matches, and ``archive_verify``
+re-hashes them.
+
 Audit events are archived as a prefix of each chain: from the last archived seq of the
 chain to its last event that occurred before the month ended (clock skew cannot leave a
 hole). A month is refused while its online window lasts, while an earlier month of the
@@ -34,7 +39,14 @@ from compliance.retention.errors import ArchiveRefused
 from compliance.retention.holds import held_chains, held_objects
 from compliance.retention.models import ArchiveRun, RecordKind, RetentionPolicy, month_after
 from compliance.retention.orders import kind_floor, ledger_selection, orders_selection
-from compliance.retention.tables import TABLES, arrow_schema, batches, columns
+from compliance.retention.records import (
+    contract_note_referenced,
+    contract_note_selection,
+    kyc_referenced,
+    kyc_selection,
+)
+from compliance.retention.tables import TABLES, arrow_schema, batches, columns, stored_columns
+from compliance.retention.verify import referenced_mismatch
 from compliance.services import audit_record
 from marketdata.calendar import IST
 
@@ -45,7 +57,18 @@ STORAGE = "archive"
 
 #: Per kind other than the audit trail: the month's rows per table and every reason they
 #: may not be archived, as ``select(month, start, end, floor)``.
-SELECTIONS = {RecordKind.ORDERS: orders_selection, RecordKind.LEDGER: ledger_selection}
+SELECTIONS = {
+    RecordKind.ORDERS: orders_selection,
+    RecordKind.LEDGER: ledger_selection,
+    RecordKind.KYC: kyc_selection,
+    RecordKind.CONTRACT_NOTES: contract_note_selection,
+}
+#: Per kind whose rows point at files in other storages: those files of the month's rows
+#: (storage, name, sha256, whose), as ``referenced(selected)``.
+REFERENCED = {
+    RecordKind.KYC: kyc_referenced,
+    RecordKind.CONTRACT_NOTES: contract_note_referenced,
+}
 
 
 def archive_storage():
@@ -159,9 +182,10 @@ def _write_parquet(table, queryset, path: Path) -> dict:
     """Stream ``queryset`` (in key order) into a Parquet file; its entry in the manifest."""
     model = table.model
     names = [f.attname for f in columns(model)]
+    stored = queryset.values_list(*stored_columns(model)).iterator(CHUNK_ROWS)
     rows, first, last = 0, None, None
     with pq.ParquetWriter(path, arrow_schema(model), compression="zstd") as writer:
-        for batch in batches(model, queryset.values_list(*names).iterator(CHUNK_ROWS), CHUNK_ROWS):
+        for batch in batches(model, stored, CHUNK_ROWS):
             writer.write_batch(batch, row_group_size=CHUNK_ROWS)
             keys = [batch.column(names.index(k)) for k in table.key]
             if first is None:
@@ -212,6 +236,10 @@ def archive_month(
         raise ArchiveRefused(f"{kind} of {month:%Y-%m} not archived: " + "; ".join(reasons))
     if not any(queryset.exists() for queryset in selected.values()):
         raise ArchiveRefused(f"{kind} of {month:%Y-%m} not archived: it has no records")
+    referenced = REFERENCED[kind](selected) if kind in REFERENCED else []
+    reasons = [problem for entry in referenced if (problem := referenced_mismatch(entry))]
+    if reasons:
+        raise ArchiveRefused(f"{kind} of {month:%Y-%m} not archived: " + "; ".join(reasons))
 
     policy = RetentionPolicy.objects.get(kind=kind)
     heads = {c.key: [c.seq, c.hash] for c in AuditChain.objects.all()}
@@ -245,6 +273,7 @@ def archive_month(
         },
         "created_at": timezone.now().isoformat(timespec="microseconds"),
         "files": files,
+        "referenced": referenced,
         "rows": rows,
         "bounds": bounds,
         "heads": heads,

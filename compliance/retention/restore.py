@@ -16,7 +16,8 @@ the application can read them and not change them:
 
 ``restored_table(run, model)`` names the restored table for SQL on this profile;
 ``restored_query`` runs SQL over the copy and ``restored_rows`` gives the rows as the ORM's
-``values()`` would.
+``values()`` would. Encrypted text (a KYC application's PAN) is restored as the ciphertext the
+online table holds; ``restored_rows`` decrypts it, as the ORM does.
 """
 
 import datetime as dt
@@ -37,7 +38,7 @@ from django.utils import timezone
 from compliance.retention.errors import ArchiveRefused
 from compliance.retention.models import ArchiveRun, ArchiveStatus
 from compliance.retention.release import owner_connection
-from compliance.retention.tables import TABLES, columns
+from compliance.retention.tables import TABLES, columns, decrypted
 from compliance.retention.verify import archive_verify, archived_rows, manifest_read
 from compliance.services import audit_record
 
@@ -79,7 +80,7 @@ def _from_sqlite(field: models.Field, value: Any) -> Any:
         return json.loads(value) if isinstance(value, str) else value
     if isinstance(field, models.DateTimeField | models.DateField | models.DecimalField):
         return field.to_python(value)
-    return value
+    return decrypted(field, value)  # encrypted text is restored as its ciphertext
 
 
 def archive_restore(*, run: ArchiveRun, actor: AbstractBaseUser) -> Path | str:

@@ -2,6 +2,9 @@
 
 Columns follow the model's concrete fields (a foreign key as its ``_id``); JSON is kept as
 its text, Decimals as Arrow decimals of the field's digits, datetimes in UTC microseconds.
+Encrypted text (``ops.crypto.EncryptedTextField``: a KYC application's PAN and bank account)
+is archived as the ciphertext the table holds, never as plaintext; reading it back needs the
+keyring, as the online row does.
 """
 
 import datetime as dt
@@ -12,9 +15,11 @@ from typing import Any
 
 import pyarrow as pa
 from django.db import models
+from django.db.models.functions import Cast
 
 from compliance.models import AuditEvent
 from compliance.retention.models import RecordKind
+from ops.crypto import EncryptedTextField
 
 
 @dataclass(frozen=True)
@@ -29,8 +34,6 @@ class ArchivedTable:
         return self.model._meta.db_table
 
 
-#: The kinds archival is built for, each with its tables. KYC and contract notes have
-#: policies but no archiver yet (docs/compliance-retention.md).
 def _orders_tables() -> tuple[ArchivedTable, ...]:
     from orders.models import Fill, LedgerEntry, Order, OrderOutbox, PaperOrder
 
@@ -39,15 +42,42 @@ def _orders_tables() -> tuple[ArchivedTable, ...]:
     )
 
 
+def _kyc_tables() -> tuple[ArchivedTable, ...]:
+    from compliance.kyc.models import KycApplication, KycDocument
+
+    return ArchivedTable(KycApplication, ("id",)), ArchivedTable(KycDocument, ("id",))
+
+
+def _contract_note_tables() -> tuple[ArchivedTable, ...]:
+    from compliance.reports.models import ContractNoteDispatch, ContractNoteRecord
+
+    return ArchivedTable(ContractNoteRecord, ("id",)), ArchivedTable(ContractNoteDispatch, ("id",))
+
+
+#: The kinds archival is built for, each with its tables: every kind of ``RecordKind``. The
+#: month's rows of each kind but the audit trail are chosen by ``archive.SELECTIONS``.
 TABLES: dict[str, tuple[ArchivedTable, ...]] = {
     RecordKind.AUDIT_EVENTS: (ArchivedTable(AuditEvent, ("chain", "seq")),),
     RecordKind.ORDERS: _orders_tables(),
     RecordKind.LEDGER: _orders_tables()[2:3],  # LedgerEntry: the entries of no order
+    RecordKind.KYC: _kyc_tables(),  # applications and their documents' rows (not the files)
+    RecordKind.CONTRACT_NOTES: _contract_note_tables(),  # notes and their dispatches
 }
 
 
 def columns(model: type[models.Model]) -> list[models.Field]:
     return list(model._meta.concrete_fields)
+
+
+def stored_columns(model: type[models.Model]) -> list:
+    """What ``values_list`` reads for each column: the attname, or for encrypted text a cast
+    that skips the field's decryption (the table's ciphertext)."""
+    return [
+        Cast(f.attname, output_field=models.TextField())
+        if isinstance(f, EncryptedTextField)
+        else f.attname
+        for f in columns(model)
+    ]
 
 
 def arrow_type(field: models.Field) -> pa.DataType:
@@ -81,7 +111,8 @@ def to_arrow_value(field: models.Field, value: Any) -> Any:
 
 
 def from_arrow_value(field: models.Field, value: Any) -> Any:
-    """The Python value of an archived cell, as the ORM reads it from the online table."""
+    """The Python value of an archived cell, as the ORM reads it from the online table (but
+    encrypted text, which stays the table's ciphertext: see :func:`decrypted`)."""
     if value is None:
         return None
     if isinstance(field, models.JSONField):
@@ -117,3 +148,10 @@ def rows_from_batch(model: type[models.Model], batch: pa.RecordBatch) -> Iterato
     fields = columns(model)
     for row in batch.to_pylist():
         yield {f.attname: from_arrow_value(f, row[f.attname]) for f in fields}
+
+
+def decrypted(field: models.Field, value: Any) -> Any:
+    """An archived or restored cell of encrypted text as the ORM reads it: the plaintext."""
+    if value is None or not isinstance(field, EncryptedTextField):
+        return value
+    return field.from_db_value(value, None, None)

@@ -5,7 +5,9 @@ manifest (a mismatch is refused, naming the file), and every file's rows are cou
 audit events each chain's archived links are recomputed: each event's hash, each
 ``prev_hash`` naming the event before, the first linking to the event before the archive
 (genesis, the previous archive's last, or the online event) and the online event after
-the archive's last linking to it.
+the archive's last linking to it. The files the archived rows point at in other storages
+(the manifest's ``referenced``: KYC documents, contract notes' PDF, CSV and JSON) are
+re-hashed against the sha256 their rows record.
 """
 
 import hashlib
@@ -28,9 +30,14 @@ class ArchiveReport:
     run_id: int
     files: int
     rows: int
+    referenced: int = 0
 
     def __str__(self) -> str:
-        return f"Archive run {self.run_id} intact: {self.files} files, {self.rows:,} rows verified."
+        also = f"; {self.referenced} referenced files match" if self.referenced else ""
+        return (
+            f"Archive run {self.run_id} intact: {self.files} files, {self.rows:,} rows "
+            f"verified{also}."
+        )
 
 
 def manifest_read(run: ArchiveRun) -> dict:
@@ -54,18 +61,38 @@ def manifest_read(run: ArchiveRun) -> dict:
     return manifest
 
 
-def check_file(storage, entry: dict) -> None:
+def _sha256(storage, name: str) -> str | None:
+    """The sha256 of the stored file ``name``; None if it is missing."""
     digest = hashlib.sha256()
     try:
-        with storage.open(entry["name"], "rb") as handle:
+        with storage.open(name, "rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
     except FileNotFoundError:
-        raise ArchiveTampered(f"archive file {entry['name']} is missing") from None
-    if digest.hexdigest() != entry["sha256"]:
+        return None
+    return digest.hexdigest()
+
+
+def check_file(storage, entry: dict) -> None:
+    digest = _sha256(storage, entry["name"])
+    if digest is None:
+        raise ArchiveTampered(f"archive file {entry['name']} is missing")
+    if digest != entry["sha256"]:
         raise ArchiveTampered(
             f"archive file {entry['name']} does not match its sha256 in the manifest: refused"
         )
+
+
+def referenced_mismatch(entry: dict) -> str:
+    """Why a file the archived rows point at (``storage``, ``name``, ``sha256``, ``of``)
+    no longer matches its sha256; empty when it does."""
+    where = f"{entry['of']}: file {entry['name']} in storage {entry['storage']}"
+    digest = _sha256(storages[entry["storage"]], entry["name"])
+    if digest is None:
+        return f"{where} is missing"
+    if digest != entry["sha256"]:
+        return f"{where} does not match its sha256"
+    return ""
 
 
 def archived_rows(run: ArchiveRun, entry: dict) -> Iterator[dict]:
@@ -143,4 +170,10 @@ def archive_verify(*, run: ArchiveRun) -> ArchiveReport:
         rows += counted
     if rows != run.rows:
         raise ArchiveTampered(f"archive run {run.pk} holds {rows} rows, {run.rows} were archived")
-    return ArchiveReport(run_id=run.pk, files=len(manifest["files"]), rows=rows)
+    referenced = manifest.get("referenced", [])  # absent from manifests made before it
+    for entry in referenced:
+        if problem := referenced_mismatch(entry):
+            raise ArchiveTampered(f"archive run {run.pk}: {problem}")
+    return ArchiveReport(
+        run_id=run.pk, files=len(manifest["files"]), rows=rows, referenced=len(referenced)
+    )

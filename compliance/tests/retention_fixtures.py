@@ -14,6 +14,17 @@ from orders.models import TradingAccount
 #: The past month the tests archive, and a day inside it.
 MONTH = dt.date(2020, 3, 1)
 IN_MONTH = dt.datetime(2020, 3, 15, 10, 0, tzinfo=dt.UTC)
+#: A day when the month of records made now is long past its online window.
+LATER = dt.date(2099, 1, 1)
+
+
+def this_month() -> str:
+    """The month (IST, ``YYYY-MM``) of records made now."""
+    from django.utils import timezone
+
+    from marketdata.calendar import IST
+
+    return f"{timezone.now().astimezone(IST):%Y-%m}"
 
 
 @pytest.fixture

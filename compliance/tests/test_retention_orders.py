@@ -12,20 +12,12 @@ from compliance.retention.errors import ArchiveRefused
 from compliance.retention.restore import archive_restore, restored_rows
 from compliance.retention.services import legal_hold_place
 from compliance.retention.verify import archive_verify, manifest_read
+from compliance.tests.retention_fixtures import LATER, this_month
 from orders.models import Fill, LedgerEntry, Order, OrderOutbox, PaperOrder
 from orders.services import fill_apply
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("archive_dir")]
-LATER = dt.date(2099, 1, 1)  # the month of the orders placed now is long past then
 MODELS = (Order, Fill, LedgerEntry, OrderOutbox, PaperOrder)
-
-
-def this_month() -> str:
-    from django.utils import timezone
-
-    from marketdata.calendar import IST
-
-    return f"{timezone.now().astimezone(IST):%Y-%m}"
 
 
 def online(model) -> list[dict]:
