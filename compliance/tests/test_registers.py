@@ -47,6 +47,37 @@ def test_every_kind_is_registered_with_unique_column_names():
         assert len(names) == len(set(names)), register.kind
 
 
+COUNTED = {"trade_register", "client_master", "holdings_statement", "positions_statement",
+           "alert_register", "audit_extract"}  # fmt: skip
+
+
+def test_the_registers_that_count_their_rows_count_them_exactly_in_one_query(
+    book, django_assert_num_queries
+):
+    # Sums, merges, and opening and closing rows are not one row of a query: no count.
+    assert {k for k, r in REGISTERS.items() if r.count is not None} == COUNTED
+    scopes = (
+        ReportParams(),
+        PERIOD,
+        ReportParams(date_from=DAY2, date_to=DAY2, client_id=book.asha.client_id),
+        ReportParams(account_id=book.ravi.pk),
+    )
+    seen = 0
+    for kind in sorted(COUNTED):
+        register = REGISTERS[kind]
+        for scope in scopes:
+            taken = {k: v for k, v in scope.__dict__.items() if v not in (None, "")}
+            names = {"account_id": "account", "client_id": "client"}
+            if not {names.get(k, k) for k in taken} <= register.filters:
+                continue  # a filter the kind does not take
+            with django_assert_num_queries(1) as queries:
+                counted = register.count(scope)
+            assert "COUNT(" in queries.captured_queries[0]["sql"].upper()
+            assert counted == len(list(register.rows(scope))), (kind, scope)
+            seen += counted
+    assert seen > 0
+
+
 def test_the_trade_register_is_every_fill_with_its_stored_charges(book):
     got = rows("trade_register")
     fills = list(Fill.objects.order_by("filled_at", "id"))

@@ -53,6 +53,8 @@ def test_run_now_queues_an_export_that_runs_and_downloads(
     assert export.status == "succeeded"
     html = page.content.decode()
     assert f"<td>{export.row_count}</td>" in html
+    n = export.row_count
+    assert f"<td>{n} of {n} rows (100.0 %)</td>" in html  # test_audit counts its rows
     assert f'title="{export.sha256}"' in html
     link = f"/admin/compliance/reports/exports/{export.pk}/file"
     assert f'href="{link}"' in html

@@ -83,6 +83,7 @@ register(
         title="Trade register",
         columns=TRADE_COLUMNS,
         rows=trade_rows,
+        count=lambda params: _fills(params).count(),
         filters=SCOPE,
         description="Every fill of the period, firm-wide, with the charges it carries.",
     )
