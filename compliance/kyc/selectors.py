@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 from datetime import date
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 
 from compliance.kyc.choices import OPEN_STATES, ApplicationStatus, KraStatus
 from compliance.kyc.models import KycApplication
@@ -31,9 +31,22 @@ def kyc_awaiting_kra() -> QuerySet[KycApplication]:
     )
 
 
+def _applications_latest_first(client_id: int | OuterRef) -> QuerySet[KycApplication]:
+    """The one rule for a client's current application: its latest, by id (whatever its
+    status). The contract note and the stamp duty summary both read the client through it."""
+    return KycApplication.objects.filter(client_id=client_id).order_by("-id")
+
+
 def kyc_application_current(*, client_id: int) -> KycApplication | None:
     """The client's latest application."""
-    return KycApplication.objects.filter(client_id=client_id).order_by("-id").first()
+    return _applications_latest_first(client_id).first()
+
+
+def kyc_state_current(*, client_field: str) -> Subquery:
+    """The state (GST state code) on the current application of the client named by the
+    outer query's ``client_field``, as an expression to annotate a streamed read with: ``""``
+    for an application with no state, ``None`` for a client with no application."""
+    return Subquery(_applications_latest_first(OuterRef(client_field)).values("state")[:1])
 
 
 def age_days(since, today: date) -> int | None:

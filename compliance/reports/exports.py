@@ -5,9 +5,11 @@
   and enqueues ``compliance.tasks.report_export`` on commit. Refused filters make nothing.
 - :func:`report_export_run` (the task) claims the export, writes its rows to a temporary
   file inside ``reports_reading()`` (the reporting replica when one is configured) with a
-  JobRun showing progress, saves the file as ``exports/<kind>/<YYYY-MM-DD>/<sha256>.<fmt>``
-  in the ``compliance`` storage and records the outcome. A failed run keeps its message and
-  no file. No lock is held while the rows are read or the file is written.
+  JobRun showing progress (rows so far, of a total where the register counts its rows
+  up front: ``Register.count``, one COUNT there too), saves the file as
+  ``exports/<kind>/<YYYY-MM-DD>/<sha256>.<fmt>`` in the ``compliance`` storage and records
+  the outcome. A failed run keeps its message and no file. No lock is held while the rows
+  are read or the file is written.
 - :func:`report_export_open` hands the file to who may see it, after checking its sha256.
 
 Each move of an export follows :data:`TRANSITIONS` and is audited.
@@ -231,7 +233,11 @@ def _write(export: ReportExport) -> dict[str, Any]:
             job.advance(rows_so_far - job.run.done)
 
         with reports_reading() as alias:
+            if register.count is not None:  # one COUNT, read where the rows are read
+                job.set_total(register.count(params))
             rows = writers.report_write(register, params, export.format, tmp, progress=progress)
+        if job.run.total is not None and job.run.total != rows:
+            job.set_total(rows)  # rows came or went between the count and the read
         tmp.flush()
         sha256, size = _digest(tmp)
         day = timezone.localdate(timezone.now(), IST).isoformat()

@@ -7,6 +7,9 @@ an export (``report_schedule_create``), for holders of
 ``compliance.export_regulatory_reports`` (scheduling: ``compliance.schedule_report_exports``).
 """
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse
@@ -26,6 +29,7 @@ from tradingsite.admin import ReadOnlyAdmin
 from tradingsite.errors import DomainError
 
 RECENT = 25
+T = TypeVar("T")
 DATE_FILTERS = ("date_from", "date_to")
 
 
@@ -55,41 +59,48 @@ def _errors_text(refused: ReportParamsError) -> str:
     return f"{refused.detail} {said}".strip()
 
 
+def _refusals_shown(request: HttpRequest, call: Callable[[], T]) -> T | None:
+    """``call()``'s answer; a refusal (bad filters, a kind or a schedule the user may not
+    make) shown as the page's error message instead, and ``None``."""
+    try:
+        return call()
+    except ReportParamsError as refused:
+        messages.error(request, _errors_text(refused))
+    except PermissionError as refused:
+        messages.error(request, str(refused))
+    return None
+
+
 def _run_now(request: HttpRequest) -> None:
     kind = request.POST.get("kind", "")
     data = {name: request.POST.get(name, "").strip() for name in FILTERS}
-    try:
-        export = report_export_request(
+    export = _refusals_shown(
+        request,
+        lambda: report_export_request(
             user=request.user, kind=kind, fmt=request.POST.get("format", ""), data=data
-        )
-    except ReportParamsError as refused:
-        messages.error(request, _errors_text(refused))
-        return
-    except PermissionError as refused:
-        messages.error(request, str(refused))
-        return
-    messages.success(request, f"Export {export.pk} of {kind} queued.")
+        ),
+    )
+    if export is not None:
+        messages.success(request, f"Export {export.pk} of {kind} queued.")
 
 
 def _schedule(request: HttpRequest) -> None:
     posted = request.POST
     filters = {n: posted.get(n, "").strip() for n in FILTERS if n not in DATE_FILTERS}
-    try:
-        task = report_schedule_create(
+
+    def create():
+        return report_schedule_create(
             user=request.user, name=posted.get("name", ""), kind=posted.get("kind", ""),
             fmt=posted.get("format", ""), period=posted.get("period", ""),
             crontab=posted.get("crontab", ""), filters=filters,
         )  # fmt: skip
-    except ReportParamsError as refused:
-        messages.error(request, _errors_text(refused))
-        return
-    except PermissionError as refused:
-        messages.error(request, str(refused))
-        return
-    url = reverse("admin:django_celery_beat_periodictask_change", args=[task.pk])
-    messages.success(
-        request, format_html('Scheduled: <a href="{}">{}</a> (periodic tasks).', url, task.name)
-    )
+
+    task = _refusals_shown(request, create)
+    if task is not None:
+        url = reverse("admin:django_celery_beat_periodictask_change", args=[task.pk])
+        messages.success(
+            request, format_html('Scheduled: <a href="{}">{}</a> (periodic tasks).', url, task.name)
+        )
 
 
 def reports_view(request: HttpRequest) -> HttpResponse:

@@ -3,8 +3,8 @@ writer with ``compliance.reports.writers``' signature.
 
 The real registers and writers are written elsewhere; these tests are of the export jobs
 (queueing, running, storing, serving), so they bring their own: ``test_audit`` lists audit
-events (staff only), ``test_statement`` a client's ledger (a statement, which a client may
-run for their own client), ``test_broken`` fails after its first rows, ``test_flaky`` loses
+events (staff only) and counts them up front, ``test_statement`` a client's ledger (a statement, which a client may
+run for their own client; it has no count), ``test_broken`` fails after its first rows, ``test_flaky`` loses
 its connection a set number of times. The writer writes
 CSV in chunks of two rows, reporting progress, as the real one does.
 """
@@ -40,11 +40,13 @@ def _between(rows, field: str, params: ReportParams):
     return rows
 
 
-def audit_rows(params: ReportParams) -> Iterator[tuple]:
+def _audit(params: ReportParams):
     rows = _between(AuditEvent.objects.order_by("id"), "occurred_at", params)
-    if params.actor:
-        rows = rows.filter(actor_username=params.actor)
-    return rows.values_list("id", "action", "occurred_at").iterator(chunk_size=100)
+    return rows.filter(actor_username=params.actor) if params.actor else rows
+
+
+def audit_rows(params: ReportParams) -> Iterator[tuple]:
+    return _audit(params).values_list("id", "action", "occurred_at").iterator(chunk_size=100)
 
 
 def statement_rows(params: ReportParams) -> Iterator[tuple]:
@@ -79,6 +81,7 @@ TEST_REGISTERS = [
         title="Test audit register",
         columns=(Column("id", "Id"), Column("action", "Action"), Column("at", "Occurred")),
         rows=audit_rows,
+        count=lambda params: _audit(params).count(),
         filters=frozenset({"date_from", "date_to", "actor"}),
     ),
     Register(

@@ -17,7 +17,7 @@ from compliance.models import AuditEvent, Client
 from compliance.reports.registers import REGISTERS, ReportParams, ReportParamsError
 from compliance.reports.registers import report_params_parse as parse
 from compliance.reports.registers.common import ist_start
-from compliance.tests.report_fixtures import DAY0, DAY1, DAY2, at
+from compliance.tests.report_fixtures import DAY0, DAY1, DAY2, at, stamp_summary_expected
 from orders.models import Fill, Holding, LedgerEntry, Order, Position
 from orders.selectors import funds_of
 
@@ -45,6 +45,37 @@ def test_every_kind_is_registered_with_unique_column_names():
     for register in REGISTERS.values():
         names = [c.name for c in register.columns]
         assert len(names) == len(set(names)), register.kind
+
+
+COUNTED = {"trade_register", "client_master", "holdings_statement", "positions_statement",
+           "alert_register", "audit_extract"}  # fmt: skip
+
+
+def test_the_registers_that_count_their_rows_count_them_exactly_in_one_query(
+    book, django_assert_num_queries
+):
+    # Sums, merges, and opening and closing rows are not one row of a query: no count.
+    assert {k for k, r in REGISTERS.items() if r.count is not None} == COUNTED
+    scopes = (
+        ReportParams(),
+        PERIOD,
+        ReportParams(date_from=DAY2, date_to=DAY2, client_id=book.asha.client_id),
+        ReportParams(account_id=book.ravi.pk),
+    )
+    seen = 0
+    for kind in sorted(COUNTED):
+        register = REGISTERS[kind]
+        for scope in scopes:
+            taken = {k: v for k, v in scope.__dict__.items() if v not in (None, "")}
+            names = {"account_id": "account", "client_id": "client"}
+            if not {names.get(k, k) for k in taken} <= register.filters:
+                continue  # a filter the kind does not take
+            with django_assert_num_queries(1) as queries:
+                counted = register.count(scope)
+            assert "COUNT(" in queries.captured_queries[0]["sql"].upper()
+            assert counted == len(list(register.rows(scope))), (kind, scope)
+            seen += counted
+    assert seen > 0
 
 
 def test_the_trade_register_is_every_fill_with_its_stored_charges(book):
@@ -224,7 +255,10 @@ def test_the_daily_margin_statement_reads_the_days_snapshots(book):
 
 def test_the_stt_and_stamp_summary_adds_up_the_fills_charges(book):
     got = rows("stt_stamp_summary")
-    assert [(r["trade_date"], r["exchange"]) for r in got] == [(DAY1, "NSE"), (DAY2, "NSE")]
+    unknown = ("unknown", "Unknown: no state on the client's KYC record")
+    assert [(r["trade_date"], r["exchange"], r["state_code"], r["state"]) for r in got] == [
+        (DAY1, "NSE", *unknown), (DAY2, "NSE", *unknown),
+    ]  # fmt: skip  # the book's clients have no KYC application: no state on record
     for row in got:
         fills = Fill.objects.filter(trade_date=row["trade_date"])
         assert row["fills"] == fills.count()
@@ -233,6 +267,48 @@ def test_the_stt_and_stamp_summary_adds_up_the_fills_charges(book):
         buys = [f for f in fills if f.order.transaction_type == "BUY"]
         assert row["buy_value"] == sum(f.price * f.quantity for f in buys)
     assert got[1]["sell_value"] == Decimal("6400.00")
+
+
+SUMMED = ("fills", "buy_value", "sell_value", "stt", "stamp_duty")
+
+
+def test_the_stt_and_stamp_summary_splits_by_the_clients_state(
+    stamp_book, django_assert_num_queries
+):
+    with django_assert_num_queries(1):  # the states come in the fills' query, not per client
+        got = rows("stt_stamp_summary")
+    assert [(r["trade_date"], r["state_code"], r["state"]) for r in got] == [
+        (DAY1, "27", "Maharashtra"),  # Ravi: his latest application (the older: Tamil Nadu)
+        (DAY1, "29", "Karnataka"),  # Asha
+        (DAY2, "27", "Maharashtra"),
+        (DAY2, "29", "Karnataka"),
+        (DAY2, "unknown", "Unknown: no state on the client's KYC record"),  # Meera
+    ]
+    expected = stamp_summary_expected()
+    assert {
+        (r["trade_date"], r["exchange"], r["state_code"]): {k: r[k] for k in SUMMED} for r in got
+    } == expected
+    for day in (DAY1, DAY2):  # the states' rows add up to the day's fills, to the paisa
+        fills = Fill.objects.filter(trade_date=day)
+        day_rows = [r for r in got if r["trade_date"] == day]
+        assert sum(r["fills"] for r in day_rows) == fills.count()
+        for key in ("stt", "stamp_duty"):
+            assert sum(r[key] for r in day_rows) == sum(Decimal(f.charges[key]) for f in fills)
+    assert all(r["stamp_duty"] > 0 for r in got)  # every state's row has a buy: duty to pay
+    assert all(v.as_tuple().exponent == -2 for r in got for v in (r["stt"], r["stamp_duty"]))
+
+
+def test_the_stamp_summary_of_one_client_and_a_state_left_blank(stamp_book, kyc_application):
+    meera = stamp_book.meera.client
+    kyc_application(client=meera, pan=meera.pan)  # an application, but no state on it
+    one = ReportParams(date_from=DAY0, date_to=DAY2, client_id=meera.pk)
+    (row,) = rows("stt_stamp_summary", one)
+    assert (row["trade_date"], row["state_code"], row["fills"]) == (DAY2, "unknown", 2)
+    assert row["stamp_duty"] == sum(
+        Decimal(f.charges["stamp_duty"]) for f in Fill.objects.filter(account=stamp_book.meera)
+    )
+    asha = ReportParams(date_from=DAY0, date_to=DAY2, account_id=stamp_book.asha.pk)
+    assert {r["state"] for r in rows("stt_stamp_summary", asha)} == {"Karnataka"}
 
 
 def test_risk_breaches_alerts_and_the_audit_extract(book):

@@ -4,6 +4,7 @@ message and no file, refused filters make nothing, downloads are checked and aud
 schedules are periodic tasks whose period is resolved when they run."""
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -24,7 +25,7 @@ from compliance.reports.exports import (
     report_export_run,
 )
 from compliance.reports.models import ReportExport
-from compliance.reports.registers import ReportParamsError
+from compliance.reports.registers import REGISTERS, ReportParamsError
 from compliance.tasks import report_export_scheduled
 from marketdata.calendar import IST
 from ops.models import JobRun
@@ -97,6 +98,54 @@ def test_a_second_run_of_a_finished_export_changes_nothing(
     assert (again.status, again.path, again.sha256) == ("succeeded", export.path, export.sha256)
     assert actions(export).count("report.export_completed") == 1
     assert JobRun.objects.count() == 1
+
+
+def test_a_register_that_counts_its_rows_gives_the_job_run_its_total_first(
+    reports_officer, export_registers, monkeypatch, django_capture_on_commit_callbacks
+):
+    counted = export_registers["test_audit"]
+    seen: list[tuple[int | None, int]] = []
+
+    def rows(params):
+        for row in counted.rows(params):  # what Job runs shows while the rows are read
+            run = JobRun.objects.get()
+            seen.append((run.total, run.done))
+            yield row
+
+    monkeypatch.setitem(REGISTERS, "test_audit", dataclasses.replace(counted, rows=rows))
+    with django_capture_on_commit_callbacks(execute=True):
+        export = report_export_request(user=reports_officer, kind="test_audit", fmt="csv", data={})
+    export.refresh_from_db()
+    n = export.row_count
+    assert n == AuditEvent.objects.filter(action="report.export_requested").count() == 1
+    assert seen == [(n, 0)]  # the total was on record before the first row
+    run = JobRun.objects.get(pk=export.job_run_id)
+    assert (run.status, run.done, run.total, run.percent) == ("succeeded", n, n, 100.0)
+
+
+def test_a_register_that_cannot_count_leaves_the_total_empty(
+    reports_officer, export_registers, django_capture_on_commit_callbacks
+):
+    assert export_registers["test_flaky"].count is None
+    with django_capture_on_commit_callbacks(execute=True):
+        export = report_export_request(user=reports_officer, kind="test_flaky", fmt="csv", data={})
+    export.refresh_from_db()
+    run = JobRun.objects.get(pk=export.job_run_id)
+    assert (export.status, export.row_count) == ("succeeded", 1)
+    assert (run.done, run.total, run.percent) == (1, None, None)
+
+
+def test_a_total_overtaken_by_new_rows_is_the_rows_written_at_the_end(
+    reports_officer, export_registers, monkeypatch, django_capture_on_commit_callbacks
+):
+    counted = export_registers["test_audit"]
+    stale = dataclasses.replace(counted, count=lambda params: counted.count(params) + 5)
+    monkeypatch.setitem(REGISTERS, "test_audit", stale)
+    with django_capture_on_commit_callbacks(execute=True):
+        export = report_export_request(user=reports_officer, kind="test_audit", fmt="csv", data={})
+    export.refresh_from_db()
+    run = JobRun.objects.get(pk=export.job_run_id)
+    assert run.done == run.total == export.row_count == 1
 
 
 def test_a_failed_run_keeps_its_message_and_no_file(

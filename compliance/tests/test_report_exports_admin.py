@@ -53,6 +53,8 @@ def test_run_now_queues_an_export_that_runs_and_downloads(
     assert export.status == "succeeded"
     html = page.content.decode()
     assert f"<td>{export.row_count}</td>" in html
+    n = export.row_count
+    assert f"<td>{n} of {n} rows (100.0 %)</td>" in html  # test_audit counts its rows
     assert f'title="{export.sha256}"' in html
     link = f"/admin/compliance/reports/exports/{export.pk}/file"
     assert f'href="{link}"' in html
@@ -97,7 +99,7 @@ def test_the_schedule_form_makes_a_periodic_task(officer_web):
          "format": "csv", "period": "last_week", "crontab": "0 7 * * 1"},
         follow=True,
     )  # fmt: skip
-    assert any("exists already" in m for m in messages_of(again))
+    assert [m for m in messages_of(again) if "exists already" in m] == messages_of(again)
     assert PeriodicTask.objects.filter(name="Weekly audit register").count() == 1
 
 
@@ -119,6 +121,7 @@ def test_an_auditor_runs_and_downloads_but_does_not_schedule(
         follow=True,
     )  # fmt: skip
     assert any("schedule_report_exports" in m for m in messages_of(refused))
+    assert not any("Scheduled:" in m for m in messages_of(refused))  # the refusal alone
     assert not PeriodicTask.objects.filter(name="x").exists()
 
 

@@ -74,6 +74,8 @@ def test_a_request_is_accepted_run_and_its_file_streamed(
     assert detail["status"] == "succeeded"
     assert detail["progress"]["status"] == "succeeded"
     assert detail["progress"]["done"] == detail["row_count"]
+    assert detail["progress"]["total"] == detail["row_count"]  # counted up front
+    assert detail["progress"]["percent"] == 100.0
     assert detail["file_url"] == f"{EXPORTS}/{body['id']}/file"
     file = officer_api.get(detail["file_url"])
     assert file.status_code == 200

@@ -16,7 +16,7 @@ from compliance.reports import writers
 from compliance.reports.registers import REGISTERS, ReportParams, ReportParamsError
 from compliance.reports.registers.common import IST
 from compliance.reports.writers import FORMATS, csv_text, pdf_text, report_write
-from compliance.tests.report_fixtures import DAY0, DAY2, at
+from compliance.tests.report_fixtures import DAY0, DAY2, at, stamp_summary_expected
 from orders.models import Fill
 
 pytestmark = pytest.mark.django_db
@@ -88,6 +88,63 @@ def test_every_register_reads_back_as_its_rows(book, kind, fmt):
         assert f"{n:,} row" in pages[-1]
         for row in expected:
             assert pdf_text(row[0]) in text, row
+
+
+def _stamp_read_back(fmt: str, data: bytes) -> list[tuple]:
+    """The STT and stamp duty summary's rows as read back from ``data`` (``fmt``), typed:
+    dates, text, the fill count and the amounts as Decimals to the paisa."""
+    width = len(REGISTERS["stt_stamp_summary"].columns)
+    if fmt == "csv":
+        _, *lines = csv_rows(data)
+    elif fmt == "xlsx":
+        _, *lines = load_workbook(io.BytesIO(data), read_only=True)["Sheet 1"].iter_rows(
+            values_only=True
+        )
+    else:
+        text = "\n".join(pdf_pages(data)).splitlines()
+        cells = text[text.index("Stamp duty") + 1 : next(
+            i for i, line in enumerate(text) if line.endswith(" rows")
+        )]  # fmt: skip
+        assert len(cells) % width == 0, cells
+        lines = [cells[i : i + width] for i in range(0, len(cells), width)]
+    out = []
+    for day, exchange, code, state, fills, *amounts in lines:
+        day = day.date() if isinstance(day, datetime) else date.fromisoformat(day)
+        if fmt == "xlsx":  # number cells: floats, exact to the paisa once rounded to it
+            amounts = [Decimal(str(a)).quantize(Decimal("0.01")) for a in amounts]
+        else:  # text as written: two places, never rounded here
+            amounts = [Decimal(a.replace(",", "")) for a in amounts]
+            assert all(a.as_tuple().exponent == -2 for a in amounts), amounts
+        out.append((day, exchange, str(code), state, int(fills), *amounts))
+    return out
+
+
+SUMMED = ("fills", "buy_value", "sell_value", "stt", "stamp_duty")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_the_stamp_summary_reads_back_as_the_fills_state_by_state(stamp_book, fmt):
+    """Two clients in two states and one with none: each file, read back, is the fills'
+    STT and stamp duty per trade date, exchange and state, to the paisa."""
+    from compliance.kyc.choices import IndianState
+
+    n, data = written("stt_stamp_summary", fmt)
+    got = _stamp_read_back(fmt, data)
+    expected = stamp_summary_expected()
+    assert n == len(got) == len(expected) == 5
+    assert [row[:3] for row in got] == sorted(
+        expected, key=lambda k: (k[0], k[1], k[2] == "unknown", k[2])
+    )
+    for day, exchange, code, state, *summed in got:
+        want = expected[(day, exchange, code)]
+        name = "Unknown: no state on the client's KYC record"
+        assert state == (name if code == "unknown" else IndianState(code).label)
+        assert summed == [want[k] for k in SUMMED]
+    assert {row[3] for row in got} == {
+        "Karnataka", "Maharashtra", "Unknown: no state on the client's KYC record"
+    }  # fmt: skip
+    duty = sum(Decimal(f.charges["stamp_duty"]) for f in Fill.objects.all())
+    assert sum(row[-1] for row in got) == duty > 0
 
 
 def test_the_csv_carries_exact_decimals_and_instants_in_ist(book):

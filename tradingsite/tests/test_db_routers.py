@@ -90,11 +90,19 @@ def test_reads_inside_reports_reading_go_to_the_replica_and_writes_to_the_primar
 def test_an_export_reads_its_rows_from_the_replica_and_records_it(
     replica, reports_officer, export_registers, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks(execute=True):
+    with (
+        CaptureQueriesContext(replica) as on_replica,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         export = report_export_request(user=reports_officer, kind="test_audit", fmt="csv", data={})
     export = ReportExport.objects.get(pk=export.pk)
     assert export.status == "succeeded", export.error
     assert (export.database, export.row_count) == ("reports", len(REPLICA_IDS))
+    # The progress total is counted on the replica too (the primary has other rows).
+    counts = [q["sql"] for q in on_replica.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert len(counts) == 1
+    run = JobRun.objects.get(pk=export.job_run_id)
+    assert (run.done, run.total) == (len(REPLICA_IDS), len(REPLICA_IDS))
     from django.core.files.storage import storages
 
     with storages["compliance"].open(export.path) as file:

@@ -32,7 +32,7 @@ ALERT_COLUMNS = (
 )
 
 
-def alert_rows(params: ReportParams) -> Iterator[tuple]:
+def _alerts(params: ReportParams):
     from compliance.alerts.models import Alert
 
     alerts = Alert.objects.filter(**in_period("raised_at", params))
@@ -44,8 +44,13 @@ def alert_rows(params: ReportParams) -> Iterator[tuple]:
         alerts = alerts.filter(instrument_id=params.instrument_id)
     if params.algo_id:
         alerts = alerts.filter(algo_id=params.algo_id)
+    return alerts
+
+
+def alert_rows(params: ReportParams) -> Iterator[tuple]:
     alerts = (
-        alerts.select_related("rule", "client", "account", "instrument", "assignee")
+        _alerts(params)
+        .select_related("rule", "client", "account", "instrument", "assignee")
         .defer("client__pan", "client__bank_account_number", "evidence", "detail")
         .order_by("raised_at", "id")
     )
@@ -66,6 +71,7 @@ register(
         title="Surveillance and AML alert register",
         columns=ALERT_COLUMNS,
         rows=alert_rows,
+        count=lambda params: _alerts(params).count(),
         filters=frozenset({"date_from", "date_to", "account", "client", "instrument", "algo_id"}),
         description="Every alert the surveillance and monitoring rules raised, with its status.",
     )

@@ -30,7 +30,7 @@ def _json(value: object) -> str:
     return "" if value is None else json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
-def audit_rows(params: ReportParams) -> Iterator[tuple]:
+def _events(params: ReportParams):
     from compliance.models import AuditEvent
 
     events = AuditEvent.objects.filter(**in_period("occurred_at", params))
@@ -42,6 +42,11 @@ def audit_rows(params: ReportParams) -> Iterator[tuple]:
         events = events.filter(object_id=params.object_id)
     if params.account_id:
         events = events.filter(chain=f"account:{params.account_id}")
+    return events
+
+
+def audit_rows(params: ReportParams) -> Iterator[tuple]:
+    events = _events(params)
     fields = ("id", "chain", "seq", "occurred_at", "action", "object_type", "object_id",
               "actor_id", "actor_username", "source_ip", "request_id", "before", "after",
               "prev_hash", "hash")  # fmt: skip
@@ -56,6 +61,7 @@ register(
         title="Audit trail extract",
         columns=AUDIT_COLUMNS,
         rows=audit_rows,
+        count=lambda params: _events(params).count(),
         filters=frozenset({"date_from", "date_to", "account", "actor", "object_type", "object_id"}),
         description="The audit trail's events with their chain, sequence and hashes.",
     )

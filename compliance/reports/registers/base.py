@@ -69,12 +69,17 @@ class Register:
     million rows take constant memory. ``statement``: a client may run it for their own
     client (a statement), else only staff with the export permission may.
     ``needs``: filters that must be set (a ledger statement needs a client or an account).
+    ``count(params)``, where a register has it, is how many rows ``rows(params)`` will yield,
+    with one COUNT of the same filtered query (an export's progress total); a register
+    whose rows are not one per row of a query (sums, merges, opening and closing rows) has
+    none, rather than a guess.
     """
 
     kind: str
     title: str
     columns: tuple[Column, ...]
     rows: Callable[[ReportParams], Iterator[tuple]]
+    count: Callable[[ReportParams], int] | None = None
     filters: frozenset[str] = frozenset({"date_from", "date_to"})
     needs: frozenset[str] = frozenset()
     statement: bool = False

@@ -29,16 +29,20 @@ def pan_masked(pan: str) -> str:
     return "X" * max(len(pan) - 4, 0) + pan[-4:]
 
 
-def client_rows(params: ReportParams) -> Iterator[tuple]:
+def _clients(params: ReportParams):
     from compliance.models import Client
+
+    clients = Client.objects.all()
+    return clients.filter(pk=params.client_id) if params.client_id else clients
+
+
+def client_rows(params: ReportParams) -> Iterator[tuple]:
     from orders.selectors import account_codes_of_clients
 
-    clients = Client.objects.order_by("pk").only(
+    clients = _clients(params).order_by("pk").only(
         "pk", "name", "pan", "kyc_status", "kyc_verified_at", "kra_status", "risk_category",
         "rekyc_due_on", "created_at",
     )  # fmt: skip
-    if params.client_id:
-        clients = clients.filter(pk=params.client_id)
     for batch in batched(clients.iterator(chunk_size=CHUNK)):
         codes = account_codes_of_clients(client_ids=[c.pk for c in batch])
         for c in batch:
@@ -55,6 +59,7 @@ register(
         title="Client master and KYC register",
         columns=CLIENT_COLUMNS,
         rows=client_rows,
+        count=lambda params: _clients(params).count(),
         filters=frozenset({"client"}),
         description="Every client with its KYC status, KRA status, risk category and accounts.",
     )

@@ -29,14 +29,17 @@ HOLDING_COLUMNS = (
 )
 
 
-def holding_rows(params: ReportParams) -> Iterator[tuple]:
+def _holdings(params: ReportParams):
     from orders.selectors import holdings_for_register
 
-    holdings = holdings_for_register(
+    return holdings_for_register(
         account_id=params.account_id, client_id=params.client_id,
         instrument_id=params.instrument_id,
     )  # fmt: skip
-    for h in holdings.iterator(chunk_size=CHUNK):
+
+
+def holding_rows(params: ReportParams) -> Iterator[tuple]:
+    for h in _holdings(params).iterator(chunk_size=CHUNK):
         account, instrument = h.account, h.instrument
         yield (
             account.pk, account.code, account.client_id, account.client.name,
@@ -52,6 +55,7 @@ register(
         title="Holdings statement",
         columns=HOLDING_COLUMNS,
         rows=holding_rows,
+        count=lambda params: _holdings(params).count(),
         filters=HOLDER | {"instrument"},
         statement=True,
         description="Delivery holdings as they stand, at their average cost.",
@@ -77,14 +81,17 @@ POSITION_COLUMNS = (
 )
 
 
-def position_rows(params: ReportParams) -> Iterator[tuple]:
+def _positions(params: ReportParams):
     from orders.selectors import positions_for_register
 
-    positions = positions_for_register(
+    return positions_for_register(
         account_id=params.account_id, client_id=params.client_id,
         instrument_id=params.instrument_id,
     )  # fmt: skip
-    for p in positions.iterator(chunk_size=CHUNK):
+
+
+def position_rows(params: ReportParams) -> Iterator[tuple]:
+    for p in _positions(params).iterator(chunk_size=CHUNK):
         account = p.account
         yield (
             account.pk, account.code, account.client_id, account.client.name,
@@ -100,6 +107,7 @@ register(
         title="Positions statement",
         columns=POSITION_COLUMNS,
         rows=position_rows,
+        count=lambda params: _positions(params).count(),
         filters=HOLDER | {"instrument"},
         statement=True,
         description="Positions as they stand: net quantity, average price, realised P&L.",

@@ -84,6 +84,7 @@ register(
         title="Trade register",
         columns=TRADE_COLUMNS,
         rows=trade_rows,
+        count=lambda params: _fills(params).count(),
         filters=SCOPE,
         description="Every fill of the period, firm-wide, with the charges it carries.",
     )
@@ -177,6 +178,8 @@ register(
 STT_COLUMNS = (
     Column("trade_date", "Trade date", 11),
     Column("exchange", "Exchange", 8),
+    Column("state_code", "State code", 8),
+    Column("state", "Client's state", 24),
     Column("fills", "Fills", 8),
     Column("buy_value", "Buy value", 15),
     Column("sell_value", "Sell value", 15),
@@ -184,29 +187,51 @@ STT_COLUMNS = (
     Column("stamp_duty", "Stamp duty", 12),
 )
 
+#: The state columns of a client with no state on record: no KYC application, or one
+#: without a state (made before the field existed, or an address outside India).
+UNKNOWN_STATE = ("unknown", "Unknown: no state on the client's KYC record")
+ZERO = Decimal("0.00")
+
+
+def _state(code: str) -> tuple[str, str]:
+    """A state's code and name as the summary shows them (the contract note's names)."""
+    from compliance.kyc.choices import IndianState
+
+    return (code, IndianState(code).label) if code else UNKNOWN_STATE
+
+
+def _per_state(key: tuple | None, by_state: dict[str, list]) -> Iterator[tuple]:
+    """One trade date and exchange's rows, by state code, the unknown state last."""
+    for code in sorted(by_state, key=lambda c: (c == "", c)):
+        yield (*key, *_state(code), *by_state[code])
+
 
 def stt_stamp_rows(params: ReportParams) -> Iterator[tuple]:
-    """Per trade date and exchange, the fills' STT and stamp duty as each fill stores them."""
+    """Per trade date, exchange and client's state, the fills' STT and stamp duty as each
+    fill stores them. Stamp duty goes to the state of the buyer's residence (Indian Stamp
+    Act, as amended in 2020): the state is the client's, from its current KYC application
+    (``kyc_state_current``, the contract note's rule), read in the same query as the fills."""
+    from compliance.kyc.selectors import kyc_state_current
+
     fills = (
         _fills(params)
+        .annotate(client_state=kyc_state_current(client_field="account__client_id"))
         .order_by("trade_date", "order__exchange", "id")
-        .values_list("trade_date", "order__exchange", "order__transaction_type", "quantity",
-                     "price", "charges")
+        .values_list("trade_date", "order__exchange", "client_state", "order__transaction_type",
+                     "quantity", "price", "charges")
     )  # fmt: skip
     key = None
-    totals = [0, Decimal("0.00"), Decimal("0.00"), Decimal("0.00"), Decimal("0.00")]
-    for day, exchange, side, quantity, price, charges in fills.iterator(chunk_size=CHUNK):
+    by_state: dict[str, list] = {}  # a day and exchange at a time: a few dozen states at most
+    for day, exchange, state, side, quantity, price, charges in fills.iterator(chunk_size=CHUNK):
         if (day, exchange) != key:
-            if key is not None:
-                yield (*key, *totals)
-            key = (day, exchange)
-            totals = [0, Decimal("0.00"), Decimal("0.00"), Decimal("0.00"), Decimal("0.00")]
+            yield from _per_state(key, by_state)
+            key, by_state = (day, exchange), {}
+        totals = by_state.setdefault(state or "", [0, ZERO, ZERO, ZERO, ZERO])
         totals[0] += 1
         totals[1 if side == TransactionType.BUY else 2] += price * quantity
         totals[3] += charge(charges, "stt")
         totals[4] += charge(charges, "stamp_duty")
-    if key is not None:
-        yield (*key, *totals)
+    yield from _per_state(key, by_state)
 
 
 register(
@@ -217,6 +242,7 @@ register(
         columns=STT_COLUMNS,
         rows=stt_stamp_rows,
         filters=SCOPE - {"algo_id"},
-        description="STT and stamp duty per trade date and exchange, from the fills' charges.",
+        description="STT and stamp duty per trade date, exchange and client's state (stamp duty "
+        "goes to the buyer's state), from the fills' charges.",
     )
 )
