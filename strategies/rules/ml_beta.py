@@ -27,7 +27,8 @@ def features(close: np.ndarray, lags: int) -> np.ndarray:
         columns = []
         for lag in range(lags):
             shifted = np.full(n, np.nan)
-            shifted[lag:] = ret[: n - lag]
+            if lag < n:
+                shifted[lag:] = ret[: n - lag]
             columns.append(shifted)
         columns.append(indicators.rsi(close, RSI_PERIOD) / 100 - 0.5)
         columns.append(close / indicators.sma(close, SMA_PERIOD) - 1)

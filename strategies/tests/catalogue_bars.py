@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from strategies.base import Bars
@@ -9,10 +11,10 @@ from strategies.base import Bars
 IST_0915 = np.timedelta64(3 * 60 + 45, "m")  # 09:15 IST is 03:45 UTC
 
 
-def ist_times(day: str, minutes: list[int] | np.ndarray, step: int = 1) -> np.ndarray:
+def ist_times(day: str, minutes: Iterable[int] | np.ndarray, step: int = 1) -> np.ndarray:
     """UTC bar starts on IST ``day`` at ``minutes`` bars of ``step`` minutes after 09:15 IST."""
     start = np.datetime64(day, "m") + IST_0915
-    return (start + np.asarray(minutes) * np.timedelta64(step, "m")).astype("datetime64[us]")
+    return (start + np.asarray(list(minutes)) * np.timedelta64(step, "m")).astype("datetime64[us]")
 
 
 def bars_of(
