@@ -82,11 +82,20 @@ def test_bollinger_uses_the_population_sd() -> None:
     assert not make("bollinger_breakout", period=3, k=1.5).targets(bars_of(close)).any()
 
 
-def test_bollinger_exits_only_below_the_middle() -> None:
-    close = [10, 10, 12, 11.5, 10.9]
-    _, middle, _ = indicators.bbands(np.array(close, dtype=float), 3, 1.3, 1.3)
-    assert close[3] > middle[3]  # held
-    assert close[4] < middle[4]  # out
+def test_bollinger_levels_are_strict() -> None:
+    # bar 3's window 10, 12, 11 has middle 11 exactly: a close at the middle holds;
+    # bar 4's 12, 11, 11.5 has middle 11.5: at it again, held; bar 5's close 11 < 11.5: out
+    close = [10, 10, 12, 11, 11.5, 11]
+    upper, middle, _ = indicators.bbands(np.array(close, dtype=float), 3, 1.3, 1.3)
+    assert middle[3] == close[3]
+    assert middle[4] == close[4]
+    targets = make("bollinger_breakout", period=3, k=1.3).targets(bars_of(close))
+    assert list(targets) == [0, 0, 1, 1, 1, 0]
+    # a flat window: sd 0, upper = middle = close; a close at the upper band is not above it
+    flat = [10.0] * 6
+    upper, middle, _ = indicators.bbands(np.array(flat), 3, 2, 2)
+    assert (upper[2:] == 10).all()
+    assert not make("bollinger_breakout", period=3, k=2).targets(bars_of(flat)).any()
 
 
 def test_donchian_uses_previous_bars_only() -> None:
