@@ -14,7 +14,6 @@ from strategies.rules.common import single
 
 RSI_PERIOD = 14
 SMA_PERIOD = 20
-WARMUP = SMA_PERIOD  # bars before every feature is defined (RSI needs 14, the SMA 20)
 
 
 def features(close: np.ndarray, lags: int) -> np.ndarray:

@@ -9,6 +9,7 @@ import talib
 
 from strategies import indicators
 from strategies.base import STRATEGIES, Bars, StrategyError, strategy_make
+from strategies.rules.ml_beta import features, labels
 from strategies.rules.pairs import rolling_spread
 from strategies.tests.catalogue_bars import (
     bars_of,
@@ -300,3 +301,17 @@ def test_ml_beta_expanding_window_trains_on_bars_before_each_block_only() -> Non
 def test_ml_beta_fit_refuses_too_few_bars() -> None:
     with pytest.raises(StrategyError, match="too few bars to fit"):
         make("ml_beta").fit(bars_of(np.linspace(100, 110, 15)))
+
+
+def test_ml_beta_features_and_labels_by_hand() -> None:
+    close = 100 + np.cumsum(np.random.default_rng(0).normal(size=60))
+    for lags, warm in ((5, 19), (25, 25)):
+        x = features(close, lags)
+        assert x.shape == (60, lags + 2)
+        assert int(np.argmax(np.isfinite(x).all(axis=1))) == warm
+    x = features(close, 3)
+    t = 30
+    ret = np.log(close[t - 2 : t + 1]) - np.log(close[t - 3 : t])
+    np.testing.assert_allclose(x[t, :3], ret[::-1])  # r_t, r_(t-1), r_(t-2)
+    np.testing.assert_allclose(x[t, 4], close[t] / close[t - 19 : t + 1].mean() - 1)
+    assert list(labels(np.array([1.0, 2.0, 2.0, 1.0]))) == [1, 0, 0, -1]
