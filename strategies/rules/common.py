@@ -22,34 +22,31 @@ def single(bars: Bars | tuple[Bars, ...], name: str) -> Bars:
     return bars
 
 
-def previous(values: np.ndarray) -> np.ndarray:
-    """``values`` shifted one bar later (NaN first): what was known at the last close."""
-    out = np.empty_like(values, dtype=np.float64)
-    out[:1] = np.nan
-    out[1:] = values[:-1]
-    return out
-
-
 def crossed_above(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """True where ``a`` is strictly above ``b`` now and was at or below it on the previous
     bar: an event. NaN on either bar is no cross."""
-    return (a > b) & (previous(a) <= previous(b))
+    out = np.zeros(len(a), dtype=bool)
+    out[1:] = (a[1:] > b[1:]) & (a[:-1] <= b[:-1])
+    return out
 
 
 def crossed_below(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """True where ``a`` is strictly below ``b`` now and was at or above it on the previous bar."""
-    return (a < b) & (previous(a) >= previous(b))
+    out = np.zeros(len(a), dtype=bool)
+    out[1:] = (a[1:] < b[1:]) & (a[:-1] >= b[:-1])
+    return out
 
 
 def latch(enter: np.ndarray, leave: np.ndarray) -> np.ndarray:
     """Long/flat targets: 1 from a bar where ``enter`` holds, 0 from one where ``leave``
     holds, the previous target otherwise (0 before any event). ``leave`` wins a bar where
     both hold. Each target depends only on that bar and the ones before it."""
-    n = len(enter)
-    state = np.where(leave, 0, np.where(enter, 1, -1))
-    index = np.where(state >= 0, np.arange(n), -1)
-    index = np.maximum.accumulate(index) if n else index
-    return np.where(index >= 0, state[np.maximum(index, 0)], 0).astype(np.float64)
+    out = np.zeros(len(enter))
+    events = np.flatnonzero(enter | leave)  # few: spread each over the bars to the next
+    if len(events):
+        values = np.where(leave[events], 0.0, 1.0)
+        out[events[0] :] = np.repeat(values, np.diff(events, append=len(out)))
+    return out
 
 
 def clock(bars: Bars) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

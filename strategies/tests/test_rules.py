@@ -9,6 +9,7 @@ import talib
 
 from strategies import indicators
 from strategies.base import STRATEGIES, Bars, StrategyError, strategy_make
+from strategies.rules.common import crossed_above, crossed_below, latch
 from strategies.rules.ml_beta import features, labels
 from strategies.rules.pairs import rolling_spread
 from strategies.tests.catalogue_bars import (
@@ -21,6 +22,22 @@ from strategies.tests.catalogue_bars import (
 
 def make(name: str, **params: object):
     return strategy_make(name, params)
+
+
+def test_crosses_are_events_and_nan_is_no_cross() -> None:
+    a = np.array([np.nan, 1, 2, 2, 3, 1, 2])
+    b = np.array([1.0, 2, 2, 2, 2, 2, np.nan])
+    assert list(crossed_above(a, b)) == [0, 0, 0, 0, 1, 0, 0]  # tie on bars 2-3, then above
+    assert list(crossed_below(a, b)) == [0, 0, 0, 0, 0, 1, 0]
+    assert not crossed_above(a[:1], b[:1]).any()
+
+
+def test_latch_holds_between_events_and_the_exit_wins_a_tie() -> None:
+    enter = np.array([0, 1, 0, 0, 1, 1, 0, 1], dtype=bool)
+    leave = np.array([1, 0, 0, 1, 0, 1, 0, 0], dtype=bool)
+    assert list(latch(enter, leave)) == [0, 1, 1, 0, 1, 0, 0, 1]
+    assert list(latch(np.zeros(3, bool), np.zeros(3, bool))) == [0, 0, 0]
+    assert len(latch(np.zeros(0, bool), np.zeros(0, bool))) == 0
 
 
 def test_sma_cross_enters_and_exits_on_crosses_with_ties_counting_as_at_or_below() -> None:
