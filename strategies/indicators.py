@@ -80,7 +80,9 @@ def macd(
     close: np.ndarray, fast: int, slow: int, signal: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(macd, signal, hist): EMA(fast) - EMA(slow), its EMA(signal), and their difference.
-    TA-Lib aligns all three: the first ``slow - 1 + signal - 1`` values are NaN."""
+    TA-Lib seeds both EMAs on the slow window (the fast one on closes slow - fast .. slow -
+    1), so the line is not ``ema(fast) - ema(slow)`` of this module until the seeds fade.
+    All three are aligned: the first ``slow - 1 + signal - 1`` values are NaN."""
     (close,) = _columns(close=close)
     fast, slow = _period(fast, "fast", 2), _period(slow, "slow", 2)
     signal = _period(signal, "signal")

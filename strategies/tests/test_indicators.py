@@ -50,6 +50,28 @@ def test_macd_is_talib_and_aligned_after_slow_plus_signal_warmup() -> None:
     np.testing.assert_allclose(hist[33:], line[33:] - signal[33:], atol=1e-12)
 
 
+def hand_ema(values: np.ndarray, period: int, start: int = 0) -> np.ndarray:
+    """EMA seeded with the mean of ``period`` values from ``start``, then k = 2 / (n + 1)."""
+    out = np.full(len(values), np.nan)
+    out[start + period - 1] = values[start : start + period].mean()
+    for t in range(start + period, len(values)):
+        out[t] = out[t - 1] + 2 / (period + 1) * (values[t] - out[t - 1])
+    return out
+
+
+def test_macd_by_hand_both_emas_seeded_on_the_slow_window() -> None:
+    # TA-Lib seeds the fast EMA on closes slow - fast .. slow - 1, so that both averages
+    # start at bar slow - 1: not EMA(12) - EMA(26) each seeded on its first closes
+    line, signal, _ = indicators.macd(C, 12, 26, 9)
+    mine = hand_ema(C, 12, start=26 - 12) - hand_ema(C, 26)
+    np.testing.assert_allclose(line[33:], mine[33:], rtol=1e-10)
+    expected_signal = np.full(len(C), np.nan)
+    expected_signal[25:] = hand_ema(mine[25:], 9)
+    np.testing.assert_allclose(signal[33:], expected_signal[33:], rtol=1e-10)
+    naive = talib.EMA(C, 12) - talib.EMA(C, 26)
+    assert not np.allclose(line[33:], naive[33:], rtol=1e-10)
+
+
 def test_bbands_is_talib_with_population_sd() -> None:
     upper, middle, lower = indicators.bbands(C, 20, 2.0, 1.5)
     for a, b in zip(
