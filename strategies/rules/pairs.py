@@ -11,18 +11,11 @@ from strategies.base import Bars, Param, Strategy, StrategyError, register
 EG_CRITICAL_5PCT = -3.34
 
 
-def rolling_spread(a: np.ndarray, b: np.ndarray, lookback: int) -> dict[str, np.ndarray]:
-    """For each bar t >= lookback - 1, the OLS fit a = alpha + beta·b over bars
-    t - lookback + 1..t (both log closes), and of that window's residuals: the z-score of
-    the last, (e_t - mean e) / sd e (population sd; mean e is 0 with an intercept), and the
-    Engle-Granger ADF t-statistic (Δe_i = rho·e_(i-1) + u_i, no lags, no constant).
-    NaN before the first full window. Everything at t uses bars at or before t only."""
-    n = len(a)
-    out = {key: np.full(n, np.nan) for key in ("beta", "alpha", "z", "adf")}
-    if n < lookback:
-        return out
-    wa = np.lib.stride_tricks.sliding_window_view(a, lookback)
-    wb = np.lib.stride_tricks.sliding_window_view(b, lookback)
+WINDOW_VALUES = 4_000_000  # window values held at once (a chunk of windows): bounded memory
+
+
+def _fit_windows(wa: np.ndarray, wb: np.ndarray) -> tuple[np.ndarray, ...]:
+    lookback = wa.shape[1]
     mean_a = wa.mean(axis=1, keepdims=True)
     mean_b = wb.mean(axis=1, keepdims=True)
     db, da = wb - mean_b, wa - mean_a
@@ -30,16 +23,36 @@ def rolling_spread(a: np.ndarray, b: np.ndarray, lookback: int) -> dict[str, np.
         beta = (db * da).sum(axis=1) / (db * db).sum(axis=1)
         alpha = mean_a[:, 0] - beta * mean_b[:, 0]
         resid = wa - alpha[:, None] - beta[:, None] * wb
-        sd = resid.std(axis=1)
-        z = (resid[:, -1] - resid.mean(axis=1)) / sd
+        z = (resid[:, -1] - resid.mean(axis=1)) / resid.std(axis=1)
         lagged, change = resid[:, :-1], np.diff(resid, axis=1)
         sxx = (lagged * lagged).sum(axis=1)
         rho = (lagged * change).sum(axis=1) / sxx
         u = change - rho[:, None] * lagged
         s2 = (u * u).sum(axis=1) / (lookback - 2)
         adf = rho / np.sqrt(s2 / sxx)
-    for key, value in (("beta", beta), ("alpha", alpha), ("z", z), ("adf", adf)):
-        out[key][lookback - 1 :] = value
+    return beta, alpha, z, adf
+
+
+def rolling_spread(a: np.ndarray, b: np.ndarray, lookback: int) -> dict[str, np.ndarray]:
+    """For each bar t >= lookback - 1, the OLS fit a = alpha + beta·b over bars
+    t - lookback + 1..t (both log closes), and of that window's residuals: the z-score of
+    the last, (e_t - mean e) / sd e (population sd; mean e is 0 with an intercept), and the
+    Engle-Granger ADF t-statistic (Δe_i = rho·e_(i-1) + u_i, no lags, no constant).
+    NaN before the first full window. Everything at t uses bars at or before t only."""
+    n = len(a)
+    keys = ("beta", "alpha", "z", "adf")
+    out = {key: np.full(n, np.nan) for key in keys}
+    if n < lookback:
+        return out
+    wa = np.lib.stride_tricks.sliding_window_view(a, lookback)
+    wb = np.lib.stride_tricks.sliding_window_view(b, lookback)
+    chunk = max(1, WINDOW_VALUES // lookback)
+    for first in range(0, len(wa), chunk):
+        rows = slice(first, first + chunk)
+        fitted = _fit_windows(wa[rows], wb[rows])
+        at = slice(lookback - 1 + first, lookback - 1 + first + len(fitted[0]))
+        for key, value in zip(keys, fitted, strict=True):
+            out[key][at] = value
     return out
 
 

@@ -332,3 +332,14 @@ def test_ml_beta_features_and_labels_by_hand() -> None:
     np.testing.assert_allclose(x[t, :3], ret[::-1])  # r_t, r_(t-1), r_(t-2)
     np.testing.assert_allclose(x[t, 4], close[t] / close[t - 19 : t + 1].mean() - 1)
     assert list(labels(np.array([1.0, 2.0, 2.0, 1.0]))) == [1, 0, 0, -1]
+
+
+def test_pairs_fit_in_chunks_is_the_fit_in_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = pair_bars()
+    a, b = np.log(first.close), np.log(second.close)
+    whole = rolling_spread(a, b, 60)
+    monkeypatch.setattr("strategies.rules.pairs.WINDOW_VALUES", 60 * 7)  # 7 windows a chunk
+    chunked = rolling_spread(a, b, 60)
+    for key, values in whole.items():
+        np.testing.assert_array_equal(chunked[key], values)
+    assert np.isfinite(whole["z"][59:]).all()
