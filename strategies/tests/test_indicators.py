@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import talib
@@ -209,3 +214,16 @@ def test_ints_are_coerced_to_float64() -> None:
     out = indicators.sma(np.array([1, 2, 3], dtype=np.int64), 2)
     assert out.dtype == np.float64
     np.testing.assert_allclose(out, [np.nan, 1.5, 2.5])
+
+
+def test_indicators_and_catalogue_import_without_django() -> None:
+    code = (
+        "import sys, strategies.indicators, strategies.catalogue, strategies.sizing; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'django'))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.strip() == "[]"
