@@ -143,19 +143,18 @@ def _legs(bars: Bars | tuple[Bars, ...]) -> tuple[Bars, ...]:
 def _held(targets: np.ndarray, n: int, legs: int, shorts: bool) -> np.ndarray:
     """The position held during each bar, in units, shape (n, legs): the target of the
     bar before (the fill is at this bar's open), flat during bar 0."""
-    targets = np.asarray(targets, dtype=np.float64)
-    if targets.ndim == 1 and legs == 1:
-        targets = targets[:, None]
+    given = np.asarray(targets, dtype=np.float64)
+    targets = given[:, None] if given.ndim == 1 and legs == 1 else given
     if targets.shape != (n, legs):
         want = f"({n},)" if legs == 1 else f"({n}, {legs})"
-        raise StrategyError(f"targets: shape {targets.shape}, expected {want}")
+        raise StrategyError(f"targets: shape {given.shape}, expected {want}")
     low = -1.0 if shorts else 0.0
     bad = ~((targets == 0.0) | (targets == 1.0) | (targets == low))
     if bad.any():
         row, leg = np.argwhere(bad)[0]
         allowed = "-1, 0 or 1" if shorts else "0 or 1 (shorts are off)"
         where = f"bar {row}" + (f" leg {leg}" if legs > 1 else "")
-        raise StrategyError(f"targets: {targets[row, leg]!r} at {where}; expected {allowed}")
+        raise StrategyError(f"targets: {float(targets[row, leg])!r} at {where}; expected {allowed}")
     held = np.empty_like(targets)
     held[0] = 0.0
     held[1:] = targets[:-1]
