@@ -23,6 +23,7 @@ entries and exits are where the held position changes, paired in order. Only the
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -81,7 +82,7 @@ def backtest_targets(
     Bars on one time grid; see the module docstring for the rules."""
     legs = _legs(bars)
     n = len(legs[0])
-    held = _held(targets, n, len(legs), shorts)
+    targets = _targets_checked(targets, n, len(legs), shorts)
     quantities = _quantities(quantity, len(legs))
     if not np.isfinite(cash):
         raise StrategyError(f"cash {cash!r} is not a finite number")
@@ -89,24 +90,33 @@ def backtest_targets(
         if not np.isfinite(value) or value < 0:
             raise StrategyError(f"{name} {value!r} must be a finite number, 0 or more")
 
-    flows = np.zeros(n)
-    market_value = np.zeros(n)
+    fill_bars, fill_flows = [], []
+    equity = np.zeros(n)
     trades: list[Trade] = []
     open_legs: list[dict[str, Any]] = []
-    for leg, (leg_bars, leg_held, leg_quantity) in enumerate(
-        zip(legs, held.T, quantities, strict=True)
-    ):
-        leg_trades, leg_open = _leg_run(
-            leg, leg_bars, leg_held, leg_quantity, flows, commission_pct, slippage_bps, costs
+    bars_in_market = 0
+    for leg, (leg_bars, leg_quantity) in enumerate(zip(legs, quantities, strict=True)):
+        run = _leg_run(
+            leg, leg_bars, targets[:, leg], leg_quantity, commission_pct, slippage_bps, costs
         )
-        trades.extend(leg_trades)
-        if leg_open is not None:
-            open_legs.append(leg_open)
-        market_value += leg_held * leg_quantity * leg_bars.close
+        trades.extend(run.trades)
+        if run.open_position is not None:
+            open_legs.append(run.open_position)
+        fill_bars.append(run.fill_bars)
+        fill_flows.append(run.fill_flows)
+        bars_in_market = run.bars_in_market
+        # Shares held during bar t are the target of bar t - 1, marked at close[t].
+        marked = np.empty(n)
+        marked[0] = 0.0
+        np.multiply(targets[:-1, leg], leg_bars.close[1:], out=marked[1:])
+        if leg_quantity != 1:
+            marked *= leg_quantity
+        equity += marked
+    equity += _cash_curve(cash, np.concatenate(fill_bars), np.concatenate(fill_flows), n)
     if len(legs) > 1:
         trades.sort(key=lambda trade: (trade.exit_index, trade.leg))
+        bars_in_market = int(np.any(targets[:-1] != 0.0, axis=1).sum())
 
-    equity = cash + np.cumsum(flows) + market_value
     open_position: dict[str, Any] | None
     if not open_legs:
         open_position = None
@@ -117,15 +127,27 @@ def backtest_targets(
             "legs": open_legs,
             "unrealised_pnl": float(sum(leg["unrealised_pnl"] for leg in open_legs)),
         }
-    in_market = np.any(held != 0, axis=1)
     if periods_per_year is None:
         periods_per_year = periods_per_year_infer(legs[0].time)
     metrics = metrics_compute(
-        equity=equity, trades=trades, in_market=in_market, periods_per_year=periods_per_year
-    )
+        equity=equity, trades=trades, exposure=bars_in_market / n,
+        periods_per_year=periods_per_year,
+    )  # fmt: skip
     return BacktestResult(
         trades=trades, equity=equity, open_position=open_position, metrics=metrics
     )
+
+
+def _cash_curve(cash: float, bars: np.ndarray, flows: np.ndarray, n: int) -> np.ndarray:
+    """Cash after each bar's fills: constant between fill bars, so a repeat of the levels."""
+    if len(bars) == 0:
+        return np.full(n, float(cash))
+    at, where = np.unique(bars, return_inverse=True)
+    levels = np.empty(len(at) + 1)
+    levels[0] = cash
+    np.cumsum(np.bincount(where, weights=flows), out=levels[1:])
+    levels[1:] += cash
+    return np.repeat(levels, np.diff(at, prepend=0, append=n))
 
 
 def _legs(bars: Bars | tuple[Bars, ...]) -> tuple[Bars, ...]:
@@ -140,25 +162,30 @@ def _legs(bars: Bars | tuple[Bars, ...]) -> tuple[Bars, ...]:
     return legs
 
 
-def _held(targets: np.ndarray, n: int, legs: int, shorts: bool) -> np.ndarray:
-    """The position held during each bar, in units, shape (n, legs): the target of the
-    bar before (the fill is at this bar's open), flat during bar 0."""
+def _targets_checked(targets: np.ndarray, n: int, legs: int, shorts: bool) -> np.ndarray:
+    """The targets as float64 of shape (n, legs), each -1, 0 or 1 (0 or 1 without shorts).
+
+    Only the first bar and the bars where a target changes are looked at: a value holds
+    until the next change, and NaN differs from itself, so every NaN bar is a change.
+    """
     given = np.asarray(targets, dtype=np.float64)
     targets = given[:, None] if given.ndim == 1 and legs == 1 else given
     if targets.shape != (n, legs):
         want = f"({n},)" if legs == 1 else f"({n}, {legs})"
         raise StrategyError(f"targets: shape {given.shape}, expected {want}")
     low = -1.0 if shorts else 0.0
-    bad = ~((targets == 0.0) | (targets == 1.0) | (targets == low))
-    if bad.any():
-        row, leg = np.argwhere(bad)[0]
-        allowed = "-1, 0 or 1" if shorts else "0 or 1 (shorts are off)"
-        where = f"bar {row}" + (f" leg {leg}" if legs > 1 else "")
-        raise StrategyError(f"targets: {float(targets[row, leg])!r} at {where}; expected {allowed}")
-    held = np.empty_like(targets)
-    held[0] = 0.0
-    held[1:] = targets[:-1]
-    return held
+    for leg in range(legs):
+        column = targets[:, leg]
+        at = np.flatnonzero(column[1:] != column[:-1]) + 1
+        at = np.concatenate(([0], at))
+        value = column[at]
+        bad = ~((value == 0.0) | (value == 1.0) | (value == low))
+        if bad.any():
+            row = int(at[np.argmax(bad)])
+            allowed = "-1, 0 or 1" if shorts else "0 or 1 (shorts are off)"
+            where = f"bar {row}" + (f" leg {leg}" if legs > 1 else "")
+            raise StrategyError(f"targets: {float(column[row])!r} at {where}; expected {allowed}")
+    return targets
 
 
 def _quantities(quantity: int | Sequence[int], legs: int) -> list[int]:
@@ -171,32 +198,48 @@ def _quantities(quantity: int | Sequence[int], legs: int) -> list[int]:
     return [int(value) for value in values]
 
 
+@dataclass
+class _LegRun:
+    trades: list[Trade]
+    open_position: dict[str, Any] | None
+    fill_bars: np.ndarray  # the bar of each fill (entries, then exits)
+    fill_flows: np.ndarray  # the cash each one moves, costs included
+    bars_in_market: int
+
+
 def _leg_run(
     leg: int,
     bars: Bars,
-    held: np.ndarray,
+    targets: np.ndarray,
     quantity: int,
-    flows: np.ndarray,
     commission_pct: float,
     slippage_bps: float,
     costs: Costs | None,
-) -> tuple[list[Trade], dict[str, Any] | None]:
-    """One leg's trades; adds its cash flows at each fill bar into ``flows``."""
-    before = np.empty_like(held)
-    before[0] = 0.0
-    before[1:] = held[:-1]
-    changed = held != before
-    entries = np.flatnonzero(changed & (held != 0.0))
-    exits = np.flatnonzero(changed & (before != 0.0))
+) -> _LegRun:
+    """One leg's fills and trades, from the bars where its target changes."""
+    n = len(targets)
+    # The held position changes at bar i when target[i - 1] differs from the one before
+    # (from flat for bar 1); a change decided on the last bar would fill at bar n: never.
+    changed = np.flatnonzero(targets[1:-1] != targets[:-2]) + 2
+    if n > 1 and targets[0] != 0.0:
+        changed = np.concatenate(([1], changed))
+    new = targets[changed - 1]
+    old = np.where(changed >= 2, targets[np.maximum(changed - 2, 0)], 0.0)
+    entering = new != 0.0
+    entries = changed[entering]
+    exits = changed[old != 0.0]
+    empty = np.empty(0)
     if len(entries) == 0:
-        return [], None
+        return _LegRun([], None, empty.astype(np.int64), empty, 0)
     # Runs never overlap, so the k-th exit closes the k-th entry; one more entry is open.
-    direction = held[entries]
+    direction = new[entering]
     signed = direction * quantity
     slip = slippage_bps / 10_000.0
-    entry_price = bars.open[entries] * (1.0 + direction * slip)
+    entry_price = bars.open[entries] * (1.0 + direction * slip) if slip else bars.open[entries]
     closed = len(exits)
-    exit_price = bars.open[exits] * (1.0 - direction[:closed] * slip)
+    exit_price = bars.open[exits]
+    if slip:
+        exit_price = exit_price * (1.0 - direction[:closed] * slip)
     rate = commission_pct / 100.0
     entry_cost = quantity * entry_price * rate
     exit_cost = quantity * exit_price * rate
@@ -205,9 +248,9 @@ def _leg_run(
         exit_cost = exit_cost + _charged(
             costs, -direction[:closed], quantity, exit_price, bars, exits
         )
-    flows += np.bincount(entries, weights=-signed * entry_price - entry_cost, minlength=len(held))
-    flows += np.bincount(
-        exits, weights=signed[:closed] * exit_price - exit_cost, minlength=len(held)
+    fill_bars = np.concatenate((entries, exits))
+    fill_flows = np.concatenate(
+        (-signed * entry_price - entry_cost, signed[:closed] * exit_price - exit_cost)
     )
     trade_costs = entry_cost[:closed] + exit_cost
     pnl = (exit_price - entry_price[:closed]) * signed[:closed] - trade_costs
@@ -225,8 +268,9 @@ def _leg_run(
             [leg] * closed,
         )
     )
+    in_market = int((exits - entries[:closed]).sum())
     if closed == len(entries):
-        return trades, None
+        return _LegRun(trades, None, fill_bars, fill_flows, in_market)
     i = int(entries[-1])
     last_close = float(bars.close[-1])
     open_position = {
@@ -242,7 +286,7 @@ def _leg_run(
         # so final equity = cash + closed trades' pnl + this.
         "unrealised_pnl": float((last_close - entry_price[-1]) * signed[-1] - entry_cost[-1]),
     }
-    return trades, open_position
+    return _LegRun(trades, open_position, fill_bars, fill_flows, in_market + n - i)
 
 
 def _charged(

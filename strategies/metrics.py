@@ -56,12 +56,14 @@ def metrics_compute(
     *,
     equity: np.ndarray,
     trades: Sequence[Trade],
-    in_market: np.ndarray,
+    exposure: float,
     periods_per_year: float,
 ) -> dict[str, float | int | None]:
-    """The metrics of one run (module docstring); None where a ratio is undefined."""
+    """The metrics of one run (module docstring); None where a ratio is undefined.
+    ``exposure`` is the fraction of bars in the market, which the engine knows."""
     equity = np.asarray(equity, dtype=np.float64)
-    if len(equity) == 0:
+    n = len(equity)
+    if n == 0:
         raise StrategyError("metrics: the equity curve is empty")
     if not periods_per_year > 0:
         raise StrategyError(f"periods_per_year {periods_per_year!r} must be above 0")
@@ -70,34 +72,43 @@ def metrics_compute(
     total_return = None if growth is None else growth - 1.0
 
     cagr = None
-    if growth is not None and growth > 0 and len(equity) > 1 and first > 0:
+    if growth is not None and growth > 0 and n > 1 and first > 0:
         try:
-            cagr = growth ** (periods_per_year / (len(equity) - 1)) - 1.0
+            cagr = growth ** (periods_per_year / (n - 1)) - 1.0
         except OverflowError:
             cagr = None
         cagr = cagr if cagr is not None and math.isfinite(cagr) else None
 
+    # Few passes over the curve, in place: it is as long as the bars.
+    positive = bool(equity.min() > 0)
     sharpe = sortino = None
-    if len(equity) > 2 and np.all(equity[:-1] > 0):
-        returns = equity[1:] / equity[:-1] - 1.0
+    scratch = np.empty(max(n - 1, 0))
+    if n > 2 and (positive or bool(np.all(equity[:-1] > 0))):
+        returns = np.divide(equity[1:], equity[:-1], out=scratch)
+        returns -= 1.0
         mean = float(returns.mean())
         root = math.sqrt(periods_per_year)
-        std = float(returns.std(ddof=1))
+        downside = np.minimum(returns, 0.0)
+        downside = math.sqrt(float(np.dot(downside, downside)) / (n - 1))
+        returns -= mean
+        std = math.sqrt(float(np.dot(returns, returns)) / (n - 2))
         ratio = _ratio(mean, std)
         sharpe = None if ratio is None else ratio * root
-        downside = math.sqrt(float(np.mean(np.minimum(returns, 0.0) ** 2)))
         ratio = _ratio(mean, downside)
         sortino = None if ratio is None else ratio * root
 
     peak = np.maximum.accumulate(equity)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        falls = np.where(peak > 0, (peak - equity) / peak, 0.0)
-    max_drawdown_pct = float(falls.max()) * 100.0
+    if positive:
+        worst = 1.0 - float(np.divide(equity, peak, out=peak).min())
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            falls = np.where(peak > 0, (peak - equity) / peak, 0.0)
+        worst = float(falls.max())
+    max_drawdown_pct = max(worst, 0.0) * 100.0
 
-    pnl = np.array([trade.pnl for trade in trades], dtype=np.float64)
+    pnl = np.fromiter((trade.pnl for trade in trades), dtype=np.float64, count=len(trades))
     gross_profit = float(pnl[pnl > 0].sum())
     gross_loss = float(-pnl[pnl < 0].sum())
-    in_market = np.asarray(in_market, dtype=bool)
     return {
         "num_trades": len(pnl),
         "total_pnl": float(pnl.sum()),
@@ -109,6 +120,6 @@ def metrics_compute(
         "max_drawdown_pct": max_drawdown_pct,
         "profit_factor": _ratio(gross_profit, gross_loss),
         "win_rate": _ratio(float((pnl > 0).sum()), float(len(pnl))),
-        "exposure": float(in_market.mean()) if len(in_market) else 0.0,
+        "exposure": float(exposure),
         "periods_per_year": float(periods_per_year),
     }

@@ -227,7 +227,7 @@ def _loop(targets, legs, quantities, cash, commission_pct, slippage_bps):
     n = len(legs[0])
     position = [0.0] * len(legs)
     entry = [None] * len(legs)  # (index, price, cost)
-    trades, equity = [], []
+    trades, equity, in_market = [], [], 0
     for t in range(n):
         for leg, bars in enumerate(legs):
             want = targets[t - 1][leg] if t > 0 else 0.0
@@ -256,11 +256,12 @@ def _loop(targets, legs, quantities, cash, commission_pct, slippage_bps):
                 cost = q * price * commission_pct / 100
                 cash -= want * q * price + cost
                 position[leg], entry[leg] = want, (t, price, cost)
+        in_market += any(p != 0 for p in position)
         equity.append(
             cash
             + sum(p * q * b.close[t] for p, q, b in zip(position, quantities, legs, strict=True))
         )
-    return sorted(trades), equity
+    return sorted(trades), equity, in_market / n
 
 
 @settings(max_examples=60, deadline=None)
@@ -288,7 +289,9 @@ def test_the_vectorised_engine_matches_a_bar_by_bar_loop(
         quantity=quantities if legs > 1 else quantities[0], cash=50_000.0,
         commission_pct=commission_pct, slippage_bps=slippage_bps, shorts=shorts,
     )  # fmt: skip
-    trades, equity = _loop(targets, bars, quantities, 50_000.0, commission_pct, slippage_bps)
+    trades, equity, exposure = _loop(
+        targets, bars, quantities, 50_000.0, commission_pct, slippage_bps
+    )
     got = sorted(
         (t.exit_index, t.leg, t.entry_index, t.entry_price, t.exit_price, t.pnl)
         for t in result.trades
@@ -296,6 +299,7 @@ def test_the_vectorised_engine_matches_a_bar_by_bar_loop(
     assert [g[:3] for g in got] == [w[:3] for w in trades]
     np.testing.assert_allclose([g[3:] for g in got], [w[3:] for w in trades], atol=1e-9)
     np.testing.assert_allclose(result.equity, equity, rtol=0, atol=1e-7)
+    assert result.metrics["exposure"] == pytest.approx(exposure)
     # Final equity is the cash, the closed trades' pnl and the open position's.
     unrealised = (result.open_position or {}).get("unrealised_pnl", 0.0)
     assert math.isclose(

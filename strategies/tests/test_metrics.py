@@ -14,11 +14,12 @@ def _trade(pnl: float) -> Trade:
     return Trade(entry_index=0, entry_price=1.0, exit_index=1, exit_price=1.0, quantity=1, pnl=pnl)
 
 
-def _metrics(equity, trades=(), in_market=None, periods_per_year=252.0):
-    equity = np.asarray(equity, dtype=np.float64)
-    in_market = np.zeros(len(equity), bool) if in_market is None else np.asarray(in_market)
+def _metrics(equity, trades=(), exposure=0.0, periods_per_year=252.0):
     return metrics_compute(
-        equity=equity, trades=list(trades), in_market=in_market, periods_per_year=periods_per_year
+        equity=np.asarray(equity, dtype=np.float64),
+        trades=list(trades),
+        exposure=exposure,
+        periods_per_year=periods_per_year,
     )
 
 
@@ -26,7 +27,7 @@ def test_metrics_of_a_hand_computed_series():
     equity = [100.0, 110.0, 99.0, 108.9, 117.612]
     m = _metrics(
         equity, [_trade(12.0), _trade(-4.0), _trade(0.0), _trade(6.0)],
-        in_market=[False, True, True, True, False],
+        exposure=0.6,
     )  # fmt: skip
     returns = [0.10, -0.10, 0.10, 0.08]
     mean = sum(returns) / 4
