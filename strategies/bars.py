@@ -45,14 +45,12 @@ def bars_read_csv(path: str | os.PathLike[str], *, symbol: str = "") -> Bars:
             raise
         frame, as_text = None, True
     if frame is not None:
+        frame = _trailing_blanks_dropped(frame)
         block = frame[list(numeric)].to_numpy(dtype=np.float64)
         as_text = not np.isfinite(block).all()
     if as_text:
-        frame = _read(path, label, dtype=str, na_filter=False)
+        frame = _trailing_blanks_dropped(_read(path, label, dtype=str, na_filter=False))
     frame = frame.rename(columns={original: name for name, original in names.items()})
-    # Trailing blank lines are not data; blank lines inside it are errors below.
-    while len(frame) and _blank(frame.iloc[-1]):
-        frame = frame.iloc[:-1]
     if len(frame) == 0:
         raise StrategyError(f"{label}: no bars after the header")
 
@@ -145,6 +143,14 @@ def _read(path: Path, label: str, **options) -> pd.DataFrame:
 
 def _blank(row: pd.Series) -> bool:
     return all(value == "" or (isinstance(value, float) and np.isnan(value)) for value in row)
+
+
+def _trailing_blanks_dropped(frame: pd.DataFrame) -> pd.DataFrame:
+    """Trailing blank lines are not data; a blank line inside the data is an error."""
+    end = len(frame)
+    while end and _blank(frame.iloc[end - 1]):
+        end -= 1
+    return frame.iloc[:end] if end < len(frame) else frame
 
 
 def _raise(label: str, problems: list[tuple[int, str]]) -> None:

@@ -15,9 +15,10 @@ The rules (docs/strategies.md, "The engine"), the same as the live path's:
 - Trade pnl = (exit - entry) x quantity - both sides' costs. A reversal (1 to -1) is the
   exit of one trade and the entry of the next at the same open.
 
-Every path is vectorised: a trade is a run of bars holding the same non-zero target, so
-entries and exits are where the held position changes, paired in order. Only the
-``costs`` callable is called once per fill, in Python.
+Nothing steps bar by bar: a trade is a run of bars holding the same non-zero target, so
+the engine works from the bars where a target changes (entries and exits, paired in
+order), and cash is constant between fills. Only the ``costs`` callable is called in
+Python, once per fill.
 """
 
 from __future__ import annotations

@@ -144,3 +144,19 @@ def test_bad_bars_are_a_command_error_naming_the_line(tmp_path):
             "backtest", SmaCrossReference.name, "--bars", str(path), "--out", str(tmp_path)
         )
     assert not (tmp_path / "summary.json").exists()
+
+
+def test_indian_charges_are_taken_on_every_fill(bars_csv, tmp_path):
+    _run(bars_csv, tmp_path / "plain", "--commission-pct", "0")
+    _run(bars_csv, tmp_path / "charged", "--commission-pct", "0", "--charges", "CNC")
+    plain = json.loads((tmp_path / "plain" / "summary.json").read_text())
+    charged = json.loads((tmp_path / "charged" / "summary.json").read_text())
+    with (tmp_path / "plain" / "trades.csv").open() as file:
+        plain_trades = list(csv.DictReader(file))
+    with (tmp_path / "charged" / "trades.csv").open() as file:
+        charged_trades = list(csv.DictReader(file))
+    assert len(plain_trades) == len(charged_trades) > 0
+    for a, b in zip(plain_trades, charged_trades, strict=True):
+        # 7 shares at about 500: STT 0.1 % each side is about 3.5 rupees, and more.
+        assert float(a["pnl"]) - float(b["pnl"]) > 6.0
+    assert charged["total_pnl"] < plain["total_pnl"]
