@@ -306,3 +306,24 @@ def test_the_vectorised_engine_matches_a_bar_by_bar_loop(
         result.equity[-1], 50_000.0 + sum(t.pnl for t in result.trades) + unrealised,
         abs_tol=1e-7,
     )  # fmt: skip
+
+
+def test_periods_a_year_come_from_the_bars_unless_given():
+    daily = bars_make(OPENS, CLOSES)
+    minutes = bars_make(OPENS, CLOSES, step="m")
+    targets = np.array([0, 1, 1, 0, 0, 0])
+    assert backtest_targets(targets, daily).metrics["periods_per_year"] == 252
+    assert backtest_targets(targets, minutes).metrics["periods_per_year"] == 252 * 375
+    given = backtest_targets(targets, minutes, periods_per_year=1000.0).metrics
+    assert given["periods_per_year"] == 1000.0
+    inferred = backtest_targets(targets, minutes).metrics
+    assert given["sharpe"] == pytest.approx(inferred["sharpe"] * math.sqrt(1000 / 94_500))
+
+
+def test_a_multi_leg_strategy_needs_a_tuple_of_bars():
+    class TwoLegs(SmaCrossReference):
+        name = "two_legs"
+        legs = 2
+
+    with pytest.raises(StrategyError, match="two_legs trades 2 legs: give a tuple of bars"):
+        backtest(TwoLegs(), bars_make(OPENS, CLOSES))
