@@ -500,13 +500,13 @@ def walk_forward(
     _objective_checked(objective)
     if boundary not in BOUNDARIES:
         raise StrategyError(f"boundary {boundary!r}: choose one of {', '.join(BOUNDARIES)}")
+    points = space.points(strategy_name)
+    if not points.valid:
+        raise StrategyError(f"{strategy_name}: no valid point in the space ({_why(points)})")
     n = _length(bars)
     made = windows_make(
         n, windows=windows, in_sample=in_sample, out_of_sample=out_of_sample, anchored=anchored
     )
-    points = space.points(strategy_name)
-    if not points.valid:
-        raise StrategyError(f"{strategy_name}: no valid point in the space ({_why(points)})")
     if engine_options.get("periods_per_year") is None:
         first = bars[0] if isinstance(bars, tuple) else bars
         engine_options["periods_per_year"] = periods_per_year_infer(first.time)
