@@ -58,6 +58,19 @@ class Peeker(Strategy):
         return out
 
 
+class EndPeeker(Strategy):
+    """Long where the close 300 bars on (or the last it is given) is higher: it peeks as
+    far as it can see."""
+
+    name = "wf_end_peeker"
+    title = "Looks to the end"
+    params = (Param("lag", int, 1, low=1, high=5),)
+
+    def targets(self, bars: Bars) -> np.ndarray:
+        ahead = np.minimum(np.arange(len(bars)) + 300, len(bars) - 1)
+        return (bars.close[ahead] > bars.close).astype(np.float64)
+
+
 class Learner(Strategy):
     """Records the bars each fit saw; long above the mean close it learnt."""
 
@@ -79,7 +92,7 @@ class Learner(Strategy):
 def registered(monkeypatch):
     import strategies.catalogue  # noqa: F401
 
-    for cls in (Holder, Peeker, Learner):
+    for cls in (Holder, Peeker, EndPeeker, Learner):
         monkeypatch.setitem(STRATEGIES, cls.name, cls)
 
 
@@ -311,17 +324,28 @@ def test_a_peeking_strategy_fails_the_walk_forward():
     assert walk_forward("wf_holder", BARS, Grid({"level": [0, 1]}), processes=1, **WF).windows
 
 
-def test_bars_after_a_window_do_not_change_its_out_of_sample_equity():
-    base = walk_forward("sma_cross", BARS, GRID, processes=1, commission_pct=0.01, **WF)
-    cut = base.windows[1].window.oos_stop  # bar 1200
+def _altered_after(cut: int) -> Bars:
     rng = np.random.default_rng(0)
     scale = np.ones(len(BARS))
     scale[cut:] = rng.uniform(0.5, 1.5, len(BARS) - cut)
-    altered = Bars(
+    return Bars(
         time=BARS.time, open=BARS.open * scale, high=BARS.high * scale * 1.01,
         low=BARS.low * scale * 0.99, close=BARS.close * scale, volume=BARS.volume,
     )  # fmt: skip
-    changed = walk_forward("sma_cross", altered, GRID, processes=1, commission_pct=0.01, **WF)
+
+
+@pytest.mark.parametrize(
+    ("name", "space"),
+    [("sma_cross", GRID), ("wf_end_peeker", Grid({"lag": [1, 2]}))],
+)
+def test_bars_after_a_window_do_not_change_its_out_of_sample_equity(monkeypatch, name, space):
+    # The end-peeker sees every bar it is given, so with the peek check switched off it
+    # shows that the slicing alone keeps each window from the bars after it.
+    if name == "wf_end_peeker":
+        monkeypatch.setattr("strategies.walkforward.peek_check", lambda *args: [])
+    base = walk_forward(name, BARS, space, processes=1, commission_pct=0.01, **WF)
+    cut = base.windows[1].window.oos_stop  # bar 1200
+    changed = walk_forward(name, _altered_after(cut), space, processes=1, commission_pct=0.01, **WF)
     upto = cut - 600
     assert np.array_equal(changed.oos_equity[:upto], base.oos_equity[:upto])
     assert changed.windows[:2] == base.windows[:2]
