@@ -538,7 +538,10 @@ def walk_forward(
 
     stitched = np.concatenate(pieces)
     oos_bars = _slice(bars, oos_first, oos_stop)
-    result = backtest_targets(stitched, oos_bars, **engine_options)
+    # backtest() allows shorts for a strategy that declares them; the stitched run too.
+    stitched_options = dict(engine_options)
+    stitched_options["shorts"] = bool(engine_options.get("shorts")) or strategy.shorts
+    result = backtest_targets(stitched, oos_bars, **stitched_options)
     held = stitched != 0 if stitched.ndim == 1 else np.any(stitched != 0, axis=1)
     in_market = np.zeros(len(stitched), dtype=bool)
     in_market[1:] = held[:-1]  # the position during bar t is the target of bar t - 1

@@ -14,7 +14,7 @@ from django.core.management import CommandError, call_command
 
 from strategies.base import STRATEGIES, Bars, Param, Strategy, StrategyError, strategy_make
 from strategies.engine import backtest
-from strategies.tests.catalogue_bars import random_minute_bars
+from strategies.tests.catalogue_bars import partner_of, random_minute_bars
 from strategies.walkforward import (
     Evaluation,
     Grid,
@@ -445,3 +445,25 @@ def test_command_errors_name_the_problem(bars_csv, tmp_path, argv, message):
             "--windows", "2", "--processes", "1", "--out", str(tmp_path / "x"), *argv,
         )  # fmt: skip
     assert not (tmp_path / "x").exists()
+
+
+def test_ml_beta_walks_forward_fitted_per_window_and_never_peeks():
+    result = walk_forward(
+        "ml_beta", BARS, Grid({"threshold": [0.5, 0.52], "lags": [2, 5]}), processes=2, **WF
+    )
+    assert len(result.windows) == 3
+    assert all(r.params["threshold"] in (0.5, 0.52) for r in result.windows)
+    assert any(r.out_of_sample["exposure"] > 0 for r in result.windows), "it never traded"
+
+
+def test_a_two_leg_strategy_walks_forward_on_a_tuple_of_bars():
+    partner = partner_of(BARS)
+    result = walk_forward(
+        "pairs", (BARS, partner), Grid({"lookback": [60, 90], "entry": [1.5, 2.0]}),
+        processes=1, **WF,
+    )  # fmt: skip
+    assert len(result.oos_equity) == 900
+    assert result.oos_metrics["num_trades"] == sum(
+        r.out_of_sample["num_trades"] for r in result.windows
+    )
+    assert result.oos_metrics["num_trades"] > 0
