@@ -467,3 +467,13 @@ def test_a_two_leg_strategy_walks_forward_on_a_tuple_of_bars():
         r.out_of_sample["num_trades"] for r in result.windows
     )
     assert result.oos_metrics["num_trades"] > 0
+
+
+def test_spawned_workers_give_the_same_ranking(monkeypatch):
+    import multiprocessing
+
+    monkeypatch.setattr(
+        "strategies.walkforward._context", lambda: multiprocessing.get_context("spawn")
+    )
+    spawned = optimise("sma_cross", BARS, GRID, processes=2)
+    assert spawned.ranked == optimise("sma_cross", BARS, GRID, processes=1).ranked
