@@ -12,6 +12,7 @@ import pytest
 import strategies.catalogue  # noqa: F401  (registers every strategy before collection)
 from strategies.base import STRATEGIES, Bars, Strategy, strategy_make
 from strategies.tests.catalogue_bars import partner_of, random_minute_bars
+from strategies.walkforward import peek_check
 
 BARS = random_minute_bars(days=3, seed=17)
 PARTNER = partner_of(BARS)
@@ -34,13 +35,9 @@ def data_for(strategy: Strategy, n: int | None = None) -> Bars | tuple[Bars, ...
 
 def peeks(strategy: Strategy, cuts: list[int]) -> list[int]:
     """The cuts t at which the targets of the first t + 1 bars differ from the same bars'
-    targets computed from all the bars: each is a bar whose decision saw the future."""
-    full = strategy.targets(data_for(strategy))
-    return [
-        t
-        for t in cuts
-        if not np.array_equal(full[: t + 1], strategy.targets(data_for(strategy, t + 1)))
-    ]
+    targets computed from all the bars (``strategies.walkforward.peek_check``, which the
+    walk-forward runs on each window's chosen strategy)."""
+    return peek_check(strategy, data_for(strategy), cuts)
 
 
 class Peeker(Strategy):
