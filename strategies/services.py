@@ -87,12 +87,14 @@ class BacktestRefused(DomainError):
     problem_type = "validation-error"
 
 
-@lru_cache(maxsize=1)
 def code_version() -> str:
     """The code's version: ``TRADINGSITE_CODE_VERSION`` (set at build time), else what
     ``git describe`` says of the source folder, else "unknown"."""
-    if settings.CODE_VERSION:
-        return settings.CODE_VERSION[:64]
+    return settings.CODE_VERSION[:64] or _git_describe()
+
+
+@lru_cache(maxsize=1)
+def _git_describe() -> str:
     git = shutil.which("git")
     if git is None:
         return "unknown"
