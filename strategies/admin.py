@@ -278,7 +278,9 @@ class BacktestRunAdmin(admin.ModelAdmin):
 
     @admin.action(description="Compare selected backtests")
     def compare_selected(self, request: HttpRequest, queryset) -> HttpResponseRedirect:
-        ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True)[:COMPARE_MAX])
+        ids = ",".join(
+            str(pk) for pk in queryset.order_by("pk").values_list("pk", flat=True)[:COMPARE_MAX]
+        )
         return HttpResponseRedirect(f"{reverse('admin:strategies_backtestrun_compare')}?ids={ids}")
 
     def _compared(self, request: HttpRequest) -> list[BacktestRun]:

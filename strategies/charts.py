@@ -22,7 +22,7 @@ import matplotlib.dates as mdates
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import Formatter
 
 from marketdata.calendar import IST
 from strategies.models import BacktestRun
@@ -54,12 +54,47 @@ def _date_axis(axis) -> None:
     axis.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=IST))
 
 
-def _rupees(value: float, _pos=None) -> str:
-    if abs(value) >= 1e7:
-        return f"₹{value / 1e7:,.2f} cr"
-    if abs(value) >= 1e5:
-        return f"₹{value / 1e5:,.2f} L"
-    return f"₹{value:,.0f}"
+def _indian(value: float, places: int) -> str:
+    """``value`` grouped the Indian way: 12,34,567.50."""
+    text = f"{abs(value):.{places}f}"
+    whole, _, fraction = text.partition(".")
+    head, tail = whole[:-3], whole[-3:]
+    groups = [head[max(0, i - 2) : i] for i in range(len(head), 0, -2)][::-1]
+    grouped = ",".join([*groups, tail]) if head else tail
+    return ("-" if value < 0 else "") + grouped + (f".{fraction}" if fraction else "")
+
+
+def _decimals(step: float) -> int:
+    """The fewest decimals (up to 3) that write ``step`` exactly: 0.25 -> 2, 50 -> 0."""
+    for places in range(3):
+        if abs(round(step, places) - step) <= 1e-9 * max(1.0, abs(step)):
+            return places
+    return 3
+
+
+class RupeeFormatter(Formatter):
+    """Rupees for the whole axis in one unit: crore or lakh (by the largest tick) when two
+    decimals of it tell the ticks apart, else rupees grouped the Indian way; as many
+    decimals as the ticks' step needs."""
+
+    unit, suffix, places = 1.0, "", 0
+
+    def set_locs(self, locs) -> None:
+        super().set_locs(locs)
+        locs = np.asarray(locs, dtype=np.float64)
+        if not len(locs):
+            return
+        largest = float(np.max(np.abs(locs))) or 1.0
+        step = float(np.min(np.diff(locs))) if len(locs) > 1 else largest
+        for unit, suffix in ((1e7, " cr"), (1e5, " L"), (1.0, "")):
+            if largest >= unit or unit == 1.0:
+                places = _decimals(step / unit)
+                if places <= 2 or unit == 1.0:
+                    self.unit, self.suffix, self.places = unit, suffix, min(places, 2)
+                    return
+
+    def __call__(self, value: float, pos=None) -> str:
+        return f"₹{_indian(value / self.unit, self.places)}{self.suffix}"
 
 
 def _png(figure: Figure) -> bytes:
@@ -87,7 +122,7 @@ def equity_chart_png(
     top.plot(t, e, color=EQUITY_COLOUR, linewidth=1.2)
     top.axhline(float(equity[0]), color="#888888", linewidth=0.8, linestyle="--")
     top.set_ylabel("Equity")
-    top.yaxis.set_major_formatter(FuncFormatter(_rupees))
+    top.yaxis.set_major_formatter(RupeeFormatter())
     top.set_title(title, loc="left", fontsize=11)
     top.grid(True, alpha=0.3)
     top.margins(x=0)
@@ -95,7 +130,8 @@ def equity_chart_png(
     bottom.fill_between(t, d, 0, color=DRAWDOWN_COLOUR, alpha=0.35, linewidth=0)
     bottom.plot(t, d, color=DRAWDOWN_COLOUR, linewidth=0.9)
     worst = float(np.min(drawdown))
-    bottom.set_ylim(min(worst * 1.1, -1.0), 0.5)
+    low = min(worst * 1.1, -1.0)
+    bottom.set_ylim(low, -low * 0.04)
     bottom.set_ylabel("Drawdown %")
     bottom.annotate(
         f"max {worst:.2f}%", xy=(0.995, 0.06), xycoords="axes fraction", ha="right",
