@@ -94,7 +94,7 @@ class BacktestRequestInput(StrictSerializer):
     strategy = serializers.CharField(max_length=64)
     params = serializers.DictField(child=ParamValueField(), required=False, default=dict)
     instrument = serializers.CharField(max_length=30, help_text="e.g. NSE:INFY")
-    interval = serializers.ChoiceField(choices=Interval.choices)
+    interval = serializers.ChoiceField(choices=Interval.values)
     date_from = serializers.DateField(help_text="First session (IST)")
     date_to = serializers.DateField(help_text="Last session (IST), included")
     quantity = serializers.IntegerField(
@@ -116,7 +116,7 @@ class BacktestRequestInput(StrictSerializer):
     costs = serializers.ChoiceField(choices=BacktestRun.Costs.choices, required=False)
 
 
-class ProgressOutput(serializers.Serializer):
+class BacktestProgressOutput(serializers.Serializer):
     done = serializers.IntegerField()
     total = serializers.IntegerField(allow_null=True)
     percent = serializers.FloatField(allow_null=True)
@@ -141,6 +141,9 @@ class TradeOutput(serializers.Serializer):
 class BacktestRunOutput(serializers.ModelSerializer):
     params = serializers.DictField(child=ParamValueField())
     instrument = serializers.CharField(source="instrument.key", default=None, allow_null=True)
+    interval = serializers.CharField(
+        allow_blank=True, help_text="1m, 5m, 15m, 1h or 1d; empty for bars from a CSV"
+    )
     metrics = serializers.DictField(
         child=serializers.FloatField(allow_null=True),
         help_text="total_return, cagr, sharpe, sortino, max_drawdown_pct, ...; null: undefined",
@@ -164,7 +167,7 @@ class BacktestRunOutput(serializers.ModelSerializer):
     def get_trade_count(self, run: BacktestRun) -> int:
         return len(run.trades)
 
-    @extend_schema_field(ProgressOutput(allow_null=True))
+    @extend_schema_field(BacktestProgressOutput(allow_null=True))
     def get_progress(self, run: BacktestRun) -> dict | None:
         job = run.job_run
         if job is None:

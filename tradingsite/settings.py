@@ -543,6 +543,8 @@ SPECTACULAR_SETTINGS = {
         "LimitKindEnum": "risk.choices.LimitKind",
         "LimitScopeEnum": "risk.choices.Scope",
         "ApiKeyScopeEnum": "ops.models.ApiKey.Scope",
+        # Report exports and backtest runs: queued, running, succeeded or failed.
+        "JobStatusEnum": "strategies.models.BacktestRun.Status",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
