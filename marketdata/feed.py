@@ -2,7 +2,9 @@
 
 Each tick asks the provider for every active instrument in one call, publishes the
 quotes to the price cache and sends ``quotes_published``, the hook through which the
-paper exchange re-checks resting orders on every quote update.
+paper exchange re-checks resting orders on every quote update. ``feed_run`` also builds
+one-minute bars from the ticks and closes them as each minute ends
+(``marketdata.bar_builder``): strategy deployments step on them.
 """
 
 import logging
@@ -15,6 +17,7 @@ from django.utils import timezone
 from prometheus_client import Counter
 
 from marketdata import calendar
+from marketdata.bar_builder import MinuteBars
 from marketdata.pricecache import upstream_quotes
 from marketdata.selectors import instrument_specs
 
@@ -27,14 +30,17 @@ FEED_TICKS = Counter("marketdata_feed_ticks_total", "Quote updates published by 
 IDLE_CHECK_SECONDS = 30.0
 
 
-def feed_tick(*, at: datetime | None = None) -> int:
-    """Publish one round of quotes for every active instrument; returns how many."""
-    keys = list(instrument_specs())
-    if not keys:
+def feed_tick(*, at: datetime | None = None, bars: MinuteBars | None = None) -> int:
+    """Publish one round of quotes for every active instrument; returns how many. With
+    ``bars``, the quotes also go into the open minute's bars."""
+    specs = instrument_specs()
+    if not specs:
         return 0
-    quotes = upstream_quotes(keys, reason="feed", at=at)
+    quotes = upstream_quotes(list(specs), reason="feed", at=at)
     FEED_TICKS.inc()
     quotes_published.send(sender=feed_tick, quotes=quotes)
+    if bars is not None:
+        bars.add(quotes, {key: spec.id for key, spec in specs.items()}, at or timezone.now())
     return len(quotes)
 
 
@@ -45,10 +51,11 @@ def feed_run(
 
     Stops after ``ticks`` ticks when given (for tests and one-off runs).
     """
-    done = 0
+    done, bars = 0, MinuteBars()
     while ticks is None or done < ticks:
         now = timezone.now()
         if not calendar.is_open(now):
+            bars.close_due(now)  # the session's last minute
             wait = min(IDLE_CHECK_SECONDS, (calendar.next_open(now) - now).total_seconds())
             if report:
                 report(
@@ -56,7 +63,7 @@ def feed_run(
                 )
             time.sleep(max(wait, 0.5))
             continue
-        published = feed_tick(at=now)
+        published = feed_tick(at=now, bars=bars)
         done += 1
         if report and done % 60 == 1:
             clock = timezone.localtime(now, calendar.IST)

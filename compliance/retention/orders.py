@@ -12,7 +12,7 @@ import datetime as dt
 
 from django.db.models import Q, QuerySet
 
-from compliance.retention.holds import held_clients
+from compliance.retention.holds import earlier_refusals, held_refusals
 from compliance.retention.models import ArchiveRun, month_after
 
 OPEN_EXAMPLES = 5
@@ -25,17 +25,7 @@ def orders_selection(
     from orders.choices import TERMINAL
     from orders.models import Fill, LedgerEntry, Order, OrderOutbox, PaperOrder
 
-    reasons = []
-    earlier = Order.objects.filter(created_at__lt=start)
-    if floor is not None:
-        earlier = earlier.filter(created_at__gte=floor)
-    if first := earlier.order_by("created_at").values_list("created_at", flat=True).first():
-        from marketdata.calendar import IST
-
-        reasons.append(
-            f"orders of {first.astimezone(IST):%Y-%m} are not archived yet: archive that month "
-            "first"
-        )
+    reasons = earlier_refusals(Order.objects.all(), "created_at", start, floor, "orders")
     orders = Order.objects.filter(created_at__gte=start, created_at__lt=end)
     working = list(
         orders.exclude(status__in=TERMINAL)
@@ -46,10 +36,7 @@ def orders_selection(
         named = ", ".join(f"order {pk} {status}" for pk, status in working[:OPEN_EXAMPLES])
         more = " and more" if len(working) > OPEN_EXAMPLES else ""
         reasons.append(f"orders of the month are still working: {named}{more}")
-    held = held_clients()
-    for client_id, hold in sorted(held.items()):
-        if orders.filter(account__client_id=client_id).exists():
-            reasons.append(f"orders of client {client_id} are under {hold.described}")
+    reasons += held_refusals(orders, "account__client_id", "orders")
     fills = Fill.objects.filter(order__in=orders)
     return {
         Order._meta.db_table: orders,
@@ -66,23 +53,12 @@ def ledger_selection(
     month: dt.date, start: dt.datetime, end: dt.datetime, floor: dt.datetime | None
 ) -> tuple[dict[str, QuerySet], list[str]]:
     """The month's ledger entries of no order; every reason they may not be archived."""
-    from marketdata.calendar import IST
     from orders.models import LedgerEntry
 
     own = LedgerEntry.objects.filter(order__isnull=True, fill__isnull=True)
-    reasons = []
-    earlier = own.filter(posted_at__lt=start)
-    if floor is not None:
-        earlier = earlier.filter(posted_at__gte=floor)
-    if first := earlier.order_by("posted_at").values_list("posted_at", flat=True).first():
-        reasons.append(
-            f"ledger entries of {first.astimezone(IST):%Y-%m} are not archived yet: archive "
-            "that month first"
-        )
+    reasons = earlier_refusals(own, "posted_at", start, floor, "ledger entries")
     entries = own.filter(posted_at__gte=start, posted_at__lt=end)
-    for client_id, hold in sorted(held_clients().items()):
-        if entries.filter(account__client_id=client_id).exists():
-            reasons.append(f"ledger entries of client {client_id} are under {hold.described}")
+    reasons += held_refusals(entries, "account__client_id", "ledger entries")
     return {LedgerEntry._meta.db_table: entries}, reasons
 
 

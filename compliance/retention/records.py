@@ -27,7 +27,7 @@ import datetime as dt
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from compliance.retention.holds import held_clients
+from compliance.retention.holds import earlier_refusals, held_refusals
 
 OPEN_EXAMPLES = 5
 
@@ -54,20 +54,11 @@ def kyc_selection(
     """Per table, the KYC rows the month archives; and every reason it may not."""
     from compliance.kyc.choices import ApplicationStatus
     from compliance.kyc.models import KycApplication, KycDocument
-    from marketdata.calendar import IST
 
     final = [ApplicationStatus.APPROVED, ApplicationStatus.REJECTED]
     ended = KycApplication.objects.filter(client__in=clients_relationship_ended().values("pk"))
     decided = ended.filter(status__in=final, decided_at__isnull=False)
-    reasons = []
-    earlier = decided.filter(decided_at__lt=start)
-    if floor is not None:
-        earlier = earlier.filter(decided_at__gte=floor)
-    if first := earlier.order_by("decided_at").values_list("decided_at", flat=True).first():
-        reasons.append(
-            f"KYC applications decided in {first.astimezone(IST):%Y-%m} are not archived yet: "
-            "archive that month first"
-        )
+    reasons = earlier_refusals(decided, "decided_at", start, floor, "KYC applications")
     undecided = list(
         ended.exclude(status__in=final)
         .filter(created_at__lt=end)
@@ -80,9 +71,7 @@ def kyc_selection(
             + _named(undecided, "application")
         )
     applications = decided.filter(decided_at__gte=start, decided_at__lt=end)
-    for client_id, hold in sorted(held_clients().items()):
-        if applications.filter(client_id=client_id).exists():
-            reasons.append(f"KYC applications of client {client_id} are under {hold.described}")
+    reasons += held_refusals(applications, "client_id", "KYC applications")
     return {
         KycApplication._meta.db_table: applications,
         KycDocument._meta.db_table: KycDocument.objects.filter(application__in=applications),
@@ -98,14 +87,10 @@ def contract_note_selection(
     from marketdata.calendar import IST
 
     first_day, next_first = start.astimezone(IST).date(), end.astimezone(IST).date()
-    reasons = []
-    earlier = ContractNoteRecord.objects.filter(trade_date__lt=first_day)
-    if floor is not None:
-        earlier = earlier.filter(trade_date__gte=floor.astimezone(IST).date())
-    if first := earlier.order_by("trade_date").values_list("trade_date", flat=True).first():
-        reasons.append(
-            f"contract notes of {first:%Y-%m} are not archived yet: archive that month first"
-        )
+    floor_day = floor.astimezone(IST).date() if floor is not None else None
+    reasons = earlier_refusals(
+        ContractNoteRecord.objects.all(), "trade_date", first_day, floor_day, "contract notes"
+    )
     notes = ContractNoteRecord.objects.filter(trade_date__gte=first_day, trade_date__lt=next_first)
     sending = ContractNoteDispatch.objects.filter(
         note=OuterRef("pk"), status=ContractNoteDispatch.Status.SENDING
@@ -122,9 +107,7 @@ def contract_note_selection(
         reasons.append(
             "contract notes of the month are still to be sent: " + _named(states, "note")
         )
-    for client_id, hold in sorted(held_clients().items()):
-        if notes.filter(client_id=client_id).exists():
-            reasons.append(f"contract notes of client {client_id} are under {hold.described}")
+    reasons += held_refusals(notes, "client_id", "contract notes")
     return {
         ContractNoteRecord._meta.db_table: notes,
         ContractNoteDispatch._meta.db_table: ContractNoteDispatch.objects.filter(note__in=notes),

@@ -148,7 +148,7 @@ def test_kyc_months_are_archived_in_order_of_decision(decided, archive_officers)
 
     with pytest.raises(
         ArchiveRefused,
-        match=f"KYC applications decided in {month_of(earlier)} are not archived yet",
+        match=f"KYC applications of {month_of(earlier)} are not archived yet",
     ):
         archive_month(kind="kyc", month=month, actor=archive_officers[0], today=LATER)
     first = archive_month(

@@ -1,0 +1,1 @@
+"""The strategy catalogue's rules, one module each; ``strategies.catalogue`` imports them all."""
