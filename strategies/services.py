@@ -237,7 +237,13 @@ def backtest_request(*, user: Any, data: Mapping[str, Any], enqueue: bool = True
             errors["strategy"] = ["name a strategy"]
         else:
             try:
-                checked = dict(strategy_make(name, dict(given)).values)
+                strategy = strategy_make(name, dict(given))
+                checked = dict(strategy.values)
+                if strategy.legs > 1:
+                    errors["strategy"] = [
+                        f"{name} trades {strategy.legs} instruments together; a run here "
+                        "reads one (backtest it with `manage.py backtest`, --bars per leg)"
+                    ]
             except StrategyError as refused:
                 field = "strategy" if str(refused).startswith("no strategy") else "params"
                 errors[field] = [str(refused)]
@@ -373,12 +379,12 @@ def _execute(run: BacktestRun) -> dict[str, Any]:
             )
         bars = bars_for(run.instrument, run.interval, run.date_from, run.date_to)
         job.advance(message=f"{len(bars)} bars read")
-        from strategies.engine import backtest  # the engine loads numpy work only when run
+        from strategies.engine import backtest  # looked up when run (tests stand in for it)
 
         result = backtest(
             strategy, bars, quantity=run.quantity, cash=float(run.cash),
             commission_pct=float(run.commission_pct), slippage_bps=float(run.slippage_bps),
-            costs=None if run.costs == BacktestRun.Costs.NONE else run.costs,
+            costs=_costs(run),
             periods_per_year=PERIODS_PER_YEAR.get(run.interval),
         )  # fmt: skip
         job.advance(message=f"{len(result.trades)} trades")
@@ -386,6 +392,16 @@ def _execute(run: BacktestRun) -> dict[str, Any]:
         job.advance(message="stored")
         job.finish(result={"bars": len(bars), "trades": len(result.trades)})
     return {**stored, "job_run": job.run}
+
+
+def _costs(run: BacktestRun):
+    """The engine's ``costs``: none, or the Indian charges of ``orders.charges`` as a
+    delivery (CNC) trade for day bars and an intraday (MIS) one for shorter bars."""
+    if run.costs == Costs.NONE:
+        return None
+    from strategies.costs import indian_costs
+
+    return indian_costs("CNC" if run.interval == Interval.DAY else "MIS")
 
 
 def drawdown_pct(equity: np.ndarray) -> np.ndarray:

@@ -1,14 +1,9 @@
 """Fixtures of the backtest-run tests: a test-only strategy, an instrument with bars, users of
 the roles that hold the strategies permissions, and a stand-in engine for the service's
-storage path (the engine itself is tested in its own modules; the end-to-end tests here
-use the real one)."""
+storage path (the engine is tested in its own modules; the end-to-end tests here use it)."""
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import sys
-import types
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
@@ -39,14 +34,10 @@ class ThresholdStrategy(Strategy):
 
 @pytest.fixture
 def test_strategy(monkeypatch):
-    """``test_threshold`` in the catalogue for one test. Until the catalogue module is merged,
-    an empty stand-in lets ``strategy_make`` import it."""
-    if importlib.util.find_spec("strategies.catalogue") is None:
-        monkeypatch.setitem(
-            sys.modules, "strategies.catalogue", types.ModuleType("strategies.catalogue")
-        )
-    else:
-        importlib.import_module("strategies.catalogue")
+    """``test_threshold`` in the catalogue for one test (and only then: the catalogue's own
+    tests see the catalogue as it is)."""
+    import strategies.catalogue  # noqa: F401  (registers the real ones first)
+
     monkeypatch.setitem(STRATEGIES, ThresholdStrategy.name, ThresholdStrategy)
     return ThresholdStrategy
 
@@ -143,16 +134,15 @@ def fake_backtest(strategy, bars: Bars, **options) -> BacktestResult:
 
 @pytest.fixture
 def fake_engine(monkeypatch):
-    """``strategies.engine`` replaced by :func:`fake_backtest`; the calls it got are kept."""
+    """``strategies.engine.backtest`` replaced by :func:`fake_backtest`; the calls it got are
+    kept. For the service's own path (claim, progress, storage, audit) on known results."""
     calls = []
-    engine = types.ModuleType("strategies.engine")
 
     def backtest(strategy, bars, **options):
         calls.append((strategy, bars, options))
         return fake_backtest(strategy, bars, **options)
 
-    engine.backtest = backtest
-    monkeypatch.setitem(sys.modules, "strategies.engine", engine)
+    monkeypatch.setattr("strategies.engine.backtest", backtest)
     return calls
 
 

@@ -4,8 +4,6 @@
 with progress, metrics and trades; equity data per bar for a chart (409 until it exists).
 And, with the real engine once it is merged, a run end to end."""
 
-from decimal import Decimal
-
 import numpy as np
 import pytest
 from rest_framework.test import APIClient
@@ -173,28 +171,58 @@ def test_intraday_equity_dates_carry_the_ist_offset(trader, succeeded_run):
 def test_a_backtest_runs_end_to_end_on_the_backtests_queue(
     trader, body, django_capture_on_commit_callbacks
 ):
-    pytest.importorskip("strategies.engine", reason="needs strategies.engine (not merged yet)")
     from strategies.base import strategy_make
+    from strategies.charts import run_chart_png
     from strategies.engine import backtest
 
     api = api_for(trader)
+    sma = {**body, "strategy": "sma_cross", "params": {"fast": 3, "slow": 8}}
     with django_capture_on_commit_callbacks(execute=True):
-        answer = api.post(BACKTESTS, body, format="json")  # the task runs eagerly here
+        answer = api.post(BACKTESTS, sma, format="json")  # the task runs eagerly here
     assert answer.status_code == 202, answer.content
     got = api.get(answer["Location"]).json()
     assert got["status"] == "succeeded", got["error"]
+    assert got["params"] == {"fast": 3, "slow": 8}
     run = BacktestRun.objects.get()
     bars = bars_for(run.instrument, "1d", run.date_from, run.date_to)
     direct = backtest(
-        strategy_make("test_threshold", {"level": 101.5}), bars, quantity=10, cash=100000.0,
+        strategy_make("sma_cross", {"fast": 3, "slow": 8}), bars, quantity=10, cash=100000.0,
         commission_pct=0.05, slippage_bps=0.0, costs=None, periods_per_year=252,
     )  # fmt: skip
-    assert np.array_equal(run.equity, np.asarray(direct.equity, dtype=np.float64))
-    assert run.equity[0] == pytest.approx(float(Decimal("100000")))  # the cash, before a fill
-    assert len(run.trades) == len(direct.trades) == got["trade_count"]
-    assert got["metrics"].keys() == direct.metrics.keys()
+    assert np.array_equal(run.equity, direct.equity)
+    assert run.equity[0] == 100000.0  # the cash: nothing fills at the first bar
+    assert direct.trades  # the wave crosses: the test has a trade to compare
+    assert [(t["entry_index"], t["exit_index"], t["pnl"]) for t in run.trades] == [
+        (t.entry_index, t.exit_index, t.pnl) for t in direct.trades
+    ]
+    assert got["trade_count"] == len(direct.trades)
+    assert got["metrics"] == pytest.approx(
+        {k: None if v is None else float(v) for k, v in direct.metrics.items()}
+    )
     equity = api.get(got["equity_url"]).json()
-    assert len(equity["dates"]) == len(equity["equity"]) == len(bars)
-    from strategies.charts import run_chart_png
-
+    assert len(equity["dates"]) == len(equity["equity"]) == len(bars) == got["bar_count"]
+    assert equity["dates"][0] == "2024-01-01"
     assert run_chart_png(run).startswith(b"\x89PNG")
+
+
+def test_indian_charges_cost_more_than_none(trader, body, django_capture_on_commit_callbacks):
+    api = api_for(trader)
+    runs = {}
+    for costs in ("none", "india"):
+        data = {**body, "strategy": "sma_cross", "params": {"fast": 3, "slow": 8},
+                "commission_pct": "0", "costs": costs}  # fmt: skip
+        with django_capture_on_commit_callbacks(execute=True):
+            answer = api.post(BACKTESTS, data, format="json")
+        runs[costs] = api.get(answer["Location"]).json()
+    assert runs["india"]["status"] == runs["none"]["status"] == "succeeded"
+    none, india = runs["none"]["metrics"], runs["india"]["metrics"]
+    assert none["num_trades"] == india["num_trades"] > 0
+    assert india["final_equity"] < none["final_equity"]  # STT, stamp duty, charges, GST
+
+
+def test_a_strategy_of_two_instruments_is_refused_here(trader, body):
+    answer = api_for(trader).post(BACKTESTS, {**body, "strategy": "pairs", "params": {}},
+                                  format="json")  # fmt: skip
+    said = problem(answer, 400, "validation-error")
+    assert "pairs trades 2 instruments" in said["errors"]["strategy"][0]
+    assert not BacktestRun.objects.exists()

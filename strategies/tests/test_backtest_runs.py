@@ -2,8 +2,6 @@
 field (nothing made when refused), queued on the ``backtests`` queue after commit, executed
 with progress and stored one value per bar, each move audited; and who sees which runs."""
 
-import sys
-import types
 from datetime import date, datetime, time
 from decimal import Decimal
 
@@ -263,9 +261,7 @@ def test_an_engine_that_breaks_its_contract_fails_the_run(monkeypatch, trader, r
     def short(strategy, bars, **options):
         return BacktestResult(trades=[], equity=np.ones(3), open_position=None)
 
-    engine = types.ModuleType("strategies.engine")
-    engine.backtest = short
-    monkeypatch.setitem(sys.modules, "strategies.engine", engine)
+    monkeypatch.setattr("strategies.engine.backtest", short)
     run = backtest_execute(backtest_request(user=trader, data=request_data, enqueue=False).pk)
     assert run.status == BacktestRun.Status.FAILED
     assert run.error == "the engine gave 3 equity values for 60 bars"
