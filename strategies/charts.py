@@ -133,10 +133,9 @@ def equity_chart_png(
     low = min(worst * 1.1, -1.0)
     bottom.set_ylim(low, -low * 0.04)
     bottom.set_ylabel("Drawdown %")
-    bottom.annotate(
-        f"max {worst:.2f}%", xy=(0.995, 0.06), xycoords="axes fraction", ha="right",
-        fontsize=9, color=DRAWDOWN_COLOUR,
-    )  # fmt: skip
+    bottom.set_title(
+        f"max drawdown {worst:.2f}%", loc="right", fontsize=9, color=DRAWDOWN_COLOUR, pad=3
+    )
     bottom.grid(True, alpha=0.3)
     _date_axis(bottom)
     bottom.set_xlabel("IST")

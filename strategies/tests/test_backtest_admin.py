@@ -217,3 +217,30 @@ def test_a_trader_compares_only_runs_they_may_see(
         client.get(f"{reverse('admin:strategies_backtestrun_compare')}?ids=999999").status_code
         == 404
     )
+
+
+def test_a_quant_runs_a_backtest_from_the_admin_and_sees_its_chart(
+    admin_client, django_capture_on_commit_callbacks
+):
+    from marketdata.models import Instrument
+    from strategies.tests.conftest import day_bars
+
+    long = Instrument.objects.create(tradingsymbol="LONGCO", name="Long History Ltd.")
+    day_bars(long, days=400)
+    posted = {
+        "strategy": "sma_cross", "params": "fast=5\nslow=20", "instrument": "NSE:LONGCO",
+        "interval": "1d", "date_from": "2024-01-01", "date_to": "2025-12-31", "quantity": "100",
+        "cash": "100000", "commission_pct": "0.03", "slippage_bps": "5", "costs": "india",
+    }  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = admin_client.post(reverse("admin:strategies_backtestrun_run"), posted)
+    assert answer.status_code == 302
+    run = BacktestRun.objects.get(instrument=long)
+    assert run.status == BacktestRun.Status.SUCCEEDED, run.error
+    assert (run.bar_count, len(run.equity)) == (400, 400)
+    assert run.trades
+    page = admin_client.get(answer["Location"])
+    assert b"backtest-trades" in page.content
+    chart = admin_client.get(reverse("admin:strategies_backtestrun_chart", args=[run.pk]))
+    keep("sma_cross.png", chart.content)
+    assert picture(chart.content).shape[:2] == (600, 1000)
