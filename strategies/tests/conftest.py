@@ -96,12 +96,12 @@ def request_data(instrument, last_day) -> dict:
 
 
 @pytest.fixture
-def trader(user_in_role):
+def tara(user_in_role):
     return user_in_role("Trader", "tara")
 
 
 @pytest.fixture
-def other_trader(user_in_role):
+def tom(user_in_role):
     return user_in_role("Trader", "tom")
 
 
@@ -147,10 +147,10 @@ def fake_engine(monkeypatch):
 
 
 @pytest.fixture
-def succeeded_run(test_strategy, fake_engine, trader, request_data, settings):
+def succeeded_run(test_strategy, fake_engine, tara, request_data, settings):
     """A run of tara's, requested and run (through the stand-in engine)."""
     from strategies.services import backtest_execute, backtest_request
 
     settings.CODE_VERSION = "v1.2.3-test"
-    run = backtest_request(user=trader, data=request_data, enqueue=False)
+    run = backtest_request(user=tara, data=request_data, enqueue=False)
     return backtest_execute(run.pk)

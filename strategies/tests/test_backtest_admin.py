@@ -205,7 +205,7 @@ def test_compare_selected_shows_params_and_metrics_side_by_side(
 
 
 def test_a_trader_compares_only_runs_they_may_see(
-    client, otp_login, other_trader, risk_manager, succeeded_run
+    client, otp_login, tom, risk_manager, succeeded_run
 ):
     # The compare page answers for the runs the user may see: a staff viewer sees both,
     # and asking for a run that is not visible is the same as asking for none.

@@ -33,8 +33,8 @@ def body(request_data) -> dict:
     }
 
 
-def test_the_catalogue_lists_strategies_with_typed_params(trader):
-    listed = {s["name"]: s for s in api_for(trader).get("/api/v1/strategies").json()}
+def test_the_catalogue_lists_strategies_with_typed_params(tara):
+    listed = {s["name"]: s for s in api_for(tara).get("/api/v1/strategies").json()}
     mine = listed["test_threshold"]
     assert mine == {
         "name": "test_threshold", "title": "Close above a level (test)", "beta": False,
@@ -48,9 +48,9 @@ def test_the_catalogue_lists_strategies_with_typed_params(trader):
     }  # fmt: skip
 
 
-def test_a_request_is_accepted_with_its_location(trader, body, django_capture_on_commit_callbacks):
+def test_a_request_is_accepted_with_its_location(tara, body, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        answer = api_for(trader).post(BACKTESTS, body, format="json")
+        answer = api_for(tara).post(BACKTESTS, body, format="json")
     assert answer.status_code == 202, answer.content
     run = BacktestRun.objects.get()
     assert answer["Location"] == f"{BACKTESTS}/{run.pk}"
@@ -65,8 +65,8 @@ def test_a_request_is_accepted_with_its_location(trader, body, django_capture_on
     assert len(callbacks) == 1
 
 
-def test_bad_params_answer_400_naming_the_field_and_make_nothing(trader, body):
-    answer = api_for(trader).post(
+def test_bad_params_answer_400_naming_the_field_and_make_nothing(tara, body):
+    answer = api_for(tara).post(
         BACKTESTS, {**body, "params": {"level": -2, "window": 3}}, format="json"
     )
     said = problem(answer, 400, "validation-error")
@@ -87,16 +87,16 @@ def test_bad_params_answer_400_naming_the_field_and_make_nothing(trader, body):
         ({"status": "succeeded"}, "status"),  # not a field anyone sets
     ],
 )
-def test_each_bad_field_is_named(trader, body, change, field):
-    answer = api_for(trader).post(BACKTESTS, {**body, **change}, format="json")
+def test_each_bad_field_is_named(tara, body, change, field):
+    answer = api_for(tara).post(BACKTESTS, {**body, **change}, format="json")
     said = problem(answer, 400, "validation-error")
     assert field in said["errors"], said
     assert not BacktestRun.objects.exists()
 
 
-def test_a_missing_field_is_named(trader, body):
+def test_a_missing_field_is_named(tara, body):
     del body["instrument"]
-    said = problem(api_for(trader).post(BACKTESTS, body, format="json"), 400, "validation-error")
+    said = problem(api_for(tara).post(BACKTESTS, body, format="json"), 400, "validation-error")
     assert said["errors"] == {"instrument": ["This field is required."]}
 
 
@@ -113,21 +113,21 @@ def test_who_may_look_and_who_may_run(risk_manager, user_in_role, body, succeede
 
 
 def test_the_list_is_paginated_and_shows_only_what_you_may_see(
-    trader, other_trader, risk_manager, request_data, succeeded_run
+    tara, tom, risk_manager, request_data, succeeded_run
 ):
     from strategies.services import backtest_request
 
-    theirs = backtest_request(user=other_trader, data=request_data, enqueue=False)
-    page = api_for(trader).get(BACKTESTS).json()
+    theirs = backtest_request(user=tom, data=request_data, enqueue=False)
+    page = api_for(tara).get(BACKTESTS).json()
     assert [r["id"] for r in page["results"]] == [succeeded_run.pk]
     assert page["count"] == 1
     everyone = api_for(risk_manager).get(BACKTESTS, {"status": "queued"}).json()
     assert [r["id"] for r in everyone["results"]] == [theirs.pk]
-    problem(api_for(trader).get(f"{BACKTESTS}/{theirs.pk}"), 404, "not-found")
+    problem(api_for(tara).get(f"{BACKTESTS}/{theirs.pk}"), 404, "not-found")
 
 
-def test_the_detail_has_progress_metrics_and_trades(trader, succeeded_run):
-    got = api_for(trader).get(f"{BACKTESTS}/{succeeded_run.pk}").json()
+def test_the_detail_has_progress_metrics_and_trades(tara, succeeded_run):
+    got = api_for(tara).get(f"{BACKTESTS}/{succeeded_run.pk}").json()
     assert got["status"] == "succeeded"
     assert got["progress"] == {"done": 3, "total": 3, "percent": 100.0, "unit": "steps",
                                "message": "stored", "status": "succeeded"}  # fmt: skip
@@ -139,8 +139,8 @@ def test_the_detail_has_progress_metrics_and_trades(trader, succeeded_run):
     assert got["equity_url"] == f"{BACKTESTS}/{succeeded_run.pk}/equity"
 
 
-def test_equity_data_has_one_date_equity_and_drawdown_per_bar(trader, succeeded_run):
-    got = api_for(trader).get(f"{BACKTESTS}/{succeeded_run.pk}/equity").json()
+def test_equity_data_has_one_date_equity_and_drawdown_per_bar(tara, succeeded_run):
+    got = api_for(tara).get(f"{BACKTESTS}/{succeeded_run.pk}/equity").json()
     bars = bars_for(succeeded_run.instrument, "1d", succeeded_run.date_from, succeeded_run.date_to)
     assert got["id"] == succeeded_run.pk
     assert got["dates"] == list(bars.labels)  # day bars: the session's date in IST
@@ -149,15 +149,15 @@ def test_equity_data_has_one_date_equity_and_drawdown_per_bar(trader, succeeded_
     assert max(got["drawdown"]) == 0.0
 
 
-def test_equity_of_a_run_not_finished_is_a_conflict(trader, request_data):
+def test_equity_of_a_run_not_finished_is_a_conflict(tara, request_data):
     from strategies.services import backtest_request
 
-    run = backtest_request(user=trader, data=request_data, enqueue=False)
-    said = problem(api_for(trader).get(f"{BACKTESTS}/{run.pk}/equity"), 409, "conflict")
+    run = backtest_request(user=tara, data=request_data, enqueue=False)
+    said = problem(api_for(tara).get(f"{BACKTESTS}/{run.pk}/equity"), 409, "conflict")
     assert "queued" in said["detail"]
 
 
-def test_intraday_equity_dates_carry_the_ist_offset(trader, succeeded_run):
+def test_intraday_equity_dates_carry_the_ist_offset(tara, succeeded_run):
     from strategies.api import _ist_labels
 
     times = np.array(["2024-03-01T03:45:00", "2024-03-01T03:46:00"], dtype="datetime64[us]")
@@ -169,13 +169,13 @@ def test_intraday_equity_dates_carry_the_ist_offset(trader, succeeded_run):
 
 
 def test_a_backtest_runs_end_to_end_on_the_backtests_queue(
-    trader, body, django_capture_on_commit_callbacks
+    tara, body, django_capture_on_commit_callbacks
 ):
     from strategies.base import strategy_make
     from strategies.charts import run_chart_png
     from strategies.engine import backtest
 
-    api = api_for(trader)
+    api = api_for(tara)
     sma = {**body, "strategy": "sma_cross", "params": {"fast": 3, "slow": 8}}
     with django_capture_on_commit_callbacks(execute=True):
         answer = api.post(BACKTESTS, sma, format="json")  # the task runs eagerly here
@@ -205,8 +205,8 @@ def test_a_backtest_runs_end_to_end_on_the_backtests_queue(
     assert run_chart_png(run).startswith(b"\x89PNG")
 
 
-def test_indian_charges_cost_more_than_none(trader, body, django_capture_on_commit_callbacks):
-    api = api_for(trader)
+def test_indian_charges_cost_more_than_none(tara, body, django_capture_on_commit_callbacks):
+    api = api_for(tara)
     runs = {}
     for costs in ("none", "india"):
         data = {**body, "strategy": "sma_cross", "params": {"fast": 3, "slow": 8},
@@ -220,8 +220,8 @@ def test_indian_charges_cost_more_than_none(trader, body, django_capture_on_comm
     assert india["final_equity"] < none["final_equity"]  # STT, stamp duty, charges, GST
 
 
-def test_a_strategy_of_two_instruments_is_refused_here(trader, body):
-    answer = api_for(trader).post(BACKTESTS, {**body, "strategy": "pairs", "params": {}},
+def test_a_strategy_of_two_instruments_is_refused_here(tara, body):
+    answer = api_for(tara).post(BACKTESTS, {**body, "strategy": "pairs", "params": {}},
                                   format="json")  # fmt: skip
     said = problem(answer, 400, "validation-error")
     assert "pairs trades 2 instruments" in said["errors"]["strategy"][0]

@@ -88,10 +88,10 @@ def test_series_are_packed_compactly_and_read_back_exactly():
 
 
 def test_a_request_records_a_queued_run_with_checked_params_and_enqueues_after_commit(
-    trader, request_data, django_capture_on_commit_callbacks
+    tara, request_data, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        run = backtest_request(user=trader, data=request_data)
+        run = backtest_request(user=tara, data=request_data)
     assert len(callbacks) == 1  # the task goes out only once the run is committed
     run.refresh_from_db()
     assert run.status == BacktestRun.Status.QUEUED
@@ -99,7 +99,7 @@ def test_a_request_records_a_queued_run_with_checked_params_and_enqueues_after_c
     assert (run.instrument.key, run.interval, run.date_from) == ("NSE:TESTCO", "1d", FIRST_DAY)
     assert (run.quantity, run.cash, run.commission_pct) == (10, Decimal("100000.00"),
                                                            Decimal("0.0500"))  # fmt: skip
-    assert (run.slippage_bps, run.costs, run.requested_by) == (Decimal("0"), "none", trader)
+    assert (run.slippage_bps, run.costs, run.requested_by) == (Decimal("0"), "none", tara)
     [event] = audited("backtest.requested")
     assert (event.object_id, event.actor_username, event.chain) == (str(run.pk), "tara", "firm")
     assert event.after["params"] == {
@@ -140,10 +140,10 @@ def test_the_task_is_routed_to_the_backtests_queue():
     ],
 )  # fmt: skip
 def test_bad_input_is_refused_naming_the_field_and_nothing_is_made(
-    trader, request_data, change, field, said, django_capture_on_commit_callbacks
+    tara, request_data, change, field, said, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks() as callbacks, pytest.raises(BacktestRefused) as e:
-        backtest_request(user=trader, data={**request_data, **change})
+        backtest_request(user=tara, data={**request_data, **change})
     assert e.value.problem_type == "validation-error"
     assert field in e.value.errors, e.value.errors
     assert said in " ".join(e.value.errors[field])
@@ -153,17 +153,17 @@ def test_bad_input_is_refused_naming_the_field_and_nothing_is_made(
     assert not callbacks
 
 
-def test_every_bad_field_is_named_at_once(trader, request_data):
+def test_every_bad_field_is_named_at_once(tara, request_data):
     bad = {**request_data, "strategy": "no_such", "instrument": "NSE:NOPE", "quantity": -1}
     with pytest.raises(BacktestRefused) as refused:
-        backtest_request(user=trader, data=bad)
+        backtest_request(user=tara, data=bad)
     assert set(refused.value.errors) == {"strategy", "instrument", "quantity"}
 
 
-def test_too_many_bars_is_refused(trader, request_data, settings):
+def test_too_many_bars_is_refused(tara, request_data, settings):
     settings.BACKTEST_MAX_BARS = 30
     with pytest.raises(BacktestRefused) as refused:
-        backtest_request(user=trader, data=request_data)
+        backtest_request(user=tara, data=request_data)
     assert "60 1d bars" in refused.value.errors["date_to"][0]
     assert "BACKTEST_MAX_BARS" in refused.value.errors["date_to"][0]
 
@@ -182,9 +182,9 @@ def test_params_are_read_from_lines_or_json():
         params_parse("fast")
 
 
-def test_params_as_text_lines_are_checked_by_the_strategy(trader, request_data):
+def test_params_as_text_lines_are_checked_by_the_strategy(tara, request_data):
     run = backtest_request(
-        user=trader, data={**request_data, "params": "level=99\nconfirm=3"}, enqueue=False
+        user=tara, data={**request_data, "params": "level=99\nconfirm=3"}, enqueue=False
     )
     assert run.params == {"level": 99.0, "confirm": 3}
 
@@ -193,10 +193,10 @@ def test_params_as_text_lines_are_checked_by_the_strategy(trader, request_data):
 
 
 def test_a_run_stores_the_engines_results_one_value_per_bar_with_progress(
-    fake_engine, trader, request_data, settings
+    fake_engine, tara, request_data, settings
 ):
     settings.CODE_VERSION = "v9.9-test"
-    queued = backtest_request(user=trader, data=request_data, enqueue=False)
+    queued = backtest_request(user=tara, data=request_data, enqueue=False)
     run = backtest_execute(queued.pk)
 
     assert run.status == BacktestRun.Status.SUCCEEDED
@@ -234,8 +234,8 @@ def test_a_run_stores_the_engines_results_one_value_per_bar_with_progress(
     assert completed.after["metrics"]["num_trades"] == 1
 
 
-def test_a_run_done_twice_is_left_as_it_was(fake_engine, trader, request_data):
-    run = backtest_request(user=trader, data=request_data, enqueue=False)
+def test_a_run_done_twice_is_left_as_it_was(fake_engine, tara, request_data):
+    run = backtest_request(user=tara, data=request_data, enqueue=False)
     first = backtest_execute(run.pk)
     again = backtest_execute(run.pk)
     assert (again.status, again.finished_at) == (first.status, first.finished_at)
@@ -243,8 +243,8 @@ def test_a_run_done_twice_is_left_as_it_was(fake_engine, trader, request_data):
     assert len(audited("backtest.completed")) == 1
 
 
-def test_a_run_whose_bars_are_gone_fails_with_the_reason(fake_engine, trader, request_data):
-    run = backtest_request(user=trader, data=request_data, enqueue=False)
+def test_a_run_whose_bars_are_gone_fails_with_the_reason(fake_engine, tara, request_data):
+    run = backtest_request(user=tara, data=request_data, enqueue=False)
     Bar.objects.filter(instrument=run.instrument).delete()
     failed = backtest_execute(run.pk)
     assert failed.status == BacktestRun.Status.FAILED
@@ -257,18 +257,18 @@ def test_a_run_whose_bars_are_gone_fails_with_the_reason(fake_engine, trader, re
     assert "no bars" in event.after["error"]
 
 
-def test_an_engine_that_breaks_its_contract_fails_the_run(monkeypatch, trader, request_data):
+def test_an_engine_that_breaks_its_contract_fails_the_run(monkeypatch, tara, request_data):
     def short(strategy, bars, **options):
         return BacktestResult(trades=[], equity=np.ones(3), open_position=None)
 
     monkeypatch.setattr("strategies.engine.backtest", short)
-    run = backtest_execute(backtest_request(user=trader, data=request_data, enqueue=False).pk)
+    run = backtest_execute(backtest_request(user=tara, data=request_data, enqueue=False).pk)
     assert run.status == BacktestRun.Status.FAILED
     assert run.error == "the engine gave 3 equity values for 60 bars"
 
 
-def test_a_transient_error_is_left_for_the_retry_then_fails(monkeypatch, trader, request_data):
-    run = backtest_request(user=trader, data=request_data, enqueue=False)
+def test_a_transient_error_is_left_for_the_retry_then_fails(monkeypatch, tara, request_data):
+    run = backtest_request(user=tara, data=request_data, enqueue=False)
 
     def lost(*args, **kwargs):
         raise OperationalError("server closed the connection unexpectedly")
@@ -323,20 +323,20 @@ def test_the_code_version_comes_from_settings_else_git(settings, monkeypatch):
 
 
 def test_traders_see_their_own_runs_the_desks_staff_all_others_none(
-    trader, other_trader, risk_manager, user_in_role, request_data
+    tara, tom, risk_manager, user_in_role, request_data
 ):
-    mine = backtest_request(user=trader, data=request_data, enqueue=False)
-    theirs = backtest_request(user=other_trader, data=request_data, enqueue=False)
-    assert list(backtest_runs_for(user=trader)) == [mine]
+    mine = backtest_request(user=tara, data=request_data, enqueue=False)
+    theirs = backtest_request(user=tom, data=request_data, enqueue=False)
+    assert list(backtest_runs_for(user=tara)) == [mine]
     assert set(backtest_runs_for(user=risk_manager)) == {mine, theirs}
     assert set(backtest_runs_for(user=user_in_role("Auditor"))) == {mine, theirs}
     assert not backtest_runs_for(user=user_in_role("Algo Client")).exists()
     assert not backtest_runs_for(user=user_in_role("Operations")).exists()
 
 
-def test_an_instrument_with_runs_cannot_be_deleted(trader, request_data):
+def test_an_instrument_with_runs_cannot_be_deleted(tara, request_data):
     from django.db.models import ProtectedError
 
-    backtest_request(user=trader, data=request_data, enqueue=False)
+    backtest_request(user=tara, data=request_data, enqueue=False)
     with pytest.raises(ProtectedError):
         Instrument.objects.get(tradingsymbol="TESTCO").delete()
