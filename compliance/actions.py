@@ -120,6 +120,10 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "report.export_downloaded": "Report export downloaded",
     "report.export_refused": "Report export download refused (file altered)",
     "report.schedule_created": "Report export scheduled",
+    # Backtest runs (strategies.services)
+    "backtest.requested": "Backtest requested",
+    "backtest.completed": "Backtest completed",
+    "backtest.failed": "Backtest failed",
     # Retention and archival (compliance.retention)
     "retention.policy_changed": "Retention policy changed",
     "retention.hold_placed": "Legal hold placed",

@@ -142,15 +142,45 @@ def seed_fixtures(out: Path) -> None:
     task = TaskResult.objects.create(
         task_id="fuzz-0001", task_name="ops.tasks.heartbeat", status="SUCCESS", result="null"
     )
+    backtests = backtest_fixtures(trader, admin)
     data = {
         "orders": [*resting, filled, cancelled],
         "api_keys": keys,
         "limit_changes": changes,
         "kill_switches": switches,
         "task_ids": [task.task_id],
+        "backtests": backtests["ids"],
+        "backtest_data": backtests["data"],
         "sessions": {p: signed_in(users.get(username=u)) for p, (u, _) in PERSONAS.items()},
     }
     out.write_text(json.dumps(data, indent=2))
+
+
+def backtest_fixtures(trader, admin) -> dict:
+    """Backtest runs of the demo's INFY bars (one succeeded for each persona, one queued),
+    and the strategy, interval and dates a generated request may name."""
+    from marketdata.calendar import IST
+    from marketdata.models import Bar, Instrument
+    from strategies.services import backtest_execute, backtest_request
+
+    infy = Instrument.objects.get(tradingsymbol="INFY")
+    interval = Bar.objects.filter(instrument=infy).values_list("interval", flat=True).first()
+    bars = Bar.objects.filter(instrument=infy, interval=interval).order_by("start")
+    first = bars.first().start.astimezone(IST).date()
+    last = bars.last().start.astimezone(IST).date()
+    data = {
+        "strategy": "sma_cross", "params": {"fast": 3, "slow": 8}, "instrument": "NSE:INFY",
+        "interval": interval, "date_from": first, "date_to": last, "quantity": 5,
+    }  # fmt: skip
+    ids = [
+        backtest_execute(backtest_request(user=user, data=data, enqueue=False).pk).pk
+        for user in (trader, admin)
+    ]
+    ids.append(backtest_request(user=trader, data=data, enqueue=False).pk)  # stays queued
+    return {
+        "ids": ids,
+        "data": {"interval": interval, "dates": [str(first), str(last)]},
+    }
 
 
 def signed_in(user) -> dict[str, str]:
@@ -207,6 +237,10 @@ def write_config(path: Path, fixtures: dict) -> None:
         "dates": [str(date.today() - timedelta(days=n)) for n in (0, 1, 3, 7)],
         "days": [1, 30, 365, 366],
         "ips": ["127.0.0.1", "::1", "192.0.2.10"],
+        "backtests": fixtures["backtests"] + [999999],
+        "strategies": ["sma_cross", "rsi_reversion", "pairs", "nosuch"],
+        "intervals": [fixtures["backtest_data"]["interval"], "1d"],
+        "backtest_dates": fixtures["backtest_data"]["dates"],
     }
     lines = ["# Written by scripts/schemathesis_run.py for one run; not kept.", ""]
     for name, values in dictionaries.items():
@@ -231,12 +265,18 @@ def write_config(path: Path, fixtures: dict) -> None:
         f'"query.from" = {bind("dates")}',
         f'"query.to" = {bind("dates")}',
         f'"body.primary_ip" = {bind("ips")}',
+        f'"body.strategy" = {bind("strategies")}',
+        f'"body.instrument" = {bind("instrument_keys")}',
+        f'"body.interval" = {bind("intervals")}',
+        f'"body.date_from" = {bind("backtest_dates")}',
+        f'"body.date_to" = {bind("backtest_dates")}',
         "",
     ]
     for path_regex, dictionary in [
         ("^/api/v1/orders/", "orders"),
         ("^/api/v1/risk/limit-changes/", "limit_changes"),
         ("^/api/v1/risk/kill-switches/", "kill_switches"),
+        ("^/api/v1/backtests/", "backtests"),
     ]:
         lines += [
             "[[operations]]",

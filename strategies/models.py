@@ -1,6 +1,16 @@
-"""Models of the strategies app."""
+"""Models of the strategies app: its permissions, and backtest runs."""
 
+import zlib
+from decimal import Decimal
+
+import numpy as np
+from django.conf import settings
 from django.db import models
+
+from marketdata.choices import Interval
+from marketdata.models import Instrument
+from ops.models import JobRun
+from orders.models import MONEY
 
 
 class StrategiesAccess(models.Model):  # noqa: DJ008 - it has no rows to show
@@ -17,3 +27,102 @@ class StrategiesAccess(models.Model):  # noqa: DJ008 - it has no rows to show
             ("deploy_strategy", "Can deploy a strategy on an account"),
             ("run_backtest", "Can run backtests"),
         ]
+
+
+def series_pack(values: np.ndarray, dtype: str = "<f8") -> bytes:
+    """One value per bar, stored compactly: the little-endian array, zlib-compressed."""
+    return zlib.compress(np.ascontiguousarray(values, dtype=dtype).tobytes(), 6)
+
+
+def series_unpack(blob: bytes | memoryview | None, dtype: str = "<f8") -> np.ndarray:
+    """The array :func:`series_pack` stored (empty for none)."""
+    if not blob:
+        return np.empty(0, dtype=dtype)
+    return np.frombuffer(zlib.decompress(bytes(blob)), dtype=dtype)
+
+
+class BacktestRun(models.Model):
+    """One backtest of a strategy with its checked parameters on one instrument's bars (from
+    the database, or a CSV named by ``source``): what was asked, how it went, and what the
+    engine gave back, with the code version that made it.
+
+    A research artefact, not a kept record; deleting one needs ``delete_backtestrun``.
+    Equity, drawdown and the bar times are stored one value per bar, packed
+    (:func:`series_pack`): read them with :attr:`equity`, :attr:`drawdown` and :attr:`times`.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    class Costs(models.TextChoices):
+        NONE = "none", "Commission only"
+        INDIA = "india", "Indian charges (orders.charges)"
+
+    strategy = models.CharField(max_length=64, help_text="A name in the strategy catalogue")
+    params = models.JSONField(default=dict, help_text="Every parameter, as the strategy checked it")
+    instrument = models.ForeignKey(
+        Instrument, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    interval = models.CharField(max_length=3, choices=Interval.choices, blank=True)
+    date_from = models.DateField(null=True, blank=True, help_text="First session (IST)")
+    date_to = models.DateField(null=True, blank=True, help_text="Last session (IST), included")
+    source = models.CharField(
+        max_length=255, blank=True, help_text="An uploaded CSV's label (bars not in the database)"
+    )
+    quantity = models.PositiveIntegerField(default=1)
+    cash = models.DecimalField(**MONEY, default=Decimal("1000000.00"))
+    commission_pct = models.DecimalField(
+        max_digits=7, decimal_places=4, default=Decimal("0"), help_text="Percent of each fill"
+    )
+    slippage_bps = models.DecimalField(max_digits=7, decimal_places=2, default=Decimal("0"))
+    costs = models.CharField(max_length=8, choices=Costs.choices, default=Costs.NONE)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField(blank=True)
+    metrics = models.JSONField(default=dict, blank=True, help_text="None: a ratio undefined")
+    trades = models.JSONField(default=list, blank=True, help_text="Closed round trips")
+    open_position = models.JSONField(null=True, blank=True, help_text="Still open at the end")
+    bar_count = models.PositiveIntegerField(null=True, blank=True)
+    times_packed = models.BinaryField(null=True, blank=True, editable=False)
+    equity_packed = models.BinaryField(null=True, blank=True, editable=False)
+    drawdown_packed = models.BinaryField(null=True, blank=True, editable=False)
+    code_version = models.CharField(max_length=64, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    job_run = models.ForeignKey(
+        JobRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["requested_by", "-created_at"], name="backtest_run_mine")]
+
+    def __str__(self) -> str:
+        return f"Backtest {self.pk}: {self.strategy} on {self.data_label} ({self.status})"
+
+    @property
+    def data_label(self) -> str:
+        """What the run read: ``NSE:INFY 1d 2024-01-01..2024-12-31``, or the CSV's label."""
+        if self.instrument_id is None:
+            return self.source or "-"
+        return f"{self.instrument.key} {self.interval} {self.date_from}..{self.date_to}"
+
+    @property
+    def times(self) -> np.ndarray:
+        """Each bar's start, ``datetime64[us]`` UTC."""
+        return series_unpack(self.times_packed, "<i8").astype("datetime64[us]")
+
+    @property
+    def equity(self) -> np.ndarray:
+        return series_unpack(self.equity_packed)
+
+    @property
+    def drawdown(self) -> np.ndarray:
+        """Percent below the running peak of equity at each bar (0 at a peak, else negative)."""
+        return series_unpack(self.drawdown_packed)

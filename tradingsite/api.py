@@ -26,6 +26,8 @@ ROOT_LINKS = {
     "contract_notes": "api:contract-notes",
     "reports": "api:reports",
     "report_exports": "api:report-exports",
+    "strategies": "api:strategies",
+    "backtests": "api:backtests",
     "schema": "schema",
     "docs": "swagger-ui",
     "redoc": "redoc",

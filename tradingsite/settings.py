@@ -543,6 +543,8 @@ SPECTACULAR_SETTINGS = {
         "LimitKindEnum": "risk.choices.LimitKind",
         "LimitScopeEnum": "risk.choices.Scope",
         "ApiKeyScopeEnum": "ops.models.ApiKey.Scope",
+        # Report exports and backtest runs: queued, running, succeeded or failed.
+        "JobStatusEnum": "strategies.models.BacktestRun.Status",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -635,6 +637,13 @@ CONTRACT_NOTE_KEY_FILE = env.str("CONTRACT_NOTE_KEY_FILE", default="")
 REPORT_MAX_DAYS = env.int("REPORT_MAX_DAYS", default=366)
 #: The most rows a register or statement may have as a PDF (CSV and XLSX have no cap).
 REPORT_PDF_MAX_ROWS = env.int("REPORT_PDF_MAX_ROWS", default=50000)
+#: Backtest runs (strategies.services): the longest date range one run may cover, in days,
+#: and the most bars it may read.
+BACKTEST_MAX_DAYS = env.int("BACKTEST_MAX_DAYS", default=3660)
+BACKTEST_MAX_BARS = env.int("BACKTEST_MAX_BARS", default=500_000)
+#: The code version a backtest run records (e.g. `git describe` at build time); empty: asked
+#: of git in BASE_DIR when first needed, else "unknown".
+CODE_VERSION = env.str("TRADINGSITE_CODE_VERSION", default="")
 PAPER_SLIPPAGE_BPS = Decimal(env.str("PAPER_SLIPPAGE_BPS", default="5"))
 PAPER_SEED = env.int("PAPER_SEED", default=7)
 PAPER_LATENCY_MS = env.int("PAPER_LATENCY_MS", default=0)
@@ -667,17 +676,20 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=1)
 CELERY_TASK_DEFAULT_QUEUE = "maintenance"
-# Report exports get their own queue: a year's register must not hold up maintenance.
+# Report exports and backtests get queues of their own: a year's register or a million-bar
+# backtest must not hold up maintenance, nor each other.
 CELERY_TASK_QUEUES = [
     Queue("execution"),
     Queue("marketdata"),
     Queue("maintenance"),
     Queue("reports"),
+    Queue("backtests"),
 ]
 CELERY_TASK_ROUTES = {
     "orders.tasks.*": {"queue": "execution"},
     "marketdata.tasks.*": {"queue": "marketdata"},
     "compliance.tasks.report_export*": {"queue": "reports"},
+    "strategies.tasks.backtest*": {"queue": "backtests"},
 }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True

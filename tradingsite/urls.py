@@ -36,6 +36,7 @@ api_v1 = (
         path("", include("compliance.urls")),
         path("", include("orders.urls")),
         path("", include("risk.urls")),
+        path("", include("strategies.urls")),
     ],
     "api",
 )

@@ -32,6 +32,7 @@ def test_queues_and_routes():
         "marketdata",
         "maintenance",
         "reports",
+        "backtests",
     }
     assert app.amqp.router.route({}, "orders.tasks.submit_order")["queue"].name == "execution"
     assert app.amqp.router.route({}, "marketdata.tasks.warm")["queue"].name == "marketdata"
@@ -39,6 +40,7 @@ def test_queues_and_routes():
     for task in ("compliance.tasks.report_export", "compliance.tasks.report_export_scheduled"):
         assert app.amqp.router.route({}, task)["queue"].name == "reports"
     assert app.amqp.router.route({}, "compliance.tasks.audit_seal")["queue"].name == "maintenance"
+    assert app.amqp.router.route({}, "strategies.tasks.backtest_run")["queue"].name == "backtests"
 
 
 def test_beat_uses_the_database_scheduler():
