@@ -21,6 +21,7 @@ DEMO_USERS = {
     "risk": "Risk Manager",
     "risk2": "Risk Manager",
     "trader": "Trader",
+    "quant": "Quant",
     "ops": "Operations",
     "auditor": "Auditor",
     "client": "Client",

@@ -64,6 +64,20 @@ ROLES: dict[str, dict] = {
             "ops.manage_own_api_keys",
         ],
     },
+    "Quant": {
+        "staff": True,
+        "description": "Researches strategies: runs backtests and walk-forwards, deploys and "
+        "stops strategies on accounts under their algo IDs (their orders go through risk).",
+        "grants": [
+            "strategies.*",
+            "marketdata.view_*",
+            "orders.view_*",
+            "risk.view_*",
+            "ops.access_dashboard",
+            "ops.access_api",
+            "ops.view_task_results",
+        ],
+    },
     "Operations": {
         "staff": True,
         "description": "Deploys and monitors; rotates secrets; manages keys and schedules.",

@@ -20,7 +20,13 @@ from orders.services import funds_move
 #: account code, client name, PAN, users who act on it, opening deposit
 DEMO_ACCOUNTS = [
     ("TS0001", "Asha Rao", "ABCPR1234K", ["trader", "client"], Decimal("1000000.00")),
-    ("TS0002", "Quantum Alpha Capital", "AAACQ5678L", ["algo", "trader"], Decimal("5000000.00")),
+    (
+        "TS0002",
+        "Quantum Alpha Capital",
+        "AAACQ5678L",
+        ["algo", "trader", "quant"],
+        Decimal("5000000.00"),
+    ),
 ]
 
 #: What the demo companies declare beyond the defaults of ``compliance.kyc.demo``.

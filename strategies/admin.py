@@ -334,3 +334,6 @@ class BacktestRunAdmin(admin.ModelAdmin):
         if not runs:
             raise Http404("None of these runs has succeeded: nothing to chart.")
         return HttpResponse(compare_chart_png(runs), content_type="image/png")
+
+
+from strategies.live import admin as live_admin  # noqa: E402, F401  (registers deployments)

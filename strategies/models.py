@@ -126,3 +126,6 @@ class BacktestRun(models.Model):
     def drawdown(self) -> np.ndarray:
         """Percent below the running peak of equity at each bar (0 at a peak, else negative)."""
         return series_unpack(self.drawdown_packed)
+
+
+from strategies.live.models import DeploymentDecision, StrategyDeployment  # noqa: E402, F401

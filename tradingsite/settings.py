@@ -690,6 +690,7 @@ CELERY_TASK_ROUTES = {
     "marketdata.tasks.*": {"queue": "marketdata"},
     "compliance.tasks.report_export*": {"queue": "reports"},
     "strategies.tasks.backtest*": {"queue": "backtests"},
+    "strategies.deployment_step": {"queue": "execution"},  # it places orders
 }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True

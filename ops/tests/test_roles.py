@@ -22,9 +22,9 @@ def perms_of(role: str) -> set[str]:
     }
 
 
-def test_eight_roles_exist_after_migrate():
+def test_nine_roles_exist_after_migrate():
     assert set(Group.objects.values_list("name", flat=True)) >= {
-        "Administrator", "Compliance Officer", "Risk Manager", "Trader",
+        "Administrator", "Compliance Officer", "Risk Manager", "Trader", "Quant",
         "Operations", "Auditor", "Client", "Algo Client",
     }  # fmt: skip
 

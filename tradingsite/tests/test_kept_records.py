@@ -42,6 +42,8 @@ from orders.tests.fixtures import request
 from risk.choices import KillSwitchLevel, LimitKind, Scope
 from risk.models import Desk, KillSwitch
 from risk.services import kill_switch_trip, limit_propose
+from strategies.live.models import DeploymentDecision
+from strategies.live.services import deployment_create
 from tradingsite.records import RecordNotDeletable, is_kept
 
 KEPT = {
@@ -55,6 +57,7 @@ KEPT = {
     "orders.marginsnapshot", "orders.order",
     "orders.orderoutbox", "orders.position", "orders.tradingaccount",
     "risk.accountexposure", "risk.breach", "risk.killswitch", "risk.limitchange",
+    "strategies.deploymentdecision", "strategies.strategydeployment",
 }  # fmt: skip
 
 #: Kept records whose admin change form edits master data (every save is audited); the
@@ -122,6 +125,12 @@ def books(
         archive_run=run, account=account, amount=Decimal(0), entries=0,
         first_posted_at=run.created_at, last_posted_at=run.created_at,
     )  # fmt: skip
+    deployment = deployment_create(
+        actor=user_in_role("Quant", "books_quant"), strategy="sma_cross", params={},
+        account=account, instrument=Instrument.objects.get(tradingsymbol="INFY"), quantity=1,
+        capital=Decimal(100000), algo_id="BOOKS-1", history_from=run.created_at,
+    )  # fmt: skip
+    DeploymentDecision.objects.create(deployment=deployment, bar_start=run.created_at)
     audit_checkpoint()
     empty = [m._meta.label_lower for m in kept_models() if not m.objects.exists()]
     assert not empty, f"the fixture must make a row of each kept record: {empty}"

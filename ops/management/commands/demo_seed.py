@@ -17,6 +17,7 @@ SEEDERS = [
     "compliance.cases.demo.seed",  # cases on those alerts: one filed as an STR
     "compliance.reports.demo.seed",  # the contract notes of every day traded, e-mailed
     "compliance.reports.demo.seed_exports",  # each register exported once, downloadable
+    "strategies.demo.seed",  # sma_cross deployed on a paper account, trading the feed's bars
     "compliance.demo.seed",  # last: it checkpoints the audit trail the others wrote to
 ]
 
