@@ -69,7 +69,9 @@ ROLES: dict[str, dict] = {
         "description": "Researches strategies: runs backtests and walk-forwards, deploys and "
         "stops strategies on accounts under their algo IDs (their orders go through risk).",
         "grants": [
-            "strategies.*",
+            "strategies.view_*",
+            "strategies.run_backtest",
+            "strategies.deploy_strategy",
             "marketdata.view_*",
             "orders.view_*",
             "risk.view_*",

@@ -39,6 +39,8 @@ class DeploymentForm(forms.ModelForm):
         import strategies.catalogue  # noqa: F401  (registers every strategy)
         from strategies.base import STRATEGIES
 
+        if "strategy" not in self.fields:
+            return  # an existing deployment: every field is read-only
         self.fields["strategy"] = forms.ChoiceField(
             choices=[(name, cls.title) for name, cls in sorted(STRATEGIES.items())]
         )

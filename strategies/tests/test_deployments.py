@@ -250,6 +250,10 @@ def test_the_admin_deploys_starts_and_stops_through_the_services_and_never_delet
     client.post(DEPLOYMENTS, {"action": "start", "_selected_action": [deployment.pk]})
     deployment.refresh_from_db()
     assert deployment.status == "running"
+    step_through(deployment, day[:30])
+    page = client.get(f"{DEPLOYMENTS}{deployment.pk}/change/")
+    assert page.status_code == 200
+    assert page.content.decode().count("hold") >= 20  # its decisions, read-only
     client.post(DEPLOYMENTS, {"action": "stop", "_selected_action": [deployment.pk]})
     deployment.refresh_from_db()
     assert deployment.status == "stopped"
