@@ -22,6 +22,7 @@ from strategies.bars import bars_read_csv
 from strategies.base import BacktestResult, Bars, StrategyError, strategy_make
 from strategies.costs import indian_costs
 from strategies.engine import backtest
+from strategies.management.engine_options import engine_arguments, engine_options
 
 SUMMARY_KEYS = (
     "num_trades", "total_pnl", "final_equity", "max_drawdown_pct", "total_return", "cagr",
@@ -46,31 +47,19 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("strategy", help="a strategy's name, e.g. sma_cross")
-        parser.add_argument(
-            "--bars", action="append", required=True, type=Path, metavar="FILE.csv",
-            help="bars of date,open,high,low,close,volume; once per leg of a multi-leg strategy",
-        )  # fmt: skip
+        engine_arguments(parser)
         parser.add_argument(
             "--param", action="append", default=[], metavar="NAME=VALUE",
             help="a strategy parameter (repeat for each)",
         )  # fmt: skip
-        parser.add_argument("--quantity", type=int, default=1, help="shares per unit of target")
-        parser.add_argument("--cash", type=float, default=1_000_000.0)
-        parser.add_argument("--commission-pct", type=float, default=0.0, help="%% of fill value")
-        parser.add_argument("--slippage-bps", type=float, default=0.0, help="against the trader")
         parser.add_argument(
             "--charges", choices=["none", "CNC", "MIS", "NRML"], default="none",
             help="add the Indian charges of orders.charges for this product",
         )  # fmt: skip
         parser.add_argument("--plan", default="DISCOUNT", help="brokerage plan for --charges")
-        parser.add_argument("--shorts", action="store_true", help="allow targets of -1")
         parser.add_argument(
             "--fill", choices=["next_open"], default="next_open",
             help="when a target fills: at the next bar's open (the only mode)",
-        )  # fmt: skip
-        parser.add_argument(
-            "--periods-per-year", type=float, default=None,
-            help="bars a year for CAGR, Sharpe and Sortino (default: from the bars' spacing)",
         )  # fmt: skip
         parser.add_argument("--out", type=Path, required=True, metavar="DIR")
 
@@ -94,10 +83,7 @@ class Command(BaseCommand):
             )  # fmt: skip
             result = backtest(
                 strategy, legs[0] if len(legs) == 1 else legs,
-                quantity=options["quantity"], cash=options["cash"],
-                commission_pct=options["commission_pct"], slippage_bps=options["slippage_bps"],
-                costs=costs, shorts=options["shorts"],
-                periods_per_year=options["periods_per_year"],
+                costs=costs, **engine_options(options),
             )  # fmt: skip
         except StrategyError as exc:
             raise CommandError(str(exc)) from exc

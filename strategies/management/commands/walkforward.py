@@ -24,6 +24,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from strategies.bars import bars_read_csv
 from strategies.base import StrategyError, strategy_make
+from strategies.management.engine_options import engine_arguments, engine_options
 from strategies.walkforward import (
     BOUNDARIES,
     OBJECTIVES,
@@ -83,10 +84,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("strategy", help="a strategy's name, e.g. sma_cross")
-        parser.add_argument(
-            "--bars", action="append", required=True, type=Path, metavar="FILE.csv",
-            help="bars of date,open,high,low,close,volume; once per leg of a multi-leg strategy",
-        )  # fmt: skip
+        engine_arguments(parser)
         parser.add_argument(
             "--grid", action="append", default=[], metavar="NAME=v1,v2,...",
             help="a parameter's values to try (repeat per parameter; every combination)",
@@ -104,12 +102,6 @@ class Command(BaseCommand):
         parser.add_argument("--boundary", choices=BOUNDARIES, default="carry")
         parser.add_argument("--objective", choices=OBJECTIVES, default="sharpe")
         parser.add_argument("--processes", type=int, default=2)
-        parser.add_argument("--quantity", type=int, default=1, help="shares per unit of target")
-        parser.add_argument("--cash", type=float, default=1_000_000.0)
-        parser.add_argument("--commission-pct", type=float, default=0.0, help="%% of fill value")
-        parser.add_argument("--slippage-bps", type=float, default=0.0, help="against the trader")
-        parser.add_argument("--shorts", action="store_true", help="allow targets of -1")
-        parser.add_argument("--periods-per-year", type=float, default=None)
         parser.add_argument("--out", type=Path, required=True, metavar="DIR")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -133,10 +125,7 @@ class Command(BaseCommand):
                 windows=options["windows"], in_sample=options["in_sample"],
                 out_of_sample=options["out_of_sample"], anchored=options["anchored"],
                 objective=options["objective"], processes=options["processes"],
-                boundary=options["boundary"], quantity=options["quantity"],
-                cash=options["cash"], commission_pct=options["commission_pct"],
-                slippage_bps=options["slippage_bps"], shorts=options["shorts"],
-                periods_per_year=options["periods_per_year"],
+                boundary=options["boundary"], **engine_options(options),
             )  # fmt: skip
         except StrategyError as exc:
             raise CommandError(str(exc)) from exc
