@@ -93,6 +93,9 @@ def instruments_import(
             [IndexMembership(index=index, instrument=i) for i in instruments], ignore_conflicts=True
         )
         members = IndexMembership.objects.filter(index=index).count()
+    # This process sees the new instruments at once (a caller may quote one before its
+    # transaction ends, as the demo seed does); every reader again once it commits.
+    instrument_specs_cache.clear()
     transaction.on_commit(instrument_specs_cache.clear)
     return {
         "created": len(created),
