@@ -189,7 +189,7 @@ class BacktestRunOutput(serializers.ModelSerializer):
      "description": "The position still open at the end, marked to the last close"}
 )  # fmt: skip
 class OpenPositionField(serializers.JSONField):
-    pass
+    """A run's open position as JSON, typed for the schema (the decorator above)."""
 
 
 class BacktestRunDetailOutput(BacktestRunOutput):
