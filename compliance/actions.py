@@ -122,6 +122,7 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "report.schedule_created": "Report export scheduled",
     # Backtest runs (strategies.services)
     "backtest.requested": "Backtest requested",
+    "backtest.walkforward_requested": "Walk-forward requested",
     "backtest.completed": "Backtest completed",
     "backtest.failed": "Backtest failed",
     # Retention and archival (compliance.retention)

@@ -1,6 +1,7 @@
 """The admin of backtest runs: their results (metrics, trades, the equity and drawdown
-chart), a form that runs one (``backtest_request``, on the ``backtests`` queue) and a page
-that compares selected runs side by side.
+chart; a walk-forward's windows and degradation), forms that run a backtest
+(``backtest_request``) or a walk-forward (``walkforward_request``) on the ``backtests``
+queue, and a page that compares selected runs side by side.
 
 Only holders of ``strategies.view_strategies`` see runs (their own; every user's with
 ``strategies.view_backtestrun``); running needs ``strategies.run_backtest``, deleting
@@ -24,7 +25,8 @@ from marketdata.choices import Interval
 from strategies.charts import compare_chart_png, run_chart_png
 from strategies.models import BacktestRun
 from strategies.selectors import RUN_PERM, VIEW_PERM, backtest_runs_for, strategy_catalogue
-from strategies.services import BacktestRefused, backtest_request
+from strategies.services import BacktestRefused, backtest_request, walkforward_request
+from strategies.walkforward import BOUNDARIES, OBJECTIVES
 
 #: Metrics shown first, in this order; any others the engine adds follow by name.
 METRICS = [
@@ -48,16 +50,14 @@ def _metric_names(runs: list[BacktestRun]) -> list[str]:
     return [m for m in METRICS if m in found] + sorted(found - set(METRICS))
 
 
-class BacktestRunForm(forms.Form):
+class RunForm(forms.Form):
     """What a quant asks for; the service checks it all again (and the strategy its params)."""
 
     strategy = forms.ChoiceField()
-    params = forms.CharField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 4, "cols": 40, "placeholder": "fast=10\nslow=30"}),
-        help_text="NAME=VALUE lines, or a JSON object; parameters left out take their default.",
-    )
     instrument = forms.CharField(max_length=30, help_text="e.g. NSE:INFY")
+    second_instrument = forms.CharField(
+        max_length=30, required=False, help_text="The second leg, for pairs only (e.g. NSE:TCS)"
+    )
     interval = forms.ChoiceField(choices=Interval.choices, initial=Interval.DAY)
     date_from = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
@@ -68,6 +68,20 @@ class BacktestRunForm(forms.Form):
     )
     slippage_bps = forms.DecimalField(max_digits=7, decimal_places=2, initial=0)
     costs = forms.ChoiceField(choices=BacktestRun.Costs.choices, initial=BacktestRun.Costs.NONE)
+    sizing = forms.ChoiceField(
+        choices=BacktestRun.Sizing.choices, initial=BacktestRun.Sizing.FIXED, required=False,
+        help_text="Risk: each entry risks risk % of equity at a stop ATR(14) x stop ATRs away "
+        "(at most what the equity buys); the quantity above is then unused",
+    )  # fmt: skip
+    risk_pct = forms.DecimalField(
+        max_digits=5, decimal_places=2, required=False, label="Risk %",
+        help_text="Risk sizing only; default 2",
+    )  # fmt: skip
+    stop_atr = forms.DecimalField(
+        max_digits=5, decimal_places=2, required=False, label="Stop (ATRs)",
+        help_text="Risk sizing only; default 2",
+    )  # fmt: skip
+    field_order = ["strategy", "params", "space"]
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -77,13 +91,48 @@ class BacktestRunForm(forms.Form):
         ]
 
 
+class BacktestRunForm(RunForm):
+    params = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 40, "placeholder": "fast=10\nslow=30"}),
+        help_text="NAME=VALUE lines, or a JSON object; parameters left out take their default.",
+    )
+
+
+class WalkForwardForm(RunForm):
+    space = forms.CharField(
+        widget=forms.Textarea(
+            attrs={"rows": 4, "cols": 40, "placeholder": "fast=5,10,20\nslow=30,60"}
+        ),
+        help_text="One parameter a line: NAME=v1,v2,... for a grid (every combination), or "
+        "NAME=LOW:HIGH for random search with samples; parameters left out take their default.",
+    )  # fmt: skip
+    samples = forms.IntegerField(min_value=1, required=False, help_text="Random search only")
+    seed = forms.IntegerField(min_value=0, required=False, initial=0)
+    windows = forms.IntegerField(min_value=1, max_value=50, initial=5)
+    in_sample = forms.IntegerField(
+        min_value=2, required=False, help_text="Bars per in-sample window (default: 4 x OOS)"
+    )
+    out_of_sample = forms.IntegerField(
+        min_value=2, required=False, help_text="Bars per out-of-sample window (default: fits)"
+    )
+    anchored = forms.BooleanField(required=False, help_text="In-sample grows from the first bar")
+    boundary = forms.ChoiceField(
+        choices=[(b, b) for b in BOUNDARIES], required=False,
+        help_text="carry: a position stays open across windows; flatten: sold at each boundary",
+    )  # fmt: skip
+    objective = forms.ChoiceField(
+        choices=[(o, o) for o in OBJECTIVES], initial="sharpe", required=False
+    )
+
+
 @admin.register(BacktestRun)
 class BacktestRunAdmin(admin.ModelAdmin):
     list_display = [
-        "id", "strategy", "data", "status", "progress", "total_return", "sharpe",
+        "id", "kind", "strategy", "data", "status", "progress", "total_return", "sharpe",
         "max_drawdown", "trades_count", "requested_by", "created_at",
     ]  # fmt: skip
-    list_filter = ["status", "strategy", "interval"]
+    list_filter = ["kind", "status", "strategy", "interval"]
     search_fields = ["strategy", "instrument__tradingsymbol", "source"]
     actions = ["compare_selected"]
     fieldsets = [
@@ -91,8 +140,8 @@ class BacktestRunAdmin(admin.ModelAdmin):
             "Run",
             {
                 "fields": [
-                    "strategy", "params_shown", "data", "quantity", "cash", "commission_pct",
-                    "slippage_bps", "costs",
+                    "kind", "strategy", "params_shown", "data", "quantity", "sizing_shown",
+                    "cash", "commission_pct", "slippage_bps", "costs", "plan_shown",
                 ]
             },
         ),
@@ -105,10 +154,19 @@ class BacktestRunAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("Results", {"fields": ["metrics_table", "chart", "open_position", "trades_table"]}),
+        (
+            "Results",
+            {
+                "fields": [
+                    "metrics_table", "degradation_table", "windows_table", "chart",
+                    "open_position", "trades_table",
+                ]
+            },
+        ),
     ]  # fmt: skip
     readonly_fields = [
-        "strategy", "params_shown", "data", "quantity", "cash", "commission_pct",
+        "kind", "strategy", "params_shown", "data", "quantity", "sizing_shown", "plan_shown",
+        "degradation_table", "windows_table", "cash", "commission_pct",
         "slippage_bps", "costs", "status", "error", "progress", "bar_count", "code_version",
         "requested_by", "created_at", "started_at", "finished_at", "metrics_table", "chart",
         "open_position", "trades_table",
@@ -146,6 +204,74 @@ class BacktestRunAdmin(admin.ModelAdmin):
     @admin.display(description="parameters")
     def params_shown(self, run: BacktestRun) -> str:
         return ", ".join(f"{k}={v}" for k, v in run.params.items()) or "-"
+
+    @admin.display(description="sizing")
+    def sizing_shown(self, run: BacktestRun) -> str:
+        if run.sizing == BacktestRun.Sizing.RISK:
+            return f"risk {run.risk_pct} % of equity at a stop {run.stop_atr} x ATR(14) away"
+        return f"fixed: {run.quantity} a leg"
+
+    @admin.display(description="walk-forward")
+    def plan_shown(self, run: BacktestRun) -> str:
+        plan = run.walk_forward
+        if not plan:
+            return "-"
+        space = plan["space"]
+        if "grid" in space:
+            axes = "; ".join(f"{k}={','.join(map(str, v))}" for k, v in space["grid"].items())
+            searched = f"grid {axes}"
+        else:
+            axes = "; ".join(f"{k}={lo}:{hi}" for k, (lo, hi) in space["random"].items())
+            searched = f"random {axes} ({space['samples']} samples, seed {space['seed']})"
+        return (
+            f"{searched}: {plan['points']} points ({plan['skipped_count']} skipped); "
+            f"{plan['windows']} {'anchored' if plan['anchored'] else 'rolling'} windows "
+            f"(in-sample {plan['in_sample'] or 'default'}, out-of-sample "
+            f"{plan['out_of_sample'] or 'default'} bars); best by {plan['objective']}; "
+            f"{plan['boundary']} at boundaries"
+        )
+
+    @admin.display(description="in-sample against out-of-sample")
+    def degradation_table(self, run: BacktestRun) -> str:
+        if not run.degradation:
+            return "-"
+        columns = ["windows", "in_sample_mean", "out_of_sample_mean", "difference", "ratio"]
+        head = format_html_join("", "<th>{}</th>", ((c,) for c in ["metric", *columns]))
+        body = format_html_join(
+            "", "<tr><th>{}</th>" + "<td>{}</td>" * len(columns) + "</tr>",
+            ((m, *(_number(d.get(c)) for c in columns)) for m, d in run.degradation.items()),
+        )  # fmt: skip
+        return format_html(
+            '<table class="walkforward-degradation"><thead><tr>{}</tr></thead><tbody>{}</tbody>'
+            "</table>", head, body,
+        )  # fmt: skip
+
+    @admin.display(description="windows")
+    def windows_table(self, run: BacktestRun) -> str:
+        if not run.windows:
+            return "-"
+        shown = ["total_return", "sharpe", "max_drawdown_pct", "num_trades"]
+        head = format_html_join(
+            "", "<th>{}</th>",
+            ((c,) for c in ["#", "in-sample", "out-of-sample", "chosen",
+                            *(f"IS {m}" for m in shown), *(f"OOS {m}" for m in shown)]),
+        )  # fmt: skip
+        rows = (
+            (
+                w["index"],
+                f"{w['is_first']} .. {w['is_last']}",
+                f"{w['oos_first']} .. {w['oos_last']}",
+                ", ".join(f"{k}={v}" for k, v in w["params"].items()),
+                *(_number(w["in_sample"].get(m)) for m in shown),
+                *(_number(w["out_of_sample"].get(m)) for m in shown),
+            )
+            for w in run.windows
+        )
+        body = format_html_join("", "<tr>" + "<td>{}</td>" * (4 + 2 * len(shown)) + "</tr>", rows)
+        return format_html(
+            '<table class="walkforward-windows"><thead><tr>{}</tr></thead><tbody>{}</tbody>'
+            "</table>", head, body,
+        )  # fmt: skip
 
     @admin.display(description="progress")
     def progress(self, run: BacktestRun) -> str:
@@ -224,6 +350,10 @@ class BacktestRunAdmin(admin.ModelAdmin):
     def _own_urls(self, wrap) -> list:
         return [
             path("run/", wrap(self.run_view), name="strategies_backtestrun_run"),
+            path(
+                "walkforward/", wrap(self.walkforward_view),
+                name="strategies_backtestrun_walkforward",
+            ),
             path("compare/", wrap(self.compare_view), name="strategies_backtestrun_compare"),
             path(
                 "compare.png", wrap(self.compare_chart_view),
@@ -253,24 +383,41 @@ class BacktestRunAdmin(admin.ModelAdmin):
 
     def run_view(self, request: HttpRequest) -> HttpResponse:
         """The "Run a backtest" form: queues one through ``backtest_request``."""
+        return self._request_view(
+            request, BacktestRunForm, backtest_request, "backtest",
+            "A backtest trades the strategy with these parameters over the range.",
+        )  # fmt: skip
+
+    def walkforward_view(self, request: HttpRequest) -> HttpResponse:
+        """The "Run a walk-forward" form: queues one through ``walkforward_request``."""
+        return self._request_view(
+            request, WalkForwardForm, walkforward_request, "walk-forward",
+            "A walk-forward splits the range into windows; in each, every point of the space "
+            "is backtested on the in-sample bars, and the best trades the out-of-sample bars "
+            "that follow, never seen in its choice. The out-of-sample runs are stitched.",
+        )  # fmt: skip
+
+    def _request_view(self, request, form_class, service, what: str, intro: str):
         if not (request.user.has_perm(VIEW_PERM) and request.user.has_perm(RUN_PERM)):
             raise PermissionDenied
-        form = BacktestRunForm(request.POST or None)
+        form = form_class(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                run = backtest_request(user=request.user, data=form.cleaned_data)
+                run = service(user=request.user, data=form.cleaned_data)
             except BacktestRefused as refused:
                 for field, said in refused.errors.items():
                     form.add_error(field if field in form.fields else None, said)
             else:
-                messages.success(request, f"Backtest {run.pk} of {run.strategy} queued.")
+                messages.success(request, f"{what.capitalize()} {run.pk} of {run.strategy} queued.")
                 return HttpResponseRedirect(
                     reverse("admin:strategies_backtestrun_change", args=[run.pk])
                 )
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "Run a backtest",
+            "title": f"Run a {what}",
+            "intro": intro,
+            "submit_label": f"Run {what}",
             "form": form,
             "catalogue": strategy_catalogue(),
         }
@@ -300,6 +447,7 @@ class BacktestRunAdmin(admin.ModelAdmin):
         runs = self._compared(request)
         param_names = sorted({name for run in runs for name in run.params})
         rows = [
+            ("kind", [run.get_kind_display() for run in runs]),
             ("strategy", [run.strategy for run in runs]),
             ("data", [run.data_label for run in runs]),
             ("status", [run.get_status_display() for run in runs]),

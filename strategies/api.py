@@ -1,4 +1,6 @@
-"""Strategies API: the catalogue, and backtest runs (request, list, detail, equity data).
+"""Strategies API: the catalogue, and backtest runs (request, list, detail, equity data),
+walk-forwards among them (requested at ``/walkforwards``, read as runs of kind
+``walk_forward``).
 
 A request queues a run (202, with its Location) for a worker on the ``backtests`` queue;
 refused input answers problem+json 400 naming each field and makes no run. The equity
@@ -25,7 +27,8 @@ from marketdata.choices import Interval
 from orders.api import StrictSerializer
 from strategies.models import BacktestRun
 from strategies.selectors import VIEW_PERM, backtest_runs_for, strategy_catalogue
-from strategies.services import LIMITS, backtest_request
+from strategies.services import LIMITS, backtest_request, walkforward_request
+from strategies.walkforward import BOUNDARIES, OBJECTIVES
 from tradingsite.errors import ProblemError, get_or_404
 from tradingsite.permissions import holds
 from tradingsite.schema import problems
@@ -88,12 +91,14 @@ class StrategyList(APIView):
         return Response(StrategyOutput(listed, many=True).data)
 
 
-class BacktestRequestInput(StrictSerializer):
-    """A backtest to queue; the strategy checks its parameters, the service the rest."""
+class RunInput(StrictSerializer):
+    """What a backtest and a walk-forward both take."""
 
     strategy = serializers.CharField(max_length=64)
-    params = serializers.DictField(child=ParamValueField(), required=False, default=dict)
     instrument = serializers.CharField(max_length=30, help_text="e.g. NSE:INFY")
+    second_instrument = serializers.CharField(
+        max_length=30, required=False, help_text="The second leg of a pair (pairs only)"
+    )
     interval = serializers.ChoiceField(choices=Interval.values)
     date_from = serializers.DateField(help_text="First session (IST)")
     date_to = serializers.DateField(help_text="Last session (IST), included")
@@ -114,6 +119,57 @@ class BacktestRequestInput(StrictSerializer):
         max_value=LIMITS["slippage_bps"][1], required=False,
     )  # fmt: skip
     costs = serializers.ChoiceField(choices=BacktestRun.Costs.choices, required=False)
+    sizing = serializers.ChoiceField(
+        choices=BacktestRun.Sizing.choices, required=False,
+        help_text="fixed: the quantity each entry; risk: risk_pct % of equity at a stop "
+        "stop_atr ATR(14)s away, at most what the equity buys",
+    )  # fmt: skip
+    risk_pct = serializers.DecimalField(
+        max_digits=5, decimal_places=2, min_value=LIMITS["risk_pct"][0],
+        max_value=LIMITS["risk_pct"][1], required=False, help_text="Risk sizing: default 2",
+    )  # fmt: skip
+    stop_atr = serializers.DecimalField(
+        max_digits=5, decimal_places=2, min_value=LIMITS["stop_atr"][0],
+        max_value=LIMITS["stop_atr"][1], required=False, help_text="Risk sizing: default 2",
+    )  # fmt: skip
+
+
+class BacktestRequestInput(RunInput):
+    """A backtest to queue; the strategy checks its parameters, the service the rest."""
+
+    params = serializers.DictField(child=ParamValueField(), required=False, default=dict)
+
+
+@extend_schema_field(
+    {"type": "object", "additionalProperties": {"anyOf": [
+        {"type": "array", "items": PARAM_VALUE_SCHEMA}, {"type": "string"}]},
+     "description": "Parameter to its values (a grid), or to \"LOW:HIGH\" (random search, "
+     "with samples)"}
+)  # fmt: skip
+class SpaceField(serializers.JSONField):
+    """A walk-forward's space: an object, or ``NAME=v1,v2`` / ``NAME=LOW:HIGH`` lines."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, dict | str) or not data:
+            raise serializers.ValidationError("is an object of parameter to values, or lines")
+        return data
+
+
+class WalkForwardRequestInput(RunInput):
+    """A walk-forward to queue: the space, checked by the strategy; the windows over the
+    range's bars."""
+
+    space = SpaceField()
+    samples = serializers.IntegerField(
+        min_value=1, required=False, help_text="Random search: the points drawn"
+    )
+    seed = serializers.IntegerField(min_value=0, max_value=2**32 - 1, required=False)
+    windows = serializers.IntegerField(min_value=1, max_value=50, required=False, default=5)
+    in_sample = serializers.IntegerField(min_value=2, required=False, help_text="Bars")
+    out_of_sample = serializers.IntegerField(min_value=2, required=False, help_text="Bars")
+    anchored = serializers.BooleanField(required=False, default=False)
+    boundary = serializers.ChoiceField(choices=BOUNDARIES, required=False, default="carry")
+    objective = serializers.ChoiceField(choices=OBJECTIVES, required=False, default="sharpe")
 
 
 class BacktestProgressOutput(serializers.Serializer):
@@ -141,6 +197,9 @@ class TradeOutput(serializers.Serializer):
 class BacktestRunOutput(serializers.ModelSerializer):
     params = serializers.DictField(child=ParamValueField())
     instrument = serializers.CharField(source="instrument.key", default=None, allow_null=True)
+    second_instrument = serializers.CharField(
+        source="second_instrument.key", default=None, allow_null=True
+    )
     interval = serializers.CharField(
         allow_blank=True, help_text="1m, 5m, 15m, 1h or 1d; empty for bars from a CSV"
     )
@@ -158,8 +217,9 @@ class BacktestRunOutput(serializers.ModelSerializer):
     class Meta:
         model = BacktestRun
         fields = [
-            "id", "strategy", "params", "instrument", "interval", "date_from", "date_to",
-            "source", "quantity", "cash", "commission_pct", "slippage_bps", "costs", "status",
+            "id", "kind", "strategy", "params", "instrument", "second_instrument", "interval",
+            "date_from", "date_to", "source", "quantity", "cash", "commission_pct",
+            "slippage_bps", "costs", "sizing", "risk_pct", "stop_atr", "status",
             "error", "metrics", "trade_count", "bar_count", "code_version", "requested_by",
             "created_at", "started_at", "finished_at", "progress", "equity_url",
         ]  # fmt: skip
@@ -192,12 +252,48 @@ class OpenPositionField(serializers.JSONField):
     """A run's open position as JSON, typed for the schema (the decorator above)."""
 
 
+class WindowOutput(serializers.Serializer):
+    index = serializers.IntegerField()
+    is_first = serializers.CharField(help_text="First in-sample bar")
+    is_last = serializers.CharField()
+    oos_first = serializers.CharField(help_text="First out-of-sample bar")
+    oos_last = serializers.CharField()
+    params = serializers.DictField(child=ParamValueField(), help_text="Chosen in-sample")
+    points = serializers.IntegerField(help_text="Points tried in-sample")
+    in_sample = serializers.DictField(child=serializers.FloatField(allow_null=True))
+    out_of_sample = serializers.DictField(child=serializers.FloatField(allow_null=True))
+
+
+class DegradationOutput(serializers.Serializer):
+    windows = serializers.IntegerField(help_text="Windows where both are defined")
+    in_sample_mean = serializers.FloatField(allow_null=True)
+    out_of_sample_mean = serializers.FloatField(allow_null=True)
+    difference = serializers.FloatField(allow_null=True, help_text="OOS - IS")
+    ratio = serializers.FloatField(allow_null=True, help_text="OOS / IS")
+
+
+@extend_schema_field(
+    {"type": "object", "additionalProperties": True,
+     "description": "A walk-forward's space, points, windows, boundary and objective"}
+)  # fmt: skip
+class PlanField(serializers.JSONField):
+    """A walk-forward's plan as stored, typed for the schema (the decorator above)."""
+
+
 class BacktestRunDetailOutput(BacktestRunOutput):
     trades = TradeOutput(many=True)
     open_position = OpenPositionField(allow_null=True)
+    walk_forward = PlanField(help_text="Empty for a backtest")
+    windows = WindowOutput(many=True, help_text="A walk-forward's windows (empty otherwise)")
+    degradation = serializers.DictField(
+        child=DegradationOutput(), help_text="Per metric, in-sample against out-of-sample"
+    )
 
     class Meta(BacktestRunOutput.Meta):
-        fields = [*BacktestRunOutput.Meta.fields, "trades", "open_position"]
+        fields = [
+            *BacktestRunOutput.Meta.fields, "trades", "open_position", "walk_forward",
+            "windows", "degradation",
+        ]  # fmt: skip
 
 
 def _runs(request: Request):
@@ -210,7 +306,7 @@ class BacktestRunListCreate(generics.ListAPIView):
 
     serializer_class = BacktestRunOutput
     permission_classes = [IsAuthenticated, holds(VIEW_PERM)]
-    filterset_fields = ["strategy", "status"]
+    filterset_fields = ["strategy", "status", "kind"]
     ordering_fields = ["created_at", "id"]
 
     def get_queryset(self):
@@ -226,15 +322,35 @@ class BacktestRunListCreate(generics.ListAPIView):
         responses={202: BacktestRunOutput, **problems("permission-denied")},
     )
     def post(self, request: Request) -> Response:
-        given = BacktestRequestInput(data=request.data)
-        given.is_valid(raise_exception=True)
-        run = backtest_request(user=request.user, data=given.validated_data)
-        run = _runs(request).get(pk=run.pk)
-        return Response(
-            BacktestRunOutput(run).data,
-            status=status.HTTP_202_ACCEPTED,
-            headers={"Location": reverse("api:backtest", args=[run.pk])},
-        )
+        return _queued(request, BacktestRequestInput, backtest_request)
+
+
+def _queued(request: Request, shape, service) -> Response:
+    given = shape(data=request.data)
+    given.is_valid(raise_exception=True)
+    run = service(user=request.user, data=given.validated_data)
+    run = _runs(request).get(pk=run.pk)
+    return Response(
+        BacktestRunOutput(run).data,
+        status=status.HTTP_202_ACCEPTED,
+        headers={"Location": reverse("api:backtest", args=[run.pk])},
+    )
+
+
+class WalkForwardCreate(APIView):
+    """Request a walk-forward: each window optimised in-sample over the space and traded
+    out-of-sample, stitched. 202, run by a worker on the ``backtests`` queue and read at
+    its Location as a run of kind ``walk_forward`` (its windows and degradation there)."""
+
+    permission_classes = [IsAuthenticated, holds(VIEW_PERM)]
+
+    @extend_schema(
+        operation_id="walkforward_request",
+        request=WalkForwardRequestInput,
+        responses={202: BacktestRunOutput, **problems("permission-denied")},
+    )
+    def post(self, request: Request) -> Response:
+        return _queued(request, WalkForwardRequestInput, walkforward_request)
 
 
 class BacktestRunDetail(generics.RetrieveAPIView):

@@ -62,10 +62,14 @@ class Bars:
 
     def prefix(self, n: int) -> Bars:
         """The first ``n`` bars (what a live deployment has seen after bar n - 1 closed)."""
+        return self.between(0, n)
+
+    def between(self, start: int, stop: int) -> Bars:
+        """Bars ``start`` to ``stop - 1``, as a slice."""
         return Bars(
-            time=self.time[:n], open=self.open[:n], high=self.high[:n], low=self.low[:n],
-            close=self.close[:n], volume=self.volume[:n], labels=self.labels[:n],
-            symbol=self.symbol,
+            time=self.time[start:stop], open=self.open[start:stop], high=self.high[start:stop],
+            low=self.low[start:stop], close=self.close[start:stop],
+            volume=self.volume[start:stop], labels=self.labels[start:stop], symbol=self.symbol,
         )  # fmt: skip
 
 

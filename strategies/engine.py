@@ -6,6 +6,11 @@ The rules (docs/strategies.md, "The engine"), the same as the live path's:
   open, so the position held during bar t is the target of bar t - 1 (flat during bar 0).
   A change of target on the last bar is never filled.
 - A target is -1, 0 or 1 times the fixed quantity. Long only unless shorts are allowed.
+  With :class:`RiskSizing` (one instrument only) each entry's quantity is sized instead
+  at its decision bar's close: the shares whose loss at a stop ``stop_atr`` ATRs away is
+  ``risk_pct`` % of the equity then (``risk.sizing``), at most what that equity buys; an
+  entry that sizes to nothing (ATR still warming up, equity gone) is not taken, and its
+  exit is not one either.
 - Each fill pays ``commission_pct`` percent of its value, on entry and on exit, plus what
   the optional ``costs`` callable charges for it; slippage moves every fill's price
   against the trader by ``slippage_bps``.
@@ -36,6 +41,30 @@ from strategies.metrics import metrics_compute, periods_per_year_infer
 Costs = Callable[[str, int, float, np.datetime64], float]
 
 
+@dataclass(frozen=True)
+class RiskSizing:
+    """Size each entry so that a stop ``stop_atr`` ATR(``atr_period``)s from its decision
+    bar's close risks ``risk_pct`` % of the equity at that close (the 2 % rule of
+    ``risk.sizing``), capped at the whole shares that equity buys at that close. The stop
+    sizes the position; exits stay the strategy's."""
+
+    risk_pct: float = 2.0
+    stop_atr: float = 2.0
+    atr_period: int = 14
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.risk_pct) and 0 < self.risk_pct <= 100):
+            raise StrategyError(f"risk_pct {self.risk_pct!r} must be above 0 and at most 100")
+        if not (np.isfinite(self.stop_atr) and self.stop_atr > 0):
+            raise StrategyError(f"stop_atr {self.stop_atr!r} must be a number above 0")
+        if (
+            isinstance(self.atr_period, bool)
+            or not isinstance(self.atr_period, int)
+            or not (1 <= self.atr_period <= 1000)
+        ):
+            raise StrategyError(f"atr_period {self.atr_period!r} must be a whole number 1..1000")
+
+
 def backtest(
     strategy: Strategy,
     bars: Bars | tuple[Bars, ...],
@@ -47,6 +76,7 @@ def backtest(
     costs: Costs | None = None,
     shorts: bool = False,
     periods_per_year: float | None = None,
+    sizing: RiskSizing | None = None,
 ) -> BacktestResult:
     """Backtest ``strategy`` on ``bars``: its targets through :func:`backtest_targets`.
 
@@ -64,6 +94,7 @@ def backtest(
         costs=costs,
         shorts=shorts or strategy.shorts,
         periods_per_year=periods_per_year,
+        sizing=sizing,
     )
 
 
@@ -78,10 +109,15 @@ def backtest_targets(
     costs: Costs | None = None,
     shorts: bool = False,
     periods_per_year: float | None = None,
+    sizing: RiskSizing | None = None,
 ) -> BacktestResult:
     """The engine: ``targets`` of shape (n,) for one Bars, or (n, legs) for a tuple of
     Bars on one time grid; see the module docstring for the rules."""
     legs = _legs(bars)
+    if sizing is not None and len(legs) > 1:
+        raise StrategyError(
+            "risk sizing sizes one instrument's entries; legs trade a fixed quantity"
+        )
     n = len(legs[0])
     targets = _targets_checked(targets, n, len(legs), shorts)
     quantities = _quantities(quantity, len(legs))
@@ -98,14 +134,18 @@ def backtest_targets(
     bars_in_market = 0
     for leg, (leg_bars, leg_quantity) in enumerate(zip(legs, quantities, strict=True)):
         run = _leg_run(
-            leg, leg_bars, targets[:, leg], leg_quantity, commission_pct, slippage_bps, costs
-        )
+            leg, leg_bars, targets[:, leg], leg_quantity, commission_pct, slippage_bps, costs,
+            sizing=sizing, cash=cash,
+        )  # fmt: skip
         trades.extend(run.trades)
         if run.open_position is not None:
             open_legs.append(run.open_position)
         fill_bars.append(run.fill_bars)
         fill_flows.append(run.fill_flows)
         bars_in_market = run.bars_in_market
+        if run.held is not None:  # sized: each trade's own shares
+            equity += run.held * leg_bars.close
+            continue
         # Shares held during bar t are the target of bar t - 1, marked at close[t].
         marked = np.empty(n)
         marked[0] = 0.0
@@ -206,6 +246,7 @@ class _LegRun:
     fill_bars: np.ndarray  # the bar of each fill (entries, then exits)
     fill_flows: np.ndarray  # the cash each one moves, costs included
     bars_in_market: int
+    held: np.ndarray | None = None  # shares held at each close, when entries are sized
 
 
 def _leg_run(
@@ -216,6 +257,9 @@ def _leg_run(
     commission_pct: float,
     slippage_bps: float,
     costs: Costs | None,
+    *,
+    sizing: RiskSizing | None = None,
+    cash: float = 0.0,
 ) -> _LegRun:
     """One leg's fills and trades, from the bars where its target changes."""
     n = len(targets)
@@ -231,28 +275,55 @@ def _leg_run(
     exits = changed[old != 0.0]
     empty = np.empty(0)
     if len(entries) == 0:
-        return _LegRun([], None, empty.astype(np.int64), empty, 0)
+        return _LegRun([], None, empty.astype(np.int64), empty, 0, np.zeros(n) if sizing else None)
     # Runs never overlap, so the k-th exit closes the k-th entry; one more entry is open.
     direction = new[entering]
-    signed = direction * quantity
     slip = slippage_bps / 10_000.0
-    entry_price = bars.open[entries] * (1.0 + direction * slip) if slip else bars.open[entries]
-    closed = len(exits)
-    exit_price = bars.open[exits]
-    if slip:
-        exit_price = exit_price * (1.0 - direction[:closed] * slip)
     rate = commission_pct / 100.0
-    entry_cost = quantity * entry_price * rate
-    exit_cost = quantity * exit_price * rate
-    if costs is not None:
-        entry_cost = entry_cost + _charged(costs, direction, quantity, entry_price, bars, entries)
-        exit_cost = exit_cost + _charged(
-            costs, -direction[:closed], quantity, exit_price, bars, exits
+
+    def prices(entries, exits, direction):
+        entry_price = bars.open[entries] * (1.0 + direction * slip) if slip else bars.open[entries]
+        exit_price = bars.open[exits]
+        if slip:
+            exit_price = exit_price * (1.0 - direction[: len(exits)] * slip)
+        return entry_price, exit_price
+
+    def fill_costs(qty, entry_price, exit_price, entries, exits, direction):
+        closed = len(exits)
+        entry_cost = qty * entry_price * rate
+        exit_cost = qty[:closed] * exit_price * rate
+        if costs is not None:
+            entry_cost = entry_cost + _charged(costs, direction, qty, entry_price, bars, entries)
+            exit_cost = exit_cost + _charged(
+                costs, -direction[:closed], qty[:closed], exit_price, bars, exits
+            )
+        return entry_cost, exit_cost
+
+    entry_price, exit_price = prices(entries, exits, direction)
+    if sizing is None:
+        qty = np.full(len(entries), float(quantity))
+    else:
+        qty = _sized(
+            sizing, bars, cash, entries, exits, direction, entry_price, exit_price, fill_costs
         )
+        taken = qty > 0
+        entries, exits = entries[taken], exits[taken[: len(exits)]]
+        direction, qty = direction[taken], qty[taken]
+        entry_price, exit_price = prices(entries, exits, direction)
+        if len(entries) == 0:
+            return _LegRun([], None, empty.astype(np.int64), empty, 0, np.zeros(n))
+    closed = len(exits)
+    signed = direction * qty
+    entry_cost, exit_cost = fill_costs(qty, entry_price, exit_price, entries, exits, direction)
     fill_bars = np.concatenate((entries, exits))
     fill_flows = np.concatenate(
         (-signed * entry_price - entry_cost, signed[:closed] * exit_price - exit_cost)
     )
+    held = None
+    if sizing is not None:  # shares from each entry's open to its exit's (exclusive)
+        delta = np.bincount(fill_bars, weights=np.concatenate((signed, -signed[:closed])),
+                            minlength=n + 1)  # fmt: skip
+        held = np.cumsum(delta[:n])
     trade_costs = entry_cost[:closed] + exit_cost
     pnl = (exit_price - entry_price[:closed]) * signed[:closed] - trade_costs
     # Positional: a trade per round trip is the one Python object the engine makes.
@@ -271,7 +342,7 @@ def _leg_run(
     )
     in_market = int((exits - entries[:closed]).sum())
     if closed == len(entries):
-        return _LegRun(trades, None, fill_bars, fill_flows, in_market)
+        return _LegRun(trades, None, fill_bars, fill_flows, in_market, held)
     i = int(entries[-1])
     last_close = float(bars.close[-1])
     open_position = {
@@ -287,22 +358,66 @@ def _leg_run(
         # so final equity = cash + closed trades' pnl + this.
         "unrealised_pnl": float((last_close - entry_price[-1]) * signed[-1] - entry_cost[-1]),
     }
-    return _LegRun(trades, open_position, fill_bars, fill_flows, in_market + n - i)
+    return _LegRun(trades, open_position, fill_bars, fill_flows, in_market + n - i, held)
+
+
+def _sized(sizing, bars, cash, entries, exits, direction, entry_price, exit_price, fill_costs):
+    """Each entry's quantity under ``sizing`` (0: not taken), in order, from the equity at
+    its decision bar's close: the cash, plus the pnl of the trades taken and closed by then,
+    plus a trade still held then (a reversal's) marked to that close less its entry costs."""
+    from strategies.indicators import atr
+    from strategies.sizing import quantity_for
+
+    average_range = atr(bars.high, bars.low, bars.close, sizing.atr_period)
+    qty = np.zeros(len(entries))
+    realised = float(cash)
+    last = None  # the latest trade taken: (exit bar, pnl, entry price, signed, entry cost)
+    for k, at in enumerate(entries.tolist()):
+        decided = at - 1
+        close = float(bars.close[decided])
+        equity = realised
+        if last is not None and last[0] <= decided:
+            realised += last[1]
+            equity, last = realised, None
+        elif last is not None:  # a reversal: the trade it exits is still held at this close
+            equity += (close - last[2]) * last[3] - last[4]
+        distance = sizing.stop_atr * average_range[decided]
+        if not (np.isfinite(distance) and distance > 0 and equity > 0 and close > 0):
+            continue
+        stop = max(close - float(direction[k]) * distance, close / 2)  # no stop at or below 0
+        shares = min(quantity_for(None, equity, close, stop, sizing.risk_pct), int(equity // close))
+        if shares <= 0:
+            continue
+        qty[k] = shares
+        if last is not None:  # the reversal's exit has filled: its pnl is realised
+            realised += last[1]
+        one = np.array([float(shares)])
+        closes = k < len(exits)
+        e_cost, x_cost = fill_costs(
+            one, entry_price[k : k + 1], exit_price[k : k + 1] if closes else exit_price[:0],
+            entries[k : k + 1], exits[k : k + 1] if closes else exits[:0], direction[k : k + 1],
+        )  # fmt: skip
+        signed = float(direction[k]) * shares
+        pnl = (exit_price[k] - entry_price[k]) * signed - e_cost[0] - x_cost[0] if closes else 0.0
+        last = (int(exits[k]), float(pnl), float(entry_price[k]), signed, float(e_cost[0]))
+        if not closes:
+            last = None
+    return qty
 
 
 def _charged(
     costs: Costs,
     direction: np.ndarray,
-    quantity: int,
+    quantity: np.ndarray,
     price: np.ndarray,
     bars: Bars,
     at: np.ndarray,
 ) -> np.ndarray:
     """What ``costs`` charges each fill (a positive direction buys); each fill is an order."""
     charged = np.empty(len(at))
-    fills = zip(direction.tolist(), price.tolist(), at.tolist(), strict=True)
-    for k, (d, p, i) in enumerate(fills):
-        value = float(costs("BUY" if d > 0 else "SELL", quantity, p, bars.time[i]))
+    fills = zip(direction.tolist(), quantity.tolist(), price.tolist(), at.tolist(), strict=True)
+    for k, (d, q, p, i) in enumerate(fills):
+        value = float(costs("BUY" if d > 0 else "SELL", int(q), p, bars.time[i]))
         if not np.isfinite(value) or value < 0:
             raise StrategyError(f"costs: {value!r} for the fill at bar {i}; expected 0 or more")
         charged[k] = value

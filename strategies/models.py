@@ -42,9 +42,15 @@ def series_unpack(blob: bytes | memoryview | None, dtype: str = "<f8") -> np.nda
 
 
 class BacktestRun(models.Model):
-    """One backtest of a strategy with its checked parameters on one instrument's bars (from
-    the database, or a CSV named by ``source``): what was asked, how it went, and what the
-    engine gave back, with the code version that made it.
+    """One backtest of a strategy with its checked parameters on one instrument's bars (two
+    for a pair; from the database, or a CSV named by ``source``), or one walk-forward of it
+    (``kind``): what was asked, how it went, and what the engine gave back, with the code
+    version that made it.
+
+    A walk-forward run keeps its space and windows in ``walk_forward``, each window's chosen
+    parameters and in-sample and out-of-sample metrics in ``windows``, and the in-sample
+    against out-of-sample ``degradation``; its metrics, trades, equity and drawdown are the
+    stitched out-of-sample run's, one value per out-of-sample bar.
 
     A research artefact, not a kept record; deleting one needs ``delete_backtestrun``.
     Equity, drawdown and the bar times are stored one value per bar, packed
@@ -61,11 +67,24 @@ class BacktestRun(models.Model):
         NONE = "none", "Commission only"
         INDIA = "india", "Indian charges (orders.charges)"
 
+    class Kind(models.TextChoices):
+        BACKTEST = "backtest", "Backtest"
+        WALK_FORWARD = "walk_forward", "Walk-forward"
+
+    class Sizing(models.TextChoices):
+        FIXED = "fixed", "Fixed quantity"
+        RISK = "risk", "Risk % of equity at an ATR stop (risk.sizing)"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.BACKTEST)
     strategy = models.CharField(max_length=64, help_text="A name in the strategy catalogue")
     params = models.JSONField(default=dict, help_text="Every parameter, as the strategy checked it")
     instrument = models.ForeignKey(
         Instrument, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    second_instrument = models.ForeignKey(
+        Instrument, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="The second leg of a two-instrument strategy (pairs)",
+    )  # fmt: skip
     interval = models.CharField(max_length=3, choices=Interval.choices, blank=True)
     date_from = models.DateField(null=True, blank=True, help_text="First session (IST)")
     date_to = models.DateField(null=True, blank=True, help_text="Last session (IST), included")
@@ -79,6 +98,24 @@ class BacktestRun(models.Model):
     )
     slippage_bps = models.DecimalField(max_digits=7, decimal_places=2, default=Decimal("0"))
     costs = models.CharField(max_length=8, choices=Costs.choices, default=Costs.NONE)
+    sizing = models.CharField(max_length=8, choices=Sizing.choices, default=Sizing.FIXED)
+    risk_pct = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True,
+        help_text="Risk sizing: percent of equity lost if the stop is hit",
+    )  # fmt: skip
+    stop_atr = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True,
+        help_text="Risk sizing: the stop's distance in ATR(14)s below (above, short) the close",
+    )  # fmt: skip
+    walk_forward = models.JSONField(
+        default=dict, blank=True, help_text="Walk-forward: the space, windows and objective"
+    )
+    windows = models.JSONField(
+        default=list, blank=True, help_text="Walk-forward: each window's params and metrics"
+    )
+    degradation = models.JSONField(
+        default=dict, blank=True, help_text="Walk-forward: in-sample against out-of-sample"
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     error = models.TextField(blank=True)
     metrics = models.JSONField(default=dict, blank=True, help_text="None: a ratio undefined")
@@ -111,7 +148,8 @@ class BacktestRun(models.Model):
         """What the run read: ``NSE:INFY 1d 2024-01-01..2024-12-31``, or the CSV's label."""
         if self.instrument_id is None:
             return self.source or "-"
-        return f"{self.instrument.key} {self.interval} {self.date_from}..{self.date_to}"
+        pair = f"/{self.second_instrument.key}" if self.second_instrument_id else ""
+        return f"{self.instrument.key}{pair} {self.interval} {self.date_from}..{self.date_to}"
 
     @property
     def times(self) -> np.ndarray:

@@ -79,10 +79,45 @@ def bars_for(
     )  # fmt: skip
 
 
+def legs_for(
+    instruments: list[Instrument], interval: str, start: date | datetime, end: date | datetime
+) -> Bars | tuple[Bars, ...]:
+    """:func:`bars_for` of one instrument, or of each leg of a pair on their common bars
+    (a minute one leg lacks is left out of both, so the legs share one time grid)."""
+    legs = [bars_for(instrument, interval, start, end) for instrument in instruments]
+    if len(legs) == 1:
+        return legs[0]
+    common = legs[0].time
+    for leg in legs[1:]:
+        common = np.intersect1d(common, leg.time)
+    if len(common) < MIN_BARS:
+        keys = " and ".join(i.key for i in instruments)
+        raise StrategyError(
+            f"{keys} share {len(common)} {interval} bar(s) in the range: a backtest of a pair "
+            f"needs at least {MIN_BARS} bars at the same times"
+        )
+    aligned = []
+    for leg in legs:
+        keep = np.flatnonzero(np.isin(leg.time, common))
+        aligned.append(
+            Bars(
+                time=leg.time[keep],
+                open=leg.open[keep],
+                high=leg.high[keep],
+                low=leg.low[keep],
+                close=leg.close[keep],
+                volume=leg.volume[keep],
+                labels=tuple(leg.labels[i] for i in keep),
+                symbol=leg.symbol,
+            )
+        )
+    return tuple(aligned)
+
+
 def backtest_runs_for(*, user: Any) -> QuerySet[BacktestRun]:
     """The runs ``user`` may see, newest first: none without ``strategies.view_strategies``;
     their own; everyone's with ``strategies.view_backtestrun`` (the desk's staff)."""
-    runs = BacktestRun.objects.select_related("instrument", "requested_by")
+    runs = BacktestRun.objects.select_related("instrument", "second_instrument", "requested_by")
     if not user.has_perm(VIEW_PERM):
         return runs.none()
     if user.has_perm(VIEW_ALL_PERM):

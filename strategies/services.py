@@ -7,7 +7,7 @@
   ``strategies.tasks.backtest_run`` on commit. Refused input makes nothing: every bad field
   is named in one :class:`BacktestRefused`.
 - :func:`backtest_execute` (the task) claims the run, reads its bars
-  (``strategies.selectors.bars_for``), runs the engine (``strategies.engine.backtest``) with
+  (``strategies.selectors.legs_for``), runs the engine (``strategies.engine.backtest``) with
   a JobRun showing its steps, and stores the metrics, trades, equity and drawdown (one
   value per bar) with the code version; a failure keeps its message. No lock is held
   while the bars are read or the engine runs.
@@ -40,12 +40,14 @@ from marketdata.selectors import UnknownInstrument, instrument_get
 from ops.progress import job_progress
 from strategies.base import BacktestResult, Bars, StrategyError, strategy_make
 from strategies.models import BacktestRun, series_pack
-from strategies.selectors import MIN_BARS, RUN_PERM, bars_for, bars_range
+from strategies.selectors import MIN_BARS, RUN_PERM, bars_range, legs_for
 from tradingsite.errors import DomainError
 
 logger = logging.getLogger(__name__)
 Status = BacktestRun.Status
 Costs = BacktestRun.Costs
+Kind = BacktestRun.Kind
+Sizing = BacktestRun.Sizing
 
 #: The moves a run may make; a move not listed is refused (a task run twice skips).
 TRANSITIONS: dict[str, set[str]] = {
@@ -70,14 +72,18 @@ LIMITS = {
     "cash": (Decimal("1"), Decimal("10000000000000")),
     "commission_pct": (Decimal("0"), Decimal("10")),
     "slippage_bps": (Decimal("0"), Decimal("1000")),
+    "risk_pct": (Decimal("0.01"), Decimal("100")),
+    "stop_atr": (Decimal("0.1"), Decimal("100")),
 }
-PLACES = {"cash": 2, "commission_pct": 4, "slippage_bps": 2}
+PLACES = {"cash": 2, "commission_pct": 4, "slippage_bps": 2, "risk_pct": 2, "stop_atr": 2}
 DEFAULTS = {
     "quantity": 1,
     "cash": Decimal("1000000"),
     "commission_pct": Decimal("0"),
     "slippage_bps": Decimal("0"),
     "costs": BacktestRun.Costs.NONE,
+    "risk_pct": Decimal("2"),
+    "stop_atr": Decimal("2"),
 }
 
 
@@ -156,7 +162,10 @@ def _decimal(name: str, raw: Any, errors: dict[str, list[str]]) -> Decimal | Non
     return value.quantize(places)
 
 
-def _integer(name: str, raw: Any, errors: dict[str, list[str]]) -> int | None:
+def _integer(
+    name: str, raw: Any, errors: dict[str, list[str]], bounds: tuple | None = None
+) -> int | None:
+    """``raw`` as a whole number within ``bounds`` (default ``LIMITS[name]``; None: open)."""
     try:
         if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
             raise ValueError
@@ -164,9 +173,9 @@ def _integer(name: str, raw: Any, errors: dict[str, list[str]]) -> int | None:
     except (TypeError, ValueError):
         errors[name] = [f"{raw!r} is not a whole number"]
         return None
-    low, high = LIMITS[name]
-    if not low <= value <= high:
-        errors[name] = [f"{value} is not between {low} and {high}"]
+    low, high = bounds or LIMITS[name]
+    if value < low or (high is not None and value > high):
+        errors[name] = [f"{value} is not between {low} and {high if high is not None else 'any'}"]
         return None
     return value
 
@@ -198,6 +207,7 @@ def _jsonable(value: Any) -> Any:
 
 def _summary(run: BacktestRun) -> dict[str, Any]:
     return {
+        "kind": run.kind,
         "strategy": run.strategy,
         "params": run.params,
         "data": run.data_label,
@@ -206,6 +216,10 @@ def _summary(run: BacktestRun) -> dict[str, Any]:
         "commission_pct": str(run.commission_pct),
         "slippage_bps": str(run.slippage_bps),
         "costs": run.costs,
+        "sizing": run.sizing,
+        "risk_pct": None if run.risk_pct is None else str(run.risk_pct),
+        "stop_atr": None if run.stop_atr is None else str(run.stop_atr),
+        "walk_forward": {k: v for k, v in run.walk_forward.items() if k != "skipped"},
         "status": run.status,
         "bar_count": run.bar_count,
         "code_version": run.code_version,
@@ -214,21 +228,27 @@ def _summary(run: BacktestRun) -> dict[str, Any]:
     }
 
 
-def backtest_request(*, user: Any, data: Mapping[str, Any], enqueue: bool = True) -> BacktestRun:
-    """Queue a backtest for ``user`` of ``data``: ``strategy``, ``params`` (an object, or
-    text as :func:`params_parse` reads it), ``instrument`` (``NSE:INFY`` or an Instrument),
-    ``interval``, ``date_from``, ``date_to`` and, optionally, ``quantity``, ``cash``,
-    ``commission_pct``, ``slippage_bps`` and ``costs`` ("none" or "india").
+def _instrument(field: str, raw: Any, errors: dict[str, list[str]]) -> Instrument | None:
+    if isinstance(raw, Instrument):
+        return raw
+    key = str(raw or "").strip()
+    if not key:
+        errors[field] = ["name an instrument, e.g. NSE:INFY"]
+        return None
+    try:
+        return instrument_get(key)
+    except UnknownInstrument as unknown:
+        errors[field] = [str(unknown)]
+        return None
 
-    Raises :class:`BacktestRefused` naming every bad field, or :class:`PermissionError`
-    without ``strategies.run_backtest``; either way nothing is recorded.
-    """
-    if not user.has_perm(RUN_PERM):
-        raise PermissionError(f"Running a backtest needs the {RUN_PERM} permission.")
-    errors: dict[str, list[str]] = {}
+
+def _checked(data: Mapping[str, Any], errors: dict[str, list[str]]) -> dict[str, Any]:
+    """The fields of a run that backtests and walk-forwards share, checked; every bad one
+    named in ``errors``. ``data["params"]`` fixes parameters (the rest take defaults)."""
     name = str(data.get("strategy") or "").strip()
     raw_params = data.get("params") or {}
     checked: dict[str, Any] = {}
+    legs = 1
     try:
         given = params_parse(raw_params) if isinstance(raw_params, str) else raw_params
         if not isinstance(given, Mapping):
@@ -238,28 +258,22 @@ def backtest_request(*, user: Any, data: Mapping[str, Any], enqueue: bool = True
         else:
             try:
                 strategy = strategy_make(name, dict(given))
-                checked = dict(strategy.values)
-                if strategy.legs > 1:
-                    errors["strategy"] = [
-                        f"{name} trades {strategy.legs} instruments together; a run here "
-                        "reads one (backtest it with `manage.py backtest`, --bars per leg)"
-                    ]
+                checked, legs = dict(strategy.values), strategy.legs
             except StrategyError as refused:
                 field = "strategy" if str(refused).startswith("no strategy") else "params"
                 errors[field] = [str(refused)]
     except BacktestRefused as refused:
         errors.update(refused.errors)
 
-    instrument = data.get("instrument")
-    if not isinstance(instrument, Instrument):
-        key, instrument = str(instrument or "").strip(), None
-        if not key:
-            errors["instrument"] = ["name an instrument, e.g. NSE:INFY"]
-        else:
-            try:
-                instrument = instrument_get(key)
-            except UnknownInstrument as unknown:
-                errors["instrument"] = [str(unknown)]
+    instrument = _instrument("instrument", data.get("instrument"), errors)
+    second = data.get("second_instrument") or None
+    if legs == 2 and second is None:
+        errors["second_instrument"] = [f"{name} trades two instruments: name the second leg"]
+    elif legs == 1 and second is not None:
+        errors["second_instrument"] = [f"{name} trades one instrument: leave the second empty"]
+    second = _instrument("second_instrument", second, errors) if second is not None else None
+    if instrument is not None and second is not None and instrument.pk == second.pk:
+        errors["second_instrument"] = ["the second leg must differ from the first"]
     interval = str(data.get("interval") or "")
     if interval not in Interval.values:
         errors["interval"] = [f"{interval!r} is not an interval: choose one of {Interval.values}"]
@@ -274,46 +288,197 @@ def backtest_request(*, user: Any, data: Mapping[str, Any], enqueue: bool = True
                 f"{days} days from {date_from} to {date_to}: at most "
                 f"{settings.BACKTEST_MAX_DAYS} (BACKTEST_MAX_DAYS)"
             ]
-    sizing: dict[str, Any] = {}
+    fields: dict[str, Any] = {}
     for field in ("quantity", "cash", "commission_pct", "slippage_bps"):
         raw = data.get(field)
         if raw is None or raw == "":
-            sizing[field] = DEFAULTS[field]
+            fields[field] = DEFAULTS[field]
         elif field == "quantity":
-            sizing[field] = _integer(field, raw, errors)
+            fields[field] = _integer(field, raw, errors)
         else:
-            sizing[field] = _decimal(field, raw, errors)
+            fields[field] = _decimal(field, raw, errors)
     costs = str(data.get("costs") or DEFAULTS["costs"])
     if costs not in Costs.values:
         errors["costs"] = [f"{costs!r} is not a costs mode: choose one of {Costs.values}"]
+    fields.update(_sizing_checked(data, legs, errors))
 
+    bar_count = 0
     dated = date_from and date_to and not errors.keys() & {"interval", "date_from", "date_to"}
     if instrument is not None and dated:
-        bars = bars_range(instrument=instrument, interval=interval, start=date_from, end=date_to)
-        count = bars.count()
-        if count < MIN_BARS:
+        bar_count = bars_range(
+            instrument=instrument, interval=interval, start=date_from, end=date_to
+        ).count()
+        if bar_count < MIN_BARS:
             errors["date_from"] = [
-                f"{instrument.key} has {count} {interval} bar(s) from {date_from} to "
+                f"{instrument.key} has {bar_count} {interval} bar(s) from {date_from} to "
                 f"{date_to}: a backtest needs at least {MIN_BARS}"
             ]
-        elif count > settings.BACKTEST_MAX_BARS:
+        elif bar_count > settings.BACKTEST_MAX_BARS:
             errors["date_to"] = [
-                f"{count} {interval} bars from {date_from} to {date_to}: at most "
+                f"{bar_count} {interval} bars from {date_from} to {date_to}: at most "
                 f"{settings.BACKTEST_MAX_BARS} (BACKTEST_MAX_BARS); shorten the range"
             ]
-    if errors:
-        fields = ", ".join(sorted(errors))
-        raise BacktestRefused(f"The backtest was not queued: check {fields}.", errors=errors)
+    return {
+        "strategy": name, "params": _jsonable(checked), "instrument": instrument,
+        "second_instrument": second, "interval": interval, "date_from": date_from,
+        "date_to": date_to, "costs": costs, "bar_count": bar_count, **fields,
+    }  # fmt: skip
 
+
+def _sizing_checked(data: Mapping[str, Any], legs: int, errors: dict[str, list[str]]) -> dict:
+    sizing = str(data.get("sizing") or Sizing.FIXED)
+    if sizing not in Sizing.values:
+        errors["sizing"] = [f"{sizing!r} is not a sizing: choose one of {Sizing.values}"]
+        return {}
+    if sizing == Sizing.FIXED:
+        for field in ("risk_pct", "stop_atr"):
+            if data.get(field) not in (None, ""):
+                errors[field] = [f"{field} is for risk sizing; this run trades a fixed quantity"]
+        return {"sizing": sizing}
+    if legs > 1:
+        errors["sizing"] = ["risk sizing sizes one instrument; a pair trades a fixed quantity"]
+    given = {field: data.get(field) for field in ("risk_pct", "stop_atr")}
+    checked = {
+        field: _decimal(field, DEFAULTS[field] if raw in (None, "") else raw, errors)
+        for field, raw in given.items()
+    }
+    return {"sizing": sizing, **checked}
+
+
+def _queued(user: Any, fields: dict[str, Any], action: str, enqueue: bool) -> BacktestRun:
+    fields.pop("bar_count", None)
     with transaction.atomic():
-        run = BacktestRun.objects.create(
-            strategy=name, params=_jsonable(checked), instrument=instrument, interval=interval,
-            date_from=date_from, date_to=date_to, costs=costs, requested_by=user, **sizing,
-        )  # fmt: skip
-        audit_record(action="backtest.requested", obj=run, actor=user, after=_summary(run))
+        run = BacktestRun.objects.create(requested_by=user, **fields)
+        audit_record(action=action, obj=run, actor=user, after=_summary(run))
         if enqueue:
             transaction.on_commit(lambda: _enqueue(run.pk))
     return run
+
+
+def _refuse_if(errors: dict[str, list[str]], what: str) -> None:
+    if errors:
+        fields = ", ".join(sorted(errors))
+        raise BacktestRefused(f"The {what} was not queued: check {fields}.", errors=errors)
+
+
+def backtest_request(*, user: Any, data: Mapping[str, Any], enqueue: bool = True) -> BacktestRun:
+    """Queue a backtest for ``user`` of ``data``: ``strategy``, ``params`` (an object, or
+    text as :func:`params_parse` reads it), ``instrument`` (``NSE:INFY`` or an Instrument;
+    and ``second_instrument`` for a pair), ``interval``, ``date_from``, ``date_to`` and,
+    optionally, ``quantity``, ``cash``, ``commission_pct``, ``slippage_bps``, ``costs``
+    ("none" or "india") and ``sizing`` ("fixed", or "risk" with ``risk_pct`` and
+    ``stop_atr``).
+
+    Raises :class:`BacktestRefused` naming every bad field, or :class:`PermissionError`
+    without ``strategies.run_backtest``; either way nothing is recorded.
+    """
+    if not user.has_perm(RUN_PERM):
+        raise PermissionError(f"Running a backtest needs the {RUN_PERM} permission.")
+    errors: dict[str, list[str]] = {}
+    fields = _checked(data, errors)
+    _refuse_if(errors, "backtest")
+    return _queued(user, fields, "backtest.requested", enqueue)
+
+
+def walkforward_request(*, user: Any, data: Mapping[str, Any], enqueue: bool = True) -> BacktestRun:
+    """Queue a walk-forward for ``user``: what :func:`backtest_request` takes but
+    ``params`` (each window's are chosen from the space; a parameter left out of it takes
+    its default), and ``space`` (``NAME=v1,v2`` lines for a grid or
+    ``NAME=LOW:HIGH`` lines with ``samples`` and ``seed`` for random search; or an object
+    of a name to its values, or to "LOW:HIGH"), ``windows``, optionally ``in_sample`` and
+    ``out_of_sample`` (bars), ``anchored``, ``boundary`` ("carry" or "flatten") and
+    ``objective``. The space, the windows over the range's bars and the points' count
+    (at most ``WALKFORWARD_MAX_POINTS``) are checked here; refused input makes nothing.
+    """
+    if not user.has_perm(RUN_PERM):
+        raise PermissionError(f"Running a walk-forward needs the {RUN_PERM} permission.")
+    errors: dict[str, list[str]] = {}
+    if data.get("params"):
+        errors["params"] = [
+            "a walk-forward varies its parameters in the space: fix one there with a single "
+            "value, e.g. slow=30"
+        ]
+    fields = _checked({**data, "params": {}}, errors)
+    fields["params"] = {}
+    plan = _walk_checked(data, fields, errors)
+    _refuse_if(errors, "walk-forward")
+    return _queued(
+        user, {**fields, "kind": Kind.WALK_FORWARD, "walk_forward": plan},
+        "backtest.walkforward_requested", enqueue,
+    )  # fmt: skip
+
+
+def _space_lines(raw: Any) -> list[str]:
+    if isinstance(raw, Mapping):
+        return [
+            f"{name}={','.join(str(v) for v in values)}"
+            if isinstance(values, list | tuple)
+            else f"{name}={values}"
+            for name, values in raw.items()
+        ]
+    return str(raw or "").splitlines()
+
+
+def _walk_checked(
+    data: Mapping[str, Any], fields: dict[str, Any], errors: dict[str, list[str]]
+) -> dict[str, Any]:
+    """The walk-forward's plan as stored: the space, its points, the windows and objective."""
+    from strategies.walkforward import BOUNDARIES, OBJECTIVES, space_described, space_parse
+
+    plan: dict[str, Any] = {}
+    numbers = {}
+    for field, low, high, default in (
+        ("windows", 1, 50, 5), ("in_sample", 2, None, None), ("out_of_sample", 2, None, None),
+        ("samples", 1, settings.WALKFORWARD_MAX_POINTS, None), ("seed", 0, 2**32 - 1, 0),
+    ):  # fmt: skip
+        raw = data.get(field)
+        if raw is None or raw == "":
+            numbers[field] = default
+            continue
+        numbers[field] = _integer(field, raw, errors, (low, high))
+    objective = str(data.get("objective") or "sharpe")
+    if objective not in OBJECTIVES:
+        errors["objective"] = [f"{objective!r}: choose one of {', '.join(OBJECTIVES)}"]
+    boundary = str(data.get("boundary") or "carry")
+    if boundary not in BOUNDARIES:
+        errors["boundary"] = [f"{boundary!r}: choose one of {', '.join(BOUNDARIES)}"]
+    anchored = data.get("anchored") in (True, "true", "on", "1", 1)
+    if "space" in errors or "strategy" in errors or errors.keys() & {"samples", "seed"}:
+        return plan
+    try:
+        space = space_parse(
+            _space_lines(data.get("space")), samples=numbers["samples"], seed=numbers["seed"]
+        )
+        points = space.points(fields["strategy"])
+    except StrategyError as refused:
+        errors["space"] = [str(refused)]
+        return plan
+    if not points.valid:
+        reason = points.skipped[0][1] if points.skipped else "it is empty"
+        errors["space"] = [f"no valid point in the space ({reason})"]
+    elif len(points.valid) > settings.WALKFORWARD_MAX_POINTS:
+        errors["space"] = [
+            f"{len(points.valid)} points: at most {settings.WALKFORWARD_MAX_POINTS} "
+            "(WALKFORWARD_MAX_POINTS)"
+        ]
+    if fields.get("bar_count") and numbers["windows"] and not errors:
+        from strategies.walkforward import windows_make
+
+        try:
+            windows_make(
+                fields["bar_count"], windows=numbers["windows"],
+                in_sample=numbers["in_sample"], out_of_sample=numbers["out_of_sample"],
+                anchored=anchored,
+            )  # fmt: skip
+        except StrategyError as refused:
+            errors["windows"] = [f"{refused} in the range"]
+    return {
+        "space": space_described(space), "points": len(points.valid),
+        "skipped": [{"params": p, "reason": why} for p, why in points.skipped[:50]],
+        "skipped_count": len(points.skipped), "windows": numbers["windows"],
+        "in_sample": numbers["in_sample"], "out_of_sample": numbers["out_of_sample"],
+        "anchored": anchored, "boundary": boundary, "objective": objective,
+    }  # fmt: skip
 
 
 def _enqueue(run_id: int) -> None:
@@ -364,11 +529,13 @@ def backtest_execute(run_id: int, *, retry_transient: bool = False) -> BacktestR
 
 
 def _execute(run: BacktestRun) -> dict[str, Any]:
-    """Read the bars, run the engine; the fields to store."""
+    """Read the bars, run the engine (or walk forward); the fields to store."""
+    walk = run.kind == Kind.WALK_FORWARD
+    steps = 2 + (run.walk_forward.get("windows", 0) if walk else 1)
+    what = "Walk-forward" if walk else "Backtest"
     with job_progress(
-        "strategies.backtest",
-        f"Backtest {run.pk}: {run.strategy} on {run.data_label}",
-        total=3, unit="steps", show_bar=False,
+        "strategies.backtest", f"{what} {run.pk}: {run.strategy} on {run.data_label}",
+        total=steps, unit="steps", show_bar=False,
     ) as job:  # fmt: skip
         BacktestRun.objects.filter(pk=run.pk).update(job_run=job.run)
         strategy = strategy_make(run.strategy, run.params)
@@ -377,21 +544,88 @@ def _execute(run: BacktestRun) -> dict[str, Any]:
                 f"Backtest {run.pk} names no instrument: bars from a CSV ({run.source or '-'}) "
                 "are run by `manage.py backtest`, not by the worker."
             )
-        bars = bars_for(run.instrument, run.interval, run.date_from, run.date_to)
-        job.advance(message=f"{len(bars)} bars read")
-        from strategies.engine import backtest  # looked up when run (tests stand in for it)
+        legs = [run.instrument] + ([run.second_instrument] if run.second_instrument_id else [])
+        bars = legs_for(legs, run.interval, run.date_from, run.date_to)
+        first = bars[0] if isinstance(bars, tuple) else bars
+        job.advance(message=f"{len(first)} bars read")
+        if walk:
+            stored = _walk(run, bars, job)
+        else:
+            from strategies.engine import backtest  # looked up when run (tests stand in)
 
-        result = backtest(
-            strategy, bars, quantity=run.quantity, cash=float(run.cash),
-            commission_pct=float(run.commission_pct), slippage_bps=float(run.slippage_bps),
-            costs=_costs(run),
-            periods_per_year=PERIODS_PER_YEAR.get(run.interval),
-        )  # fmt: skip
-        job.advance(message=f"{len(result.trades)} trades")
-        stored = result_fields(result, bars)
+            result = backtest(strategy, bars, **_engine_options(run))
+            job.advance(message=f"{len(result.trades)} trades")
+            stored = result_fields(result, first)
         job.advance(message="stored")
-        job.finish(result={"bars": len(bars), "trades": len(result.trades)})
+        job.finish(result={"bars": len(first), "trades": len(stored["trades"])})
     return {**stored, "job_run": job.run}
+
+
+def _engine_options(run: BacktestRun) -> dict[str, Any]:
+    from strategies.engine import RiskSizing
+
+    sizing = None
+    if run.sizing == Sizing.RISK:
+        sizing = RiskSizing(risk_pct=float(run.risk_pct), stop_atr=float(run.stop_atr))
+    return {
+        "quantity": run.quantity, "cash": float(run.cash),
+        "commission_pct": float(run.commission_pct), "slippage_bps": float(run.slippage_bps),
+        "costs": _costs(run), "periods_per_year": PERIODS_PER_YEAR.get(run.interval),
+        "sizing": sizing,
+    }  # fmt: skip
+
+
+def _walk_processes() -> int:
+    """``WALKFORWARD_PROCESSES``, or 1 in a daemonic process (a Celery prefork child),
+    which may not start processes of its own."""
+    import multiprocessing
+
+    if multiprocessing.current_process().daemon:
+        return 1
+    return max(1, settings.WALKFORWARD_PROCESSES)
+
+
+def _walk(run: BacktestRun, bars, job) -> dict[str, Any]:
+    """Walk the run's strategy forward (``strategies.walkforward``): the stitched
+    out-of-sample run as its results, and each window's report."""
+    from strategies.walkforward import Grid, RandomSpace, walk_forward
+
+    plan = run.walk_forward
+    given = plan["space"]
+    if "grid" in given:
+        space = Grid(given["grid"])
+    else:
+        ranges = {name: tuple(bounds) for name, bounds in given["random"].items()}
+        space = RandomSpace(ranges, samples=given["samples"], seed=given["seed"])
+    walked = walk_forward(
+        run.strategy, bars, space, windows=plan["windows"], in_sample=plan["in_sample"],
+        out_of_sample=plan["out_of_sample"], anchored=plan["anchored"],
+        objective=plan["objective"], boundary=plan["boundary"], processes=_walk_processes(),
+        on_window=lambda done, total: job.advance(message=f"window {done} of {total} optimised"),
+        **_engine_options(run),
+    )  # fmt: skip
+    first = bars[0] if isinstance(bars, tuple) else bars
+    oos_bars = first.between(walked.oos_start, walked.oos_start + len(walked.oos_equity))
+    result = BacktestResult(
+        trades=walked.oos_trades, equity=walked.oos_equity,
+        open_position=walked.oos_open_position, metrics=walked.oos_metrics,
+    )  # fmt: skip
+    windows = [
+        {
+            "index": w.window.index,
+            **w.labels,
+            "params": w.params,
+            "points": w.points,
+            "in_sample": w.in_sample,
+            "out_of_sample": w.out_of_sample,
+        }
+        for w in walked.windows
+    ]
+    return {
+        **result_fields(result, oos_bars),
+        "windows": _jsonable(windows),
+        "degradation": _jsonable(walked.degradation),
+    }
 
 
 def _costs(run: BacktestRun):

@@ -9,4 +9,5 @@ urlpatterns = [
     path("backtests", api.BacktestRunListCreate.as_view(), name="backtests"),
     path("backtests/<int:id>", api.BacktestRunDetail.as_view(), name="backtest"),
     path("backtests/<int:id>/equity", api.BacktestRunEquity.as_view(), name="backtest-equity"),
+    path("walkforwards", api.WalkForwardCreate.as_view(), name="walkforwards"),
 ]

@@ -23,13 +23,13 @@ import math
 import multiprocessing
 import os
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from strategies.base import Bars, Param, Strategy, StrategyError, strategy_make
+from strategies.base import Bars, Param, Strategy, StrategyError, Trade, strategy_make
 from strategies.engine import backtest, backtest_targets
 from strategies.metrics import metrics_compute, periods_per_year_infer
 
@@ -159,6 +159,55 @@ class RandomSpace:
 Space = Grid | RandomSpace
 
 
+def space_parse(lines: Iterable[str], *, samples: int | None = None, seed: int = 0) -> Space:
+    """A space from text, one parameter a line: ``NAME=v1,v2,...`` gives a :class:`Grid`;
+    ``NAME=LOW:HIGH`` a :class:`RandomSpace` of ``samples`` points. Values stay text for
+    the strategy to type; StrategyError naming the line that is neither."""
+    values: dict[str, list[str]] = {}
+    ranges: dict[str, tuple[str, str]] = {}
+    for number, raw in enumerate(lines, 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, given = (part.strip() for part in line.partition("="))
+        if not sep or not name:
+            raise StrategyError(
+                f"space line {number} {line!r}: expected NAME=v1,v2 or NAME=LOW:HIGH"
+            )
+        if name in values or name in ranges:
+            raise StrategyError(f"space line {number}: parameter {name} given twice")
+        if ":" in given:
+            low, _, high = (part.strip() for part in given.partition(":"))
+            if not low or not high:
+                raise StrategyError(f"space line {number} {line!r}: expected NAME=LOW:HIGH")
+            ranges[name] = (low, high)
+        else:
+            values[name] = [v.strip() for v in given.split(",") if v.strip()]
+            if not values[name]:
+                raise StrategyError(f"space line {number}: no values for {name} ({line!r})")
+    if values and ranges:
+        raise StrategyError(
+            "space: give every parameter as values (a grid) or every one as "
+            "LOW:HIGH (random search), not both"
+        )
+    if ranges:
+        if samples is None:
+            raise StrategyError("space: random search (NAME=LOW:HIGH) needs a number of samples")
+        return RandomSpace(ranges, samples=samples, seed=seed)
+    if samples is not None:
+        raise StrategyError("space: samples are for random search; give NAME=LOW:HIGH ranges")
+    return Grid(values)
+
+
+def space_described(space: Space) -> dict[str, Any]:
+    """The space as JSON holds it: ``{"grid": {...}}`` or ``{"random": {...}, "samples",
+    "seed"}``."""
+    if isinstance(space, Grid):
+        return {"grid": {name: list(values) for name, values in space.values.items()}}
+    ranges = {name: [low, high] for name, (low, high) in space.ranges.items()}
+    return {"random": ranges, "samples": space.samples, "seed": space.seed}
+
+
 # --- evaluation in worker processes -----------------------------------------------------
 
 # What each worker holds: set once by the initializer (with fork, inherited, not pickled).
@@ -171,12 +220,8 @@ def _worker_init(strategy_name: str, bars: BarsLike, options: dict[str, Any]) ->
 
 def _slice(bars: BarsLike, start: int, stop: int) -> BarsLike:
     if isinstance(bars, tuple):
-        return tuple(_slice(leg, start, stop) for leg in bars)
-    return Bars(
-        time=bars.time[start:stop], open=bars.open[start:stop], high=bars.high[start:stop],
-        low=bars.low[start:stop], close=bars.close[start:stop], volume=bars.volume[start:stop],
-        labels=bars.labels[start:stop], symbol=bars.symbol,
-    )  # fmt: skip
+        return tuple(leg.between(start, stop) for leg in bars)
+    return bars.between(start, stop)
 
 
 def _length(bars: BarsLike) -> int:
@@ -437,6 +482,8 @@ class WalkForward:
     oos_metrics: dict[str, Any]
     degradation: dict[str, dict[str, Any]]
     skipped: list[tuple[dict[str, Any], str]]
+    oos_trades: list[Trade] = field(default_factory=list)  # indices into the OOS bars
+    oos_open_position: dict[str, Any] | None = None
 
 
 def _labels_of(bars: BarsLike) -> tuple[str, ...]:
@@ -484,6 +531,7 @@ def walk_forward(
     processes: int | None = None,
     boundary: str = "carry",
     peek_cuts: int = 24,
+    on_window: Callable[[int, int], None] | None = None,
     **engine_options: Any,
 ) -> WalkForward:
     """Walk ``strategy_name`` forward over ``bars`` (see the module docstring and
@@ -496,6 +544,7 @@ def walk_forward(
     stitched and run once, from ``cash``: ``boundary="carry"`` keeps a position open
     across a window boundary until the next window's rule exits it, ``"flatten"`` makes
     each window's last target 0, so the position is sold at the next window's first open.
+    ``on_window(done, total)`` is called after each window is optimised (for progress).
     """
     _objective_checked(objective)
     if boundary not in BOUNDARIES:
@@ -535,6 +584,8 @@ def walk_forward(
                 targets[-1] = 0.0
             pieces.append(targets)
             chosen.append(best)
+            if on_window is not None:
+                on_window(len(chosen), len(made))
 
     stitched = np.concatenate(pieces)
     oos_bars = _slice(bars, oos_first, oos_stop)
@@ -583,5 +634,6 @@ def walk_forward(
         strategy=strategy_name, objective=objective, anchored=anchored, boundary=boundary,
         windows=reports, oos_start=oos_first, oos_equity=result.equity,
         oos_labels=labels[oos_first:oos_stop], oos_metrics=result.metrics,
-        degradation=degradation, skipped=points.skipped,
+        degradation=degradation, skipped=points.skipped, oos_trades=result.trades,
+        oos_open_position=result.open_position,
     )  # fmt: skip

@@ -545,6 +545,7 @@ SPECTACULAR_SETTINGS = {
         "ApiKeyScopeEnum": "ops.models.ApiKey.Scope",
         # Report exports and backtest runs: queued, running, succeeded or failed.
         "JobStatusEnum": "strategies.models.BacktestRun.Status",
+        "RunKindEnum": "strategies.models.BacktestRun.Kind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -641,6 +642,10 @@ REPORT_PDF_MAX_ROWS = env.int("REPORT_PDF_MAX_ROWS", default=50000)
 #: and the most bars it may read.
 BACKTEST_MAX_DAYS = env.int("BACKTEST_MAX_DAYS", default=3660)
 BACKTEST_MAX_BARS = env.int("BACKTEST_MAX_BARS", default=500_000)
+#: Walk-forward runs: the most parameter points one may try in each window, and the
+#: processes a worker optimises them in (1 inside a Celery prefork child, which may not fork).
+WALKFORWARD_MAX_POINTS = env.int("WALKFORWARD_MAX_POINTS", default=200)
+WALKFORWARD_PROCESSES = env.int("WALKFORWARD_PROCESSES", default=2)
 #: The code version a backtest run records (e.g. `git describe` at build time); empty: asked
 #: of git in BASE_DIR when first needed, else "unknown".
 CODE_VERSION = env.str("TRADINGSITE_CODE_VERSION", default="")

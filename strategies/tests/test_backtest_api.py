@@ -220,9 +220,10 @@ def test_indian_charges_cost_more_than_none(tara, body, django_capture_on_commit
     assert india["final_equity"] < none["final_equity"]  # STT, stamp duty, charges, GST
 
 
-def test_a_strategy_of_two_instruments_is_refused_here(tara, body):
+def test_a_strategy_of_two_instruments_needs_its_second_leg(tara, body):
     answer = api_for(tara).post(BACKTESTS, {**body, "strategy": "pairs", "params": {}},
                                   format="json")  # fmt: skip
     said = problem(answer, 400, "validation-error")
-    assert "pairs trades 2 instruments" in said["errors"]["strategy"][0]
+    [message] = said["errors"]["second_instrument"]
+    assert "pairs trades two instruments: name the second leg" in message
     assert not BacktestRun.objects.exists()

@@ -204,7 +204,8 @@ def test_a_run_stores_the_engines_results_one_value_per_bar_with_progress(
     [(strategy, bars, options)] = fake_engine
     assert (strategy.name, strategy.level, len(bars)) == ("test_threshold", 101.5, 60)
     assert options == {"quantity": 10, "cash": 100000.0, "commission_pct": 0.05,
-                       "slippage_bps": 0.0, "costs": None, "periods_per_year": 252}  # fmt: skip
+                       "slippage_bps": 0.0, "costs": None, "periods_per_year": 252,
+                       "sizing": None}  # fmt: skip
     assert (run.bar_count, run.code_version) == (60, "v9.9-test")
     assert run.started_at <= run.finished_at
     expected = 100000.0 + 10 * (bars.close - bars.open[0])
@@ -273,7 +274,7 @@ def test_a_transient_error_is_left_for_the_retry_then_fails(monkeypatch, tara, r
     def lost(*args, **kwargs):
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(services, "bars_for", lost)
+    monkeypatch.setattr(services, "legs_for", lost)
     with pytest.raises(OperationalError):
         backtest_execute(run.pk, retry_transient=True)
     run.refresh_from_db()

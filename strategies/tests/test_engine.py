@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from strategies.base import StrategyError
-from strategies.engine import backtest, backtest_targets
+from strategies.engine import RiskSizing, backtest, backtest_targets
 from strategies.tests.engine_fixtures import SmaCrossReference, bars_make
 
 OPENS = [100.0, 101.0, 103.0, 104.0, 102.0, 106.0]
@@ -327,3 +327,84 @@ def test_a_multi_leg_strategy_needs_a_tuple_of_bars():
 
     with pytest.raises(StrategyError, match="two_legs trades 2 legs: give a tuple of bars"):
         backtest(TwoLegs(), bars_make(OPENS, CLOSES))
+
+
+# --- risk sizing: the 2 % rule at an ATR stop ---------------------------------------------
+
+DRIFT = [100.0 + 0.5 * t for t in range(60)]  # high - low = 2 every bar: ATR(14) = 2
+
+
+def _held(targets_on: dict[range, int]) -> np.ndarray:
+    targets = np.zeros(60)
+    for bars, value in targets_on.items():
+        targets[bars.start : bars.stop] = value
+    return targets
+
+
+def test_risk_sizing_risks_the_percent_of_equity_at_the_decision_close():
+    bars = bars_make(DRIFT)
+    sizing = RiskSizing(risk_pct=2, stop_atr=2)
+    targets = _held({range(20, 30): 1, range(40, 50): 1})
+    result = backtest_targets(targets, bars, cash=1_000_000.0, sizing=sizing)
+    first, second = result.trades
+    # Decided at bar 20 (close 110, ATR 2, stop 4 away): 2 % of 1,000,000 / 4 = 5,000.
+    assert (first.entry_index, first.quantity, first.entry_price) == (21, 5000, 110.5)
+    assert first.pnl == pytest.approx((115.5 - 110.5) * 5000)
+    # The next entry is sized from the equity after the first trade's pnl: 1,025,000.
+    assert (second.entry_index, second.quantity) == (41, 5125)
+    # Equity at every bar marks each trade's own shares.
+    assert result.equity[25] == pytest.approx(1_000_000 + 5000 * (112.5 - 110.5))
+    assert result.equity[-1] == pytest.approx(1_000_000 + first.pnl + second.pnl)
+
+
+def test_risk_sizing_is_capped_at_what_the_equity_buys():
+    bars = bars_make(DRIFT)
+    result = backtest_targets(
+        _held({range(20, 30): 1}), bars, cash=1_000_000.0, sizing=RiskSizing(2, stop_atr=0.1)
+    )
+    # 20,000 / 0.2 would be 100,000 shares; 1,000,000 buys 9,090 at the close of 110.
+    assert result.trades[0].quantity == 9090
+
+
+def test_risk_sizing_takes_no_entry_before_the_atr_is_known_nor_its_exit():
+    bars = bars_make(DRIFT)
+    result = backtest_targets(_held({range(5, 10): 1}), bars, cash=1e6, sizing=RiskSizing())
+    assert result.trades == []
+    assert result.open_position is None
+    assert np.all(result.equity == 1e6)
+    assert result.metrics["exposure"] == 0.0
+
+
+def test_risk_sizing_a_reversal_counts_the_held_trade_at_the_decision_close():
+    bars = bars_make(DRIFT)
+    targets = _held({range(20, 30): 1, range(30, 40): -1})
+    result = backtest_targets(targets, bars, cash=1e6, shorts=True, sizing=RiskSizing(2, 2))
+    long, short = result.trades
+    assert long.quantity == 5000
+    # Decided at bar 30's close (115), the long still held: 1e6 + (115 - 110.5) x 5,000.
+    assert (short.entry_index, short.quantity) == (31, -((1_022_500 * 0.02) // 4))
+
+
+def test_risk_sizing_charges_commission_on_the_sized_quantity():
+    bars = bars_make(DRIFT)
+    result = backtest_targets(
+        _held({range(20, 30): 1}), bars, cash=1e6, commission_pct=0.1, sizing=RiskSizing()
+    )
+    [trade] = result.trades
+    assert trade.costs == pytest.approx(5000 * (110.5 + 115.5) * 0.001)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"risk_pct": 0}, "risk_pct"), ({"risk_pct": 101}, "risk_pct"),
+     ({"stop_atr": -1}, "stop_atr"), ({"atr_period": 0}, "atr_period")],
+)  # fmt: skip
+def test_risk_sizing_refuses_bad_settings(kwargs, message):
+    with pytest.raises(StrategyError, match=message):
+        RiskSizing(**kwargs)
+
+
+def test_risk_sizing_is_for_one_instrument():
+    bars = bars_make(DRIFT)
+    with pytest.raises(StrategyError, match="one instrument"):
+        backtest_targets(np.zeros((60, 2)), (bars, bars), sizing=RiskSizing())

@@ -102,5 +102,7 @@ def test_the_command_writes_only_with_the_flag(tmp_path, capsys):
     assert "sma_cross.num_trades: expected" in capsys.readouterr().out
 
     call_command("backtest_expectations", "--file", str(path), "--write")
-    assert expectations_read(path) == expectations_read(EXPECTED)
+    # As shipped, to the tolerance: the last bits of a float may differ from one CPU's
+    # vector instructions to another's.
+    assert expectations_diff(expectations_read(EXPECTED), expectations_read(path)) == []
     call_command("backtest_expectations", "--file", str(path))  # now as expected

@@ -28,9 +28,8 @@ from strategies.management.engine_options import engine_arguments, engine_option
 from strategies.walkforward import (
     BOUNDARIES,
     OBJECTIVES,
-    Grid,
-    RandomSpace,
     WalkForward,
+    space_parse,
     walk_forward,
 )
 
@@ -38,40 +37,6 @@ METRICS = (
     "num_trades", "total_pnl", "final_equity", "total_return", "cagr", "sharpe", "sortino",
     "max_drawdown_pct", "profit_factor", "win_rate", "exposure",
 )  # fmt: skip
-
-
-def _assignment(option: str, text: str) -> tuple[str, str]:
-    name, sep, value = text.partition("=")
-    if not sep or not name.strip():
-        raise CommandError(f"{option} {text!r}: expected NAME=...")
-    return name.strip(), value.strip()
-
-
-def _grid(texts: list[str]) -> Grid:
-    values: dict[str, list[str]] = {}
-    for text in texts:
-        name, raw = _assignment("--grid", text)
-        if name in values:
-            raise CommandError(f"--grid {name} given twice")
-        values[name] = [v.strip() for v in raw.split(",") if v.strip()]
-        if not values[name]:
-            raise CommandError(f"--grid {text!r}: no values for {name} (expected NAME=v1,v2,...)")
-    return Grid(values)
-
-
-def _random(texts: list[str], samples: int | None, seed: int) -> RandomSpace:
-    if samples is None:
-        raise CommandError("--random needs --samples N")
-    ranges: dict[str, tuple[str, str]] = {}
-    for text in texts:
-        name, raw = _assignment("--random", text)
-        low, sep, high = raw.partition(":")
-        if not sep or not low.strip() or not high.strip():
-            raise CommandError(f"--random {text!r}: expected NAME=LOW:HIGH")
-        if name in ranges:
-            raise CommandError(f"--random {name} given twice")
-        ranges[name] = (low.strip(), high.strip())
-    return RandomSpace(ranges, samples=samples, seed=seed)
 
 
 def _cell(value: Any) -> str:
@@ -107,11 +72,21 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if bool(options["grid"]) == bool(options["random"]):
             raise CommandError("give the space as --grid NAME=v1,v2,... or --random NAME=LOW:HIGH")
-        if options["grid"]:
-            space = _grid(options["grid"])
-        else:
-            space = _random(options["random"], options["samples"], options["seed"])
+        for text in options["grid"]:
+            if ":" in text.partition("=")[2]:
+                raise CommandError(
+                    f"--grid {text!r}: expected NAME=v1,v2,... (LOW:HIGH is --random)"
+                )
+        for text in options["random"]:
+            if ":" not in text.partition("=")[2]:
+                raise CommandError(f"--random {text!r}: expected NAME=LOW:HIGH")
+        if options["random"] and options["samples"] is None:
+            raise CommandError("--random needs --samples N")
         try:
+            space = space_parse(
+                options["grid"] or options["random"],
+                samples=options["samples"] if options["random"] else None, seed=options["seed"],
+            )  # fmt: skip
             strategy = strategy_make(options["strategy"])
             legs = tuple(bars_read_csv(path) for path in options["bars"])
             if len(legs) != strategy.legs:
