@@ -36,6 +36,7 @@ import numpy as np
 
 from strategies.base import BacktestResult, Bars, Strategy, StrategyError, Trade
 from strategies.metrics import metrics_compute, periods_per_year_infer
+from strategies.sizing import ATR_PERIOD
 
 #: (side "BUY"/"SELL", quantity > 0, price, bar_time as numpy datetime64) -> rupees
 Costs = Callable[[str, int, float, np.datetime64], float]
@@ -50,7 +51,7 @@ class RiskSizing:
 
     risk_pct: float = 2.0
     stop_atr: float = 2.0
-    atr_period: int = 14
+    atr_period: int = ATR_PERIOD
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.risk_pct) and 0 < self.risk_pct <= 100):
@@ -366,7 +367,7 @@ def _sized(sizing, bars, cash, entries, exits, direction, entry_price, exit_pric
     its decision bar's close: the cash, plus the pnl of the trades taken and closed by then,
     plus a trade still held then (a reversal's) marked to that close less its entry costs."""
     from strategies.indicators import atr
-    from strategies.sizing import quantity_for
+    from strategies.sizing import entry_shares
 
     average_range = atr(bars.high, bars.low, bars.close, sizing.atr_period)
     qty = np.zeros(len(entries))
@@ -381,11 +382,10 @@ def _sized(sizing, bars, cash, entries, exits, direction, entry_price, exit_pric
             equity, last = realised, None
         elif last is not None:  # a reversal: the trade it exits is still held at this close
             equity += (close - last[2]) * last[3] - last[4]
-        distance = sizing.stop_atr * average_range[decided]
-        if not (np.isfinite(distance) and distance > 0 and equity > 0 and close > 0):
-            continue
-        stop = max(close - float(direction[k]) * distance, close / 2)  # no stop at or below 0
-        shares = min(quantity_for(None, equity, close, stop, sizing.risk_pct), int(equity // close))
+        shares = entry_shares(
+            equity=equity, close=close, average_range=float(average_range[decided]),
+            direction=float(direction[k]), risk_pct=sizing.risk_pct, stop_atr=sizing.stop_atr,
+        )  # fmt: skip
         if shares <= 0:
             continue
         qty[k] = shares

@@ -11,6 +11,7 @@ from marketdata.choices import Interval
 from marketdata.models import Instrument
 from ops.models import JobRun
 from orders.models import MONEY
+from strategies.choices import Sizing
 
 
 class StrategiesAccess(models.Model):  # noqa: DJ008 - it has no rows to show
@@ -71,9 +72,7 @@ class BacktestRun(models.Model):
         BACKTEST = "backtest", "Backtest"
         WALK_FORWARD = "walk_forward", "Walk-forward"
 
-    class Sizing(models.TextChoices):
-        FIXED = "fixed", "Fixed quantity"
-        RISK = "risk", "Risk % of equity at an ATR stop (risk.sizing)"
+    Sizing = Sizing
 
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.BACKTEST)
     strategy = models.CharField(max_length=64, help_text="A name in the strategy catalogue")

@@ -645,7 +645,7 @@ BACKTEST_MAX_BARS = env.int("BACKTEST_MAX_BARS", default=500_000)
 #: Walk-forward runs: the most parameter points one may try in each window, and the
 #: processes a worker optimises them in (1 inside a Celery prefork child, which may not fork).
 WALKFORWARD_MAX_POINTS = env.int("WALKFORWARD_MAX_POINTS", default=200)
-WALKFORWARD_PROCESSES = env.int("WALKFORWARD_PROCESSES", default=2)
+WALKFORWARD_PROCESSES = env.int("WALKFORWARD_PROCESSES", default=1)
 #: The code version a backtest run records (e.g. `git describe` at build time); empty: asked
 #: of git in BASE_DIR when first needed, else "unknown".
 CODE_VERSION = env.str("TRADINGSITE_CODE_VERSION", default="")

@@ -32,7 +32,8 @@ class DeploymentForm(forms.ModelForm):
     class Meta:
         model = StrategyDeployment
         fields = ["strategy", "params", "account", "instrument", "second_instrument",
-                  "product", "quantity", "capital", "algo_id", "mode", "history_from"]  # fmt: skip
+                  "product", "quantity", "sizing", "risk_pct", "stop_atr", "capital", "algo_id",
+                  "mode", "history_from"]  # fmt: skip
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,14 +1,15 @@
 """A deployment of a strategy on an account, and each decision it took at a bar's close.
 
 Both are kept records: a deployment is stopped, never deleted, and its decisions are the
-record of why each of its orders was sent (or not). The deployment's state (the targets it
-holds, the last bar it decided on) is in its row, so a restarted worker resumes it.
+record of why each of its orders was sent (or not). The deployment's state (the targets and
+shares it holds, the last bar it decided on) is in its row, so a restarted worker resumes it.
 """
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from strategies.choices import Sizing
 from tradingsite.records import KeptRecord
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
@@ -41,8 +42,21 @@ class StrategyDeployment(KeptRecord):
     )  # fmt: skip
     interval = models.CharField(max_length=3, default="1m", help_text="The feed's bars: 1m")
     product = models.CharField(max_length=4, default="MIS")
-    quantity = models.PositiveIntegerField(help_text="Shares per unit of target, per leg")
-    capital = models.DecimalField(**MONEY, help_text="Most the positions may be worth")
+    quantity = models.PositiveIntegerField(
+        help_text="Shares per unit of target, per leg (fixed sizing)"
+    )
+    sizing = models.CharField(max_length=8, choices=Sizing.choices, default=Sizing.FIXED)
+    risk_pct = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True,
+        help_text="Risk sizing: percent of its equity lost if the stop is hit",
+    )  # fmt: skip
+    stop_atr = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True,
+        help_text="Risk sizing: the stop's distance in ATR(14)s of its bars",
+    )  # fmt: skip
+    capital = models.DecimalField(
+        **MONEY, help_text="Its equity to start with, and the most its positions may be worth"
+    )
     algo_id = models.CharField(max_length=32, help_text="Exchange-issued algo ID its orders carry")
     mode = models.CharField(max_length=5, choices=Mode.choices, default=Mode.PAPER)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.READY)
@@ -53,6 +67,9 @@ class StrategyDeployment(KeptRecord):
     )
     last_bar = models.DateTimeField(null=True, blank=True, help_text="The last bar decided on")
     targets = models.JSONField(default=list, blank=True, help_text="The targets it holds, per leg")
+    positions = models.JSONField(
+        default=list, blank=True, help_text="The shares it holds, per leg (signed: short < 0)"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

@@ -5,7 +5,10 @@ from ``history_from`` to the bar that just closed, asks the strategy for its tar
 them (the same ``Strategy.targets`` the backtest engine calls) and, if the target of that
 bar differs from what the deployment holds, sends the difference as market orders through
 ``orders.services.order_place`` with the deployment's algo ID. The order then fills at the
-next price, as the backtest fills at the next bar's open.
+next price, as the backtest fills at the next bar's open. An entry carries the fixed
+quantity or, with risk sizing, ``strategies.sizing.entry_shares`` of the deployment's
+equity at that close (its capital, plus what its orders' fills have made, plus its filled
+shares at the close), as the engine sizes it; an exit sells what the entry bought.
 
 Steps are idempotent: a decision is claimed per (deployment, bar) by a unique row before
 any order is sent, each order's ``client_order_id`` is derived from the deployment, bar
@@ -28,6 +31,7 @@ from django.utils import timezone
 
 from compliance.services import audit_record
 from strategies.base import StrategyError, strategy_make
+from strategies.choices import Sizing
 from strategies.live.models import DeploymentDecision, StrategyDeployment
 from tradingsite.errors import DomainError
 
@@ -51,11 +55,16 @@ def deployment_create(
     *, actor, strategy: str, params: dict[str, Any] | None, account, instrument,
     quantity: int, capital: Decimal, algo_id: str, history_from: datetime,
     second_instrument=None, product: str = "MIS", mode: str = StrategyDeployment.Mode.PAPER,
+    sizing: str = Sizing.FIXED, risk_pct: Decimal | None = None, stop_atr: Decimal | None = None,
 ) -> StrategyDeployment:  # fmt: skip
     """A deployment, ready to start; refused (naming the problem) for an unknown strategy or
-    parameter, a leg missing or extra, a mode that is not the account's broker's, or an algo
-    ID already deployed on the account."""
+    parameter, a leg missing or extra, a mode that is not the account's broker's, risk
+    sizing that is not whole (risk_pct and stop_atr above 0) or on a pair, or an algo ID
+    already deployed on the account. Risk sizing's defaults: 2 % at 2 ATRs."""
     _may_deploy(actor)
+    sizing, risk_pct, stop_atr = _sizing_checked(
+        sizing, risk_pct, stop_atr, pair=second_instrument is not None
+    )
     try:
         made = strategy_make(strategy, params)
     except StrategyError as error:
@@ -75,7 +84,8 @@ def deployment_create(
                 strategy=strategy, params=made.values, account=account, instrument=instrument,
                 second_instrument=second_instrument, product=product, quantity=quantity,
                 capital=capital, algo_id=algo_id, mode=mode, history_from=history_from,
-                targets=[0] * legs, created_by=actor,
+                targets=[0] * legs, positions=[0] * legs, created_by=actor, sizing=sizing,
+                risk_pct=risk_pct, stop_atr=stop_atr,
             )  # fmt: skip
             audit_record(action="deployment.created", obj=deployment, actor=actor,
                          account_id=account.pk, after=_described(deployment))  # fmt: skip
@@ -87,11 +97,34 @@ def deployment_create(
     return deployment
 
 
+def _sizing_checked(sizing, risk_pct, stop_atr, *, pair: bool):
+    """(sizing, risk_pct, stop_atr) as stored; DeploymentRefused naming what is wrong."""
+    sizing = sizing or Sizing.FIXED
+    if sizing not in Sizing.values:
+        raise DeploymentRefused(f"sizing {sizing!r}: choose one of {', '.join(Sizing.values)}")
+    if sizing == Sizing.FIXED:
+        if risk_pct is not None or stop_atr is not None:
+            raise DeploymentRefused("risk_pct and stop_atr are for risk sizing; this one is fixed")
+        return sizing, None, None
+    risk_pct = Decimal("2") if risk_pct is None else risk_pct
+    stop_atr = Decimal("2") if stop_atr is None else stop_atr
+    if not (0 < risk_pct <= 100) or not (0 < stop_atr <= 100):
+        raise DeploymentRefused(
+            f"risk sizing: risk_pct {risk_pct} must be above 0 and at most 100, stop_atr "
+            f"{stop_atr} above 0 and at most 100"
+        )
+    if pair:
+        raise DeploymentRefused("risk sizing sizes one instrument; a pair trades a fixed quantity")
+    return sizing, risk_pct, stop_atr
+
+
 def _described(d: StrategyDeployment) -> dict[str, Any]:
     return {"strategy": d.strategy, "params": d.params, "algo_id": d.algo_id,
             "instrument_id": d.instrument_id, "second_instrument_id": d.second_instrument_id,
-            "quantity": d.quantity, "capital": str(d.capital), "mode": d.mode,
-            "status": d.status}  # fmt: skip
+            "quantity": d.quantity, "sizing": d.sizing,
+            "risk_pct": None if d.risk_pct is None else str(d.risk_pct),
+            "stop_atr": None if d.stop_atr is None else str(d.stop_atr),
+            "capital": str(d.capital), "mode": d.mode, "status": d.status}  # fmt: skip
 
 
 #: Which moves each status allows.
@@ -173,17 +206,71 @@ def _claim(deployment: StrategyDeployment, bar_start: datetime, targets: list[in
         return found if found.outcome == Outcome.PENDING else None
 
 
-def _orders_for(deployment: StrategyDeployment, decision: DeploymentDecision) -> list[tuple]:
-    """(leg, order request) for each leg whose target changes."""
+def _held_shares(deployment: StrategyDeployment) -> list[int]:
+    """The shares it holds per leg (a deployment from before sizing: its targets x quantity)."""
+    if len(deployment.positions) == len(deployment.targets):
+        return [int(shares) for shares in deployment.positions]
+    return [int(t) * deployment.quantity for t in deployment.targets]
+
+
+def _equity(deployment: StrategyDeployment, close: float) -> float:
+    """Its equity at ``close``: the capital, plus the cash its orders' fills moved (sales in,
+    purchases out, charges out), plus the shares filled and still held, marked at
+    ``close``. One instrument (risk sizing sizes only those)."""
+    from orders.models import Fill
+
+    cash, shares = float(deployment.capital), 0
+    fills = Fill.objects.filter(
+        order__account=deployment.account, order__tag=f"dep{deployment.pk}"
+    ).values_list("order__transaction_type", "quantity", "price", "charges_total")
+    for side, quantity, price, charges in fills:
+        sign = 1 if side == "BUY" else -1
+        shares += sign * quantity
+        cash -= sign * quantity * float(price) + float(charges)
+    return cash + shares * close
+
+
+def _shares_wanted(deployment: StrategyDeployment, bars, wanted: list[int]) -> list[int]:
+    """The shares each leg should hold for the ``wanted`` targets: what it holds where the
+    target is unchanged, none where it is 0, and for an entry the fixed quantity or the
+    risk-sized shares of its equity at this close."""
+    held_targets, held = list(deployment.targets), _held_shares(deployment)
+    legs = bars if isinstance(bars, tuple) else (bars,)
+    shares = []
+    for leg, target in enumerate(wanted):
+        if target == held_targets[leg]:
+            shares.append(held[leg])
+        elif target == 0:
+            shares.append(0)
+        elif deployment.sizing == Sizing.RISK:
+            from strategies.indicators import atr
+            from strategies.sizing import ATR_PERIOD, entry_shares
+
+            last = legs[leg]
+            close = float(last.close[-1])
+            average_range = float(atr(last.high, last.low, last.close, ATR_PERIOD)[-1])
+            sized = entry_shares(
+                equity=_equity(deployment, close), close=close, average_range=average_range,
+                direction=target, risk_pct=float(deployment.risk_pct),
+                stop_atr=float(deployment.stop_atr),
+            )  # fmt: skip
+            shares.append(target * sized)
+        else:
+            shares.append(target * deployment.quantity)
+    return shares
+
+
+def _orders_for(
+    deployment: StrategyDeployment, decision: DeploymentDecision, shares: list[int]
+) -> list[tuple]:
+    """(leg, order request) for each leg whose shares change."""
     from orders.validation import OrderRequest
 
     legs = [deployment.instrument, deployment.second_instrument]
     stamp = int(decision.bar_start.timestamp())
     requests = []
-    for leg, (before, after) in enumerate(
-        zip(decision.targets_before, decision.targets_after, strict=True)
-    ):
-        delta = (after - before) * deployment.quantity
+    for leg, (before, after) in enumerate(zip(_held_shares(deployment), shares, strict=True)):
+        delta = after - before
         if delta == 0:
             continue
         instrument = legs[leg]
@@ -198,15 +285,11 @@ def _orders_for(deployment: StrategyDeployment, decision: DeploymentDecision) ->
     return requests
 
 
-def _over_capital(deployment: StrategyDeployment, targets: list[int]) -> str:
+def _over_capital(deployment: StrategyDeployment, shares: list[int]) -> str:
     from marketdata.pricecache import quote_get
 
     legs = [deployment.instrument, deployment.second_instrument]
-    worth = sum(
-        abs(t) * deployment.quantity * quote_get(legs[i].key).last_price
-        for i, t in enumerate(targets)
-        if t
-    )
+    worth = sum(abs(n) * quote_get(legs[i].key).last_price for i, n in enumerate(shares) if n)
     if worth > deployment.capital:
         return f"the positions would be worth {worth:.2f}, over its capital of {deployment.capital}"
     return ""
@@ -236,12 +319,13 @@ def deployment_step(deployment_id: int, *, through: datetime) -> DeploymentDecis
     if decision is None:
         return None
     outcome, message, order_ids, pause = Outcome.HOLD, "", [], ""
-    held = list(decision.targets_before)
+    held, shares = list(decision.targets_before), _held_shares(deployment)
     if wanted != held:
-        message = _over_capital(deployment, wanted)
+        wanted_shares = _shares_wanted(deployment, bars, wanted)
+        message = _over_capital(deployment, wanted_shares)
         outcome = Outcome.REFUSED if message else Outcome.PLACED
     if outcome == Outcome.PLACED:
-        for leg, request in _orders_for(deployment, decision):
+        for leg, request in _orders_for(deployment, decision, wanted_shares):
             try:
                 order = order_place(account=deployment.account, request=request).order
             except DomainError as error:  # refused before it was an order (bad input)
@@ -255,25 +339,25 @@ def deployment_step(deployment_id: int, *, through: datetime) -> DeploymentDecis
                 if any(r.get("code") == "KILL_SWITCH" for r in reasons):
                     pause = f"kill switch: {message}"[:300]
                 break
-            held[leg] = wanted[leg]
+            held[leg], shares[leg] = wanted[leg], wanted_shares[leg]
         else:
-            held = wanted
-    _record(deployment, decision, outcome, message, order_ids, pause, held)
+            held, shares = wanted, wanted_shares
+    _record(deployment, decision, outcome, message, order_ids, pause, held, shares)
     return decision
 
 
-def _record(deployment, decision, outcome, message, order_ids, pause, held) -> None:
-    """The decision's outcome and the targets now held (a leg whose order was rejected
-    keeps what it held)."""
+def _record(deployment, decision, outcome, message, order_ids, pause, held, shares) -> None:
+    """The decision's outcome and the targets and shares now held (a leg whose order was
+    rejected keeps what it held)."""
     with transaction.atomic():
         locked = StrategyDeployment.objects.select_for_update(of=("self",)).get(pk=deployment.pk)
         decision.outcome, decision.message, decision.order_ids = outcome, message, order_ids
         decision.save(update_fields=["outcome", "message", "order_ids"])
         fields = ["last_bar"]
         locked.last_bar = max(filter(None, [locked.last_bar, decision.bar_start]))
-        if held != locked.targets:
-            locked.targets = held
-            fields.append("targets")
+        if held != locked.targets or shares != locked.positions:
+            locked.targets, locked.positions = held, shares
+            fields += ["targets", "positions"]
         if pause and locked.status == Status.RUNNING:
             locked.status, locked.status_reason = Status.PAUSED, pause
             fields += ["status", "status_reason"]

@@ -3,6 +3,7 @@ backtest engine makes the same orders at the same bars; orders go through risk (
 switch on the algo ID rejects them and pauses the deployment); steps are idempotent; bad
 requests are refused naming the problem; every move is audited."""
 
+import itertools
 from datetime import timedelta
 from decimal import Decimal
 from unittest import mock
@@ -19,7 +20,7 @@ from orders.models import Order
 from risk.choices import KillSwitchLevel
 from risk.services import kill_switch_trip
 from strategies.base import strategy_make
-from strategies.engine import backtest
+from strategies.engine import RiskSizing, backtest
 from strategies.live import services
 from strategies.live.models import DeploymentDecision, StrategyDeployment
 from strategies.live.services import (
@@ -231,6 +232,7 @@ def test_the_admin_deploys_starts_and_stops_through_the_services_and_never_delet
     otp_login(client, quant)
     posted = {
         "strategy": "sma_cross", "params": '{"fast": 5, "slow": 20}', "account": account.pk,
+        "sizing": "fixed",
         "instrument": market["INFY"].pk, "product": "MIS", "quantity": 10, "capital": "100000",
         "algo_id": "ALGO-ADMIN", "mode": "paper",
         "history_from_0": day[0].start.astimezone(IST).strftime("%Y-%m-%d"),
@@ -272,3 +274,58 @@ def test_a_risk_manager_may_look_but_not_deploy(
     otp_login(client, risk)
     assert client.get(DEPLOYMENTS).status_code == 200
     assert client.get(f"{DEPLOYMENTS}add/").status_code == 403
+
+
+def test_a_risk_sized_deployment_sizes_its_entries_as_the_engine_and_exits_them_whole(
+    quant, account, market, day
+):
+    deployment = deploy(
+        quant, account, market, day, sizing="risk", risk_pct=Decimal("0.2"), stop_atr=Decimal("3")
+    )
+    decided = step_through(deployment, day)
+    placed = [d for d in decided if d.outcome == "placed"]
+    assert placed, {(d.outcome, d.message) for d in decided}
+    orders = [Order.objects.get(pk=d.order_ids[0]) for d in placed]
+    all_bars = bars_for(market["INFY"], "1m", day[0].start, day[-1].start)
+    result = backtest(
+        strategy_make("sma_cross", PARAMS), all_bars, cash=100_000.0,
+        sizing=RiskSizing(risk_pct=0.2, stop_atr=3),
+    )  # fmt: skip
+    # The first entry is sized from the capital alone, as the engine sizes it from its cash.
+    assert (orders[0].transaction_type, orders[0].quantity) == ("BUY", result.trades[0].quantity)
+    assert orders[0].quantity != 10  # not the fixed quantity
+    # Each exit sells what its entry bought.
+    for entry, exit_ in itertools.pairwise(orders):
+        if entry.transaction_type == "BUY":
+            assert (exit_.transaction_type, exit_.quantity) == ("SELL", entry.quantity)
+    deployment.refresh_from_db()
+    assert deployment.positions == [
+        orders[-1].quantity if orders[-1].transaction_type == "BUY" else 0
+    ]
+
+
+def test_risk_sizing_equity_counts_the_fills_of_its_own_orders(quant, account, market, day):
+    deployment = deploy(quant, account, market, day, sizing="risk")
+    assert services._equity(deployment, 1400.0) == 100_000.0  # nothing filled yet
+    fills = [("BUY", 10, Decimal("1390.00"), Decimal("3.50"))]
+    with mock.patch("orders.models.Fill.objects.filter") as found:
+        found.return_value.values_list.return_value = fills
+        assert services._equity(deployment, 1400.0) == pytest.approx(
+            100_000 - 13_900 - 3.5 + 10 * 1400
+        )
+        found.assert_called_once_with(order__account=account, order__tag=f"dep{deployment.pk}")
+
+
+@pytest.mark.parametrize(
+    ("extra", "said"),
+    [
+        ({"sizing": "kelly"}, "sizing 'kelly'"),
+        ({"risk_pct": Decimal("2")}, "for risk sizing"),
+        ({"sizing": "risk", "risk_pct": Decimal("0")}, "must be above 0"),
+        ({"sizing": "risk", "stop_atr": Decimal("500")}, "at most 100"),
+    ],
+)
+def test_bad_sizing_of_a_deployment_is_refused(quant, account, market, day, extra, said):
+    with pytest.raises(DeploymentRefused, match=said):
+        deploy(quant, account, market, day, **extra)
+    assert not StrategyDeployment.objects.exists()
