@@ -45,6 +45,11 @@ def _number(value: Any) -> str:
     return str(value)
 
 
+def _when(label: str) -> str:
+    """A bar's label, short: ``2026-12-03 09:15`` for an intraday one (IST, as labelled)."""
+    return label[:16].replace("T", " ") if "T" in label else label
+
+
 def _metric_names(runs: list[BacktestRun]) -> list[str]:
     found = {name for run in runs for name in run.metrics}
     return [m for m in METRICS if m in found] + sorted(found - set(METRICS))
@@ -250,24 +255,27 @@ class BacktestRunAdmin(admin.ModelAdmin):
     def windows_table(self, run: BacktestRun) -> str:
         if not run.windows:
             return "-"
-        shown = ["total_return", "sharpe", "max_drawdown_pct", "num_trades"]
+        shown = [("sharpe", "Sharpe"), ("total_return", "return")]
         head = format_html_join(
             "", "<th>{}</th>",
             ((c,) for c in ["#", "in-sample", "out-of-sample", "chosen",
-                            *(f"IS {m}" for m in shown), *(f"OOS {m}" for m in shown)]),
+                            *(f"{label} IS / OOS" for _, label in shown), "OOS trades"]),
         )  # fmt: skip
         rows = (
             (
                 w["index"],
-                f"{w['is_first']} .. {w['is_last']}",
-                f"{w['oos_first']} .. {w['oos_last']}",
+                f"{_when(w['is_first'])} .. {_when(w['is_last'])}",
+                f"{_when(w['oos_first'])} .. {_when(w['oos_last'])}",
                 ", ".join(f"{k}={v}" for k, v in w["params"].items()),
-                *(_number(w["in_sample"].get(m)) for m in shown),
-                *(_number(w["out_of_sample"].get(m)) for m in shown),
+                *(
+                    f"{_number(w['in_sample'].get(m))} / {_number(w['out_of_sample'].get(m))}"
+                    for m, _ in shown
+                ),
+                _number(w["out_of_sample"].get("num_trades")),
             )
             for w in run.windows
         )
-        body = format_html_join("", "<tr>" + "<td>{}</td>" * (4 + 2 * len(shown)) + "</tr>", rows)
+        body = format_html_join("", "<tr>" + "<td>{}</td>" * (5 + len(shown)) + "</tr>", rows)
         return format_html(
             '<table class="walkforward-windows"><thead><tr>{}</tr></thead><tbody>{}</tbody>'
             "</table>", head, body,

@@ -3,9 +3,11 @@
 - :func:`run_chart_png`: a run's equity (top) and drawdown (bottom) on one date axis;
 - :func:`compare_chart_png`: several runs' equity as a return on their cash, on one chart.
 
-Dates are shown in IST. Long series are reduced to the low and high of each of at most
-:data:`MAX_POINTS` buckets, so a million minute bars draw as fast as a year of days and
-every peak and trough stays in the picture.
+Dates are shown in IST. Intraday bars are drawn one after another on a session axis
+(nights, weekends and holidays left out, each session's start marked), so a week of
+minutes is not mostly the flat lines of its nights. Long series are reduced to the low
+and high of each of at most :data:`MAX_POINTS` buckets, so a million minute bars draw as
+fast as a year of days and every peak and trough stays in the picture.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import matplotlib.dates as mdates
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import Formatter
+from matplotlib.ticker import FixedLocator, Formatter, FuncFormatter
 
 from marketdata.calendar import IST
 from strategies.models import BacktestRun
@@ -52,6 +54,25 @@ def _date_axis(axis) -> None:
     locator = mdates.AutoDateLocator(tz=IST, minticks=4, maxticks=9)
     axis.xaxis.set_major_locator(locator)
     axis.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=IST))
+
+
+def _session_axis(axes, when: np.ndarray) -> None:
+    """Bar numbers as the x axis of ``axes`` (the last one labelled): a tick at the first bar
+    of each IST session (at most ten), labelled with its date, and a faint line between
+    sessions."""
+    local = when.astype("datetime64[m]") + np.timedelta64(330, "m")
+    days = local.astype("datetime64[D]")
+    starts = np.flatnonzero(np.concatenate(([True], days[1:] != days[:-1])))
+    for axis in axes:
+        for start in starts[1:]:
+            axis.axvline(start - 0.5, color="#bbbbbb", linewidth=0.6)
+    shown = starts[:: max(1, -(-len(starts) // 10))]
+    last = axes[-1]
+    last.xaxis.set_major_locator(FixedLocator(shown))
+    last.xaxis.set_major_formatter(
+        FuncFormatter(lambda x, pos: str(days[min(max(round(x), 0), len(days) - 1)]))
+    )
+    last.set_xlabel("IST sessions, bar by bar (nights and holidays left out)")
 
 
 def _indian(value: float, places: int) -> str:
@@ -114,11 +135,13 @@ def equity_chart_png(
             f"{len(equity)} equity, {len(drawdown)} drawdown"
         )
     when = np.asarray(times, dtype="datetime64[us]")
+    intraday = len(when) > 1 and np.median(np.diff(when)) < np.timedelta64(1, "D")
+    x = np.arange(len(when)) if intraday else when
     figure = Figure(figsize=(10, 6), layout="constrained")
     top, bottom = figure.subplots(
         2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.3]}
     )  # fmt: skip
-    t, e = _reduced(when, np.asarray(equity, dtype=np.float64))
+    t, e = _reduced(x, np.asarray(equity, dtype=np.float64))
     top.plot(t, e, color=EQUITY_COLOUR, linewidth=1.2)
     top.axhline(float(equity[0]), color="#888888", linewidth=0.8, linestyle="--")
     top.set_ylabel("Equity")
@@ -126,7 +149,7 @@ def equity_chart_png(
     top.set_title(title, loc="left", fontsize=11)
     top.grid(True, alpha=0.3)
     top.margins(x=0)
-    t, d = _reduced(when, np.asarray(drawdown, dtype=np.float64))
+    t, d = _reduced(x, np.asarray(drawdown, dtype=np.float64))
     bottom.fill_between(t, d, 0, color=DRAWDOWN_COLOUR, alpha=0.35, linewidth=0)
     bottom.plot(t, d, color=DRAWDOWN_COLOUR, linewidth=0.9)
     worst = float(np.min(drawdown))
@@ -137,12 +160,17 @@ def equity_chart_png(
         f"max drawdown {worst:.2f}%", loc="right", fontsize=9, color=DRAWDOWN_COLOUR, pad=3
     )
     bottom.grid(True, alpha=0.3)
-    _date_axis(bottom)
-    bottom.set_xlabel("IST")
+    if intraday:
+        _session_axis((top, bottom), when)
+    else:
+        _date_axis(bottom)
+        bottom.set_xlabel("IST")
     return _png(figure)
 
 
 def run_title(run: BacktestRun) -> str:
+    if run.kind == BacktestRun.Kind.WALK_FORWARD:
+        return f"#{run.pk} {run.strategy} walk-forward, out of sample · {run.data_label}"
     params = ", ".join(f"{k}={v}" for k, v in run.params.items())
     return f"#{run.pk} {run.strategy}({params}) · {run.data_label}"
 

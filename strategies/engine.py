@@ -397,11 +397,11 @@ def _sized(sizing, bars, cash, entries, exits, direction, entry_price, exit_pric
             one, entry_price[k : k + 1], exit_price[k : k + 1] if closes else exit_price[:0],
             entries[k : k + 1], exits[k : k + 1] if closes else exits[:0], direction[k : k + 1],
         )  # fmt: skip
-        signed = float(direction[k]) * shares
-        pnl = (exit_price[k] - entry_price[k]) * signed - e_cost[0] - x_cost[0] if closes else 0.0
-        last = (int(exits[k]), float(pnl), float(entry_price[k]), signed, float(e_cost[0]))
-        if not closes:
-            last = None
+        last = None
+        if closes:  # the last entry may still be open at the end: it has no exit
+            signed = float(direction[k]) * shares
+            pnl = (exit_price[k] - entry_price[k]) * signed - e_cost[0] - x_cost[0]
+            last = (int(exits[k]), float(pnl), float(entry_price[k]), signed, float(e_cost[0]))
     return qty
 
 

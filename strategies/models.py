@@ -140,7 +140,8 @@ class BacktestRun(models.Model):
         indexes = [models.Index(fields=["requested_by", "-created_at"], name="backtest_run_mine")]
 
     def __str__(self) -> str:
-        return f"Backtest {self.pk}: {self.strategy} on {self.data_label} ({self.status})"
+        what = self.get_kind_display()
+        return f"{what} {self.pk}: {self.strategy} on {self.data_label} ({self.status})"
 
     @property
     def data_label(self) -> str:

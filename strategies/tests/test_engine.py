@@ -408,3 +408,56 @@ def test_risk_sizing_is_for_one_instrument():
     bars = bars_make(DRIFT)
     with pytest.raises(StrategyError, match="one instrument"):
         backtest_targets(np.zeros((60, 2)), (bars, bars), sizing=RiskSizing())
+
+
+def test_risk_sizing_sizes_a_position_still_open_at_the_end():
+    bars = bars_make(DRIFT)
+    result = backtest_targets(
+        _held({range(20, 30): 1, range(40, 60): 1}), bars, cash=1e6, sizing=RiskSizing()
+    )
+    [closed] = result.trades
+    held = result.open_position
+    assert (held["entry_index"], held["quantity"]) == (41, (1e6 + closed.pnl) * 0.02 // 4)
+    assert result.equity[-1] == pytest.approx(1e6 + closed.pnl + held["unrealised_pnl"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    seed=st.integers(0, 2**31),
+    n=st.integers(2, 120),
+    shorts=st.booleans(),
+    commission_pct=st.sampled_from([0.0, 0.03, 0.5]),
+    slippage_bps=st.sampled_from([0.0, 5.0]),
+    risk_pct=st.sampled_from([0.5, 2.0, 25.0]),
+)
+def test_risk_sizing_sizes_each_entry_from_the_engines_own_equity_at_its_decision(
+    seed, n, shorts, commission_pct, slippage_bps, risk_pct
+):
+    from strategies.indicators import atr
+    from strategies.sizing import entry_shares
+
+    rng = np.random.default_rng(seed)
+    opens = np.round(100 + np.cumsum(rng.normal(0, 2, n)), 2).clip(5)
+    closes = np.round(opens + rng.normal(0, 1, n), 2).clip(5)
+    bars = bars_make(opens, closes)
+    targets = rng.choice([-1.0, 0.0, 1.0] if shorts else [0.0, 1.0], size=n)
+    sizing = RiskSizing(risk_pct=risk_pct, stop_atr=1.5, atr_period=3)
+    result = backtest_targets(
+        targets, bars, cash=100_000.0, shorts=shorts, commission_pct=commission_pct,
+        slippage_bps=slippage_bps, sizing=sizing,
+    )  # fmt: skip
+    average_range = atr(bars.high, bars.low, bars.close, 3)
+    entries = [(t.entry_index, t.quantity) for t in result.trades]
+    if result.open_position is not None:
+        entries.append((result.open_position["entry_index"], result.open_position["quantity"]))
+    for entry, quantity in entries:
+        decided = entry - 1
+        expected = entry_shares(
+            equity=float(result.equity[decided]), close=float(closes[decided]),
+            average_range=float(average_range[decided]), direction=float(np.sign(quantity)),
+            risk_pct=risk_pct, stop_atr=1.5,
+        )  # fmt: skip
+        assert abs(quantity) == expected > 0
+    unrealised = result.open_position["unrealised_pnl"] if result.open_position else 0.0
+    total = 100_000.0 + sum(t.pnl for t in result.trades) + unrealised
+    assert result.equity[-1] == pytest.approx(total, rel=1e-12, abs=1e-6)
