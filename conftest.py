@@ -370,6 +370,7 @@ def _isolated_market_data(settings):
     }
     settings.MARKETDATA_ACCESS_SAMPLE_RATE = 0.0
     settings.MARKETDATA_DEMO_HISTORY_SESSIONS = 1
+    settings.MARKETDATA_DEMO_DAILY_SESSIONS = 2
     caches["quotes"].clear()
     instrument_specs_cache.clear()
     yield

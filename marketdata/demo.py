@@ -26,10 +26,12 @@ def seed(*, stdout, reset_passwords: bool = False) -> None:
             "Bars: already present (python manage.py generate_history --days N adds more)."
         )
         return
+    daily = history_generate(days=settings.MARKETDATA_DEMO_DAILY_SESSIONS, daily_only=True)
     history = history_generate(days=settings.MARKETDATA_DEMO_HISTORY_SESSIONS)
     stdout.write(
         f"Bars: {history['bars']} synthetic bars for {history['instruments']} instruments, "
-        f"sessions {history['first']} to {history['last']}."
+        f"sessions {history['first']} to {history['last']} (every interval); day bars from "
+        f"{daily['first']} ({daily['sessions']} sessions, for daily backtests)."
     )
 
 

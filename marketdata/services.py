@@ -260,11 +260,13 @@ def bars_resample(sessions: dict[int, set[date]]) -> int:
 
 
 def history_generate(
-    *, days: int, end: date | None = None, keys: Sequence[str] | None = None, job=None
-) -> dict:
+    *, days: int, end: date | None = None, keys: Sequence[str] | None = None, job=None,
+    daily_only: bool = False,
+) -> dict:  # fmt: skip
     """Generate ``days`` sessions of 1m bars (and their 5m, 15m, 1h, 1d) from the synthetic
-    market, ending with the last completed session (or ``end``). Running it again overwrites,
-    never duplicates."""
+    market, ending with the last completed session (or ``end``); with ``daily_only``, only
+    each session's 1d bar (a long history for daily backtests, without its minutes).
+    Running it again overwrites, never duplicates."""
     from marketdata.providers.synthetic import SyntheticProvider
 
     if days < 1 or days > 3660:
@@ -289,8 +291,11 @@ def history_generate(
                 session_open = calendar.session_bounds(session_day)[0]
                 for spec in specs:
                     minutes = provider.session_minute_bars(spec, session_day)
-                    yield from _to_models(spec.id, "1m", session_open, minutes)
-                    yield from _higher_bars(spec.id, session_day, minutes)
+                    if daily_only:
+                        yield from _to_models(spec.id, "1d", session_open, resample(minutes, "1d"))
+                    else:
+                        yield from _to_models(spec.id, "1m", session_open, minutes)
+                        yield from _higher_bars(spec.id, session_day, minutes)
                     if job is not None:
                         job.advance(1)
 

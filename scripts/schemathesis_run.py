@@ -52,6 +52,7 @@ PERSONAS = {"trader": ("trader", "a trader"), "staff": ("admin", "staff (adminis
 RUN_ENV = {
     "MARKETDATA_ALWAYS_OPEN": "true",  # orders reach the risk checks at any hour
     "MARKETDATA_DEMO_HISTORY_SESSIONS": "1",
+    "MARKETDATA_DEMO_DAILY_SESSIONS": "2",
     "MARKETDATA_ACCESS_SAMPLE_RATE": "0",
     "CELERY_TASK_ALWAYS_EAGER": "true",  # accepted orders reach the paper exchange
     "API_RATE_PER_USER": "100000",

@@ -561,6 +561,8 @@ MARKETDATA_UPSTREAM_RATE = env.int("MARKETDATA_UPSTREAM_RATE", default=3)  # cal
 MARKETDATA_PREFETCH_RATE = env.int("MARKETDATA_PREFETCH_RATE", default=100)  # keys per minute
 MARKETDATA_ACCESS_SAMPLE_RATE = env.float("MARKETDATA_ACCESS_SAMPLE_RATE", default=0.1)
 MARKETDATA_DEMO_HISTORY_SESSIONS = env.int("MARKETDATA_DEMO_HISTORY_SESSIONS", default=5)
+#: The demo's day bars go further back (a year of sessions), for daily backtests.
+MARKETDATA_DEMO_DAILY_SESSIONS = env.int("MARKETDATA_DEMO_DAILY_SESSIONS", default=250)
 
 # --- Orders and execution ---------------------------------------------------------------------
 #: Pre-trade checks called inside order placement with the account locked (the risk pipeline).

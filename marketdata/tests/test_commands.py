@@ -94,6 +94,18 @@ def test_generate_history_with_progress(instruments):
     assert (job.done, job.total, job.unit) == (1, 1, "instrument-days")
 
 
+def test_generate_history_daily_only_writes_each_sessions_day_bar_as_the_full_run(instruments):
+    run("generate_history", "--days", "3", "--symbols", "NSE:INFY", "--end", "2026-11-20",
+        "--daily-only")  # fmt: skip
+    assert set(Bar.objects.values_list("interval", flat=True)) == {"1d"}
+    daily = list(Bar.objects.order_by("start").values_list("start", "open", "high", "close"))
+    assert len(daily) == 3
+    Bar.objects.all().delete()
+    run("generate_history", "--days", "3", "--symbols", "NSE:INFY", "--end", "2026-11-20")
+    full = Bar.objects.filter(interval="1d").order_by("start")
+    assert list(full.values_list("start", "open", "high", "close")) == daily
+
+
 def test_generate_history_refuses_absurd_days(instruments):
     with pytest.raises(CommandError, match="between 1 and 3660"):
         call_command("generate_history", "--days", "0")

@@ -1,4 +1,5 @@
-"""Generate N sessions of synthetic 1-minute bars (and 5m, 15m, 1h, 1d) for instruments."""
+"""Generate N sessions of synthetic 1-minute bars (and 5m, 15m, 1h, 1d) for instruments, or
+with --daily-only only their day bars (a long history for daily backtests)."""
 
 from datetime import date
 
@@ -20,8 +21,11 @@ class Command(BaseCommand):
             "--symbols", nargs="*", help="Keys such as NSE:INFY (default: all active)"
         )
         parser.add_argument("--end", type=date.fromisoformat, help="Last session, YYYY-MM-DD")
+        parser.add_argument(
+            "--daily-only", action="store_true", help="Only the sessions' 1d bars, no minutes"
+        )
 
-    def handle(self, *args, days, symbols=None, end=None, **options):
+    def handle(self, *args, days, symbols=None, end=None, daily_only=False, **options):
         keys = normalise_keys(symbols) if symbols else None
         try:
             with job_progress(
@@ -29,7 +33,9 @@ class Command(BaseCommand):
                 f"{days} sessions",
                 unit="instrument-days",
             ) as job:
-                report = history_generate(days=days, end=end, keys=keys, job=job)
+                report = history_generate(
+                    days=days, end=end, keys=keys, job=job, daily_only=daily_only
+                )
                 job.finish(result=report)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
