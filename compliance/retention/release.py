@@ -200,13 +200,26 @@ def _compare_online(run: ArchiveRun, manifest: dict) -> tuple[int, dict[int, Car
     return remaining, carried
 
 
-def _online_left(run: ArchiveRun, manifest: dict) -> int:
+#: Each archived file's entry with its ids in chunks, read before any transaction opens.
+ArchivedIds = list[tuple[dict, list[list]]]
+
+
+def _archived_ids(run: ArchiveRun, manifest: dict) -> ArchivedIds:
+    """The ids each archived file holds (none for audit events, released by seq range),
+    read from the archive storage once, before any lock is taken or transaction opened:
+    on S3 these are network reads."""
+    if run.kind == RecordKind.AUDIT_EVENTS:
+        return []
+    return [(entry, list(_archived_column(run, entry, "id"))) for entry in manifest["files"]]
+
+
+def _online_left(run: ArchiveRun, archived: ArchivedIds) -> int:
     if run.kind == RecordKind.AUDIT_EVENTS:
         return AuditEvent.objects.filter(_match(run)).count()
     left = 0
-    for entry in manifest["files"]:
+    for entry, chunks in archived:
         model = _table(run, entry).model
-        for ids in _archived_column(run, entry, "id"):
+        for ids in chunks:
             left += model.objects.filter(pk__in=ids).count()
     return left
 
@@ -232,16 +245,16 @@ def owner_connection() -> Iterator:
         link.close()
 
 
-def _delete_sql(run: ArchiveRun, manifest: dict) -> Iterator[tuple[str, list]]:
+def _delete_sql(run: ArchiveRun, archived: ArchivedIds) -> Iterator[tuple[str, list]]:
     """The DELETEs of the release: by chain range, or by archived key, children first
     (the files are in parent-first order: orders, fills, ledger entries, outbox, paper)."""
     if run.kind == RecordKind.AUDIT_EVENTS:
         for chain, (first, last, _hash) in sorted(run.bounds.items()):
             yield RELEASE_SQL, [chain, first, last]
         return
-    for entry in reversed(manifest["files"]):
+    for entry, chunks in reversed(archived):
         name = _table(run, entry).name  # the model's table, not the manifest's text
-        for ids in _archived_column(run, entry, "id"):
+        for ids in chunks:
             yield f"DELETE FROM {name} WHERE id IN ({', '.join(['%s'] * len(ids))})", ids  # noqa: S608
 
 
@@ -260,7 +273,7 @@ def _refused_by_reference(run: ArchiveRun, error: Exception) -> ArchiveRefused:
     )
 
 
-def _delete_as_owner(run: ArchiveRun, manifest: dict, carried: dict[int, Carried]) -> None:
+def _delete_as_owner(run: ArchiveRun, archived: ArchivedIds, carried: dict[int, Carried]) -> None:
     import psycopg2
 
     try:
@@ -269,13 +282,13 @@ def _delete_as_owner(run: ArchiveRun, manifest: dict, carried: dict[int, Carried
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # a dangling reference fails here
             for params in _carry_params(run, carried):
                 cursor.execute(CARRY_SQL, params)
-            for sql, params in _delete_sql(run, manifest):
+            for sql, params in _delete_sql(run, archived):
                 cursor.execute(sql, params)
     except psycopg2.IntegrityError as error:
         raise _refused_by_reference(run, error) from None
 
 
-def _delete_here(run: ArchiveRun, manifest: dict, carried: dict[int, Carried]) -> None:
+def _delete_here(run: ArchiveRun, archived: ArchivedIds, carried: dict[int, Carried]) -> None:
     """The release in this connection's transaction (SQLite, or no separate owner login)."""
     from orders.models import LedgerCarryForward
 
@@ -293,10 +306,10 @@ def _delete_here(run: ArchiveRun, manifest: dict, carried: dict[int, Carried]) -
             if connection.vendor == "postgresql":
                 cursor.execute("SELECT set_config(%s, 'on', true)", [RELEASE_FLAG])
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            for sql, params in _delete_sql(run, manifest):
+            for sql, params in _delete_sql(run, archived):
                 cursor.execute(sql, params)
             if connection.vendor == "sqlite":  # its foreign keys are checked at COMMIT
-                for entry in manifest["files"]:
+                for entry, _chunks in archived:
                     cursor.execute(f"PRAGMA foreign_key_check({_table(run, entry).name})")
                     if dangling := cursor.fetchone():
                         raise IntegrityError(f"{dangling[0]} row {dangling[1]} refers to it")
@@ -316,6 +329,7 @@ def archive_release(*, run: ArchiveRun, actor: AbstractBaseUser) -> ArchiveRun:
     if reasons:
         raise ArchiveRefused(f"archive run {run.pk} not released: " + "; ".join(reasons))
     remaining, carried = _compare_online(run, manifest)
+    archived = _archived_ids(run, manifest)  # storage reads: before any transaction
     separate_owner = connection.vendor == "postgresql" and bool(settings.DATABASE_MIGRATION_URL)
     if separate_owner:
         if connection.in_atomic_block:  # the owner's session would not see this one's rows
@@ -323,14 +337,14 @@ def archive_release(*, run: ArchiveRun, actor: AbstractBaseUser) -> ArchiveRun:
                 f"archive run {run.pk} not released: on PostgreSQL the release deletes as the "
                 "schema owner in a session of its own, so it runs outside any transaction"
             )
-        _delete_as_owner(run, manifest, carried)
+        _delete_as_owner(run, archived, carried)
     with transaction.atomic():
         locked = ArchiveRun.objects.select_for_update(of=("self",)).get(pk=run.pk)
         if locked.status != ArchiveStatus.ARCHIVED:
             raise ArchiveRefused(f"archive run {locked.pk} is {locked.get_status_display()}")
         if not separate_owner:
-            _delete_here(locked, manifest, carried)
-        left = _online_left(locked, manifest)
+            _delete_here(locked, archived, carried)
+        left = _online_left(locked, archived)
         if left:
             raise ArchiveRefused(f"archive run {locked.pk}: {left} online rows were not released")
         locked.status, locked.online_released_at = ArchiveStatus.RELEASED, timezone.now()

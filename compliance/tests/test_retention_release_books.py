@@ -88,6 +88,25 @@ def test_a_released_orders_month_leaves_the_books_balanced_and_restores_identica
     assert LedgerCarryForward.objects.count() == 1
 
 
+def test_the_release_reads_the_archive_storage_before_any_transaction_or_lock(
+    filled, archive_officers, monkeypatch
+):
+    from compliance.retention import release
+
+    reads, read = [], release._archived_column
+
+    def watched(run, entry, column):
+        reads.append((entry["table"], column, connection.in_atomic_block))
+        yield from read(run, entry, column)
+
+    monkeypatch.setattr(release, "_archived_column", watched)
+    run = archive_release(run=archived("orders", archive_officers[0]), actor=archive_officers[0])
+    assert run.status == ArchiveStatus.RELEASED
+    id_reads = [r for r in reads if r[1] == "id"]
+    assert {table for table, *_ in id_reads} >= {"orders_order", "orders_fill"}
+    assert not any(in_transaction for *_, in_transaction in reads), reads
+
+
 def test_a_statement_after_the_release_opens_on_the_carried_balance(filled, archive_officers):
     account, officer = filled.account, archive_officers[0]
     tomorrow = timezone.now().astimezone(IST).date() + dt.timedelta(days=1)
