@@ -73,8 +73,8 @@ class BackOfficeLoginForm(OTPAdminAuthenticationForm):
     otp_error_messages = CODE_ERRORS
     error_messages = {
         **OTPAdminAuthenticationForm.error_messages,
-        "not_staff": "The back-office admin is for staff. Traders and algo clients use the "
-        "API at /api/v1/ with signed API keys (documentation at /api/docs/).",
+        "not_staff": "The back-office admin is for staff. Traders and clients sign in to the "
+        "trading app at /login/; algo clients use the API at /api/v1/ with signed API keys.",
     }
 
     def confirm_login_allowed(self, user) -> None:
@@ -87,10 +87,15 @@ class BackOfficeLoginForm(OTPAdminAuthenticationForm):
         """Whether the password was right but the user is not staff (the template says more)."""
         return any(error.code == "not_staff" for error in self.non_field_errors().as_data())
 
+    def code_needed(self, user) -> bool:
+        """Whether ``user`` must give a code here: staff with an authenticator (staff
+        without one enrol after the password)."""
+        return not needs_enrolment(user)
+
     def clean(self):
         self.cleaned_data = AdminAuthenticationForm.clean(self)
         user = self.get_user()
-        if user is None or needs_enrolment(user):
+        if user is None or not self.code_needed(user):
             return self.cleaned_data
         try:
             self.clean_otp(user)

@@ -141,6 +141,7 @@ INSTALLED_APPS = [
     "orders",
     "risk",
     "strategies",
+    "web",
 ]
 
 MIDDLEWARE = [

@@ -5,7 +5,6 @@ Every URL under /api/ answers errors as RFC 9457 problem+json (see tradingsite.e
 
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import (
     SpectacularAPIView,
     SpectacularRedocView,
@@ -42,7 +41,6 @@ api_v1 = (
 )
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="admin:index"), name="home"),
     path(
         "admin/ops/rotate-secrets/",
         admin.site.admin_view(rotation_admin.rotate_secrets_view),
@@ -68,6 +66,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/problems/", errors.problem_types, name="problem-types"),
     path("api/problems/<slug:slug>", errors.problem_types, name="problem-type"),
+    path("", include("web.urls")),  # the trader's web app, at the root
 ]
 
 handler400 = "tradingsite.errors.bad_request"

@@ -1,0 +1,62 @@
+// Watchlist: polls the quotes API once a second and updates each row in place; a price
+// that moved flashes green (up) or red (down). An API error shows its problem+json detail.
+"use strict";
+(function () {
+  const table = document.getElementById("watch");
+  if (!table) return;
+  const updated = document.getElementById("watch-updated");
+  const error = document.getElementById("watch-error");
+  const rupees = new Intl.NumberFormat("en-IN", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  const whole = new Intl.NumberFormat("en-IN");
+  const last = {};
+
+  function set(row, name, text, cls) {
+    const cell = row.querySelector("td." + name);
+    cell.textContent = text;
+    cell.classList.remove("up", "down");
+    if (cls) cell.classList.add(cls);
+    return cell;
+  }
+
+  function flash(cell, cls) {
+    cell.classList.remove("flash-up", "flash-down");
+    void cell.offsetWidth; // restart the animation
+    cell.classList.add(cls);
+  }
+
+  function draw(data) {
+    for (const row of table.tBodies[0].rows) {
+      const q = data[row.dataset.key];
+      if (!q) continue;
+      const price = Number(q.last_price);
+      const change = Number(q.net_change);
+      const close = Number(q.ohlc.close);
+      const sign = change > 0 ? "up" : change < 0 ? "down" : "";
+      const ltp = set(row, "ltp", rupees.format(price), sign);
+      set(row, "change", (change > 0 ? "+" : "") + rupees.format(change), sign);
+      set(row, "pct", close ? (change > 0 ? "+" : "") + (change / close * 100).toFixed(2) + "%" : "–", sign);
+      set(row, "bid", rupees.format(Number(q.depth.buy[0].price)));
+      set(row, "ask", rupees.format(Number(q.depth.sell[0].price)));
+      set(row, "volume", whole.format(q.volume));
+      const before = last[row.dataset.key];
+      if (before !== undefined && price !== before) flash(ltp, price > before ? "flash-up" : "flash-down");
+      last[row.dataset.key] = price;
+    }
+  }
+
+  async function poll() {
+    try {
+      const response = await fetch(table.dataset.source, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      const payload = await response.json();
+      if (!response.ok) throw new Error(payload.detail || payload.title || response.statusText);
+      draw(payload.data);
+      updated.textContent = new Date().toLocaleTimeString("en-IN", { timeZone: "Asia/Kolkata" }) + " IST";
+      error.hidden = true;
+    } catch (e) {
+      error.textContent = "Quotes could not be loaded: " + e.message;
+      error.hidden = false;
+    }
+  }
+  poll();
+  setInterval(poll, 1000);
+})();

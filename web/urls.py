@@ -1,0 +1,21 @@
+"""The web app's pages, at the site's root."""
+
+from django.urls import path
+
+from web import views
+
+app_name = "web"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.TraderLoginView.as_view(), name="login"),
+    path("logout/", views.sign_out, name="logout"),
+    path("account/", views.account_switch, name="account"),
+    path("watch/", views.watch, name="watch"),
+    path("watch/new", views.watch_create, name="watch-create"),
+    path("watch/<int:watchlist_id>/", views.watch, name="watchlist"),
+    path("watch/<int:watchlist_id>/add", views.watch_add, name="watch-add"),
+    path("watch/<int:watchlist_id>/remove", views.watch_remove, name="watch-remove"),
+    path("watch/<int:watchlist_id>/move", views.watch_move, name="watch-move"),
+    path("watch/<int:watchlist_id>/rename", views.watch_rename, name="watch-rename"),
+    path("watch/<int:watchlist_id>/delete", views.watch_delete, name="watch-delete"),
+]
