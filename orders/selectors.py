@@ -221,6 +221,19 @@ def funds_of(account: TradingAccount, *, on, book: AccountBook | None = None) ->
     }
 
 
+def charges_estimate(*, account: TradingAccount, request, price: Decimal, on: date):
+    """The charges ``request`` would pay filled whole at ``price`` on ``on`` (the order
+    ticket's preview): the account's brokerage plan and the rates in force, as a fill."""
+    from orders.charges import charges_for_fill
+    from orders.rates import brokerage_plans, charge_rates
+
+    return charges_for_fill(
+        rates=charge_rates(), plans=brokerage_plans(), plan_code=account.brokerage_plan,
+        trade_date=on, exchange=request.exchange, product=request.product,
+        side=request.transaction_type, quantity=request.quantity, price=price,
+    )  # fmt: skip
+
+
 def orders_of_session(*, day: date) -> QuerySet[Order]:
     """Every order of the trading day ``day``, whatever its status, with its account (for
     the compliance desk's surveillance; never a trader's view)."""

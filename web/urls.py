@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from web import views
+from web import ticket, views
 
 app_name = "web"
 urlpatterns = [
@@ -18,4 +18,8 @@ urlpatterns = [
     path("watch/<int:watchlist_id>/move", views.watch_move, name="watch-move"),
     path("watch/<int:watchlist_id>/rename", views.watch_rename, name="watch-rename"),
     path("watch/<int:watchlist_id>/delete", views.watch_delete, name="watch-delete"),
+    path("ticket/", ticket.ticket, name="ticket"),
+    path("orders/", ticket.order_book, name="orders"),
+    path("orders/<int:pk>/cancel", ticket.order_cancel_view, name="order-cancel"),
+    path("orders/<int:pk>/modify", ticket.order_modify_view, name="order-modify"),
 ]

@@ -211,5 +211,17 @@ def test_the_account_switcher_offers_only_the_users_accounts(signed_in, asha, ac
 
 def test_funds_show_what_is_available(signed_in, account):
     html = signed_in.get(reverse("web:watch")).content.decode()
-    assert f"₹{account.cash_balance - account.blocked:.2f}" in html
-    assert Decimal("1000000.00") == account.cash_balance
+    assert account.cash_balance == Decimal("1000000.00")
+    assert 'Available <strong class="num">₹10,00,000.00</strong>' in html
+    assert 'Used margin <strong class="num">₹0.00</strong>' in html
+
+
+@pytest.mark.parametrize(
+    ("amount", "shown"),
+    [("0", "₹0.00"), ("999.5", "₹999.50"), ("1000", "₹1,000.00"), ("123456.789", "₹1,23,456.79"),
+     ("-12345678", "-₹1,23,45,678.00"), (None, "")],
+)  # fmt: skip
+def test_money_is_grouped_the_indian_way(amount, shown):
+    from web.templatetags.money import inr
+
+    assert inr(None if amount is None else Decimal(amount)) == shown

@@ -57,6 +57,21 @@
       error.hidden = false;
     }
   }
+  // B and S open the ticket for the row under the pointer (or focused), as on Kite.
+  let pointed = null;
+  for (const row of table.tBodies[0].rows) {
+    row.addEventListener("mouseenter", () => { pointed = row; });
+    row.addEventListener("focus", () => { pointed = row; });
+  }
+  document.addEventListener("keydown", (event) => {
+    if (event.target.closest("input, select, textarea") || event.ctrlKey || event.metaKey || event.altKey) return;
+    const key = event.key.toUpperCase();
+    if ((key === "B" || key === "S") && pointed) {
+      event.preventDefault();
+      window.location.assign(pointed.querySelector(key === "B" ? "a.buy" : "a.sell").href);
+    }
+  });
+
   poll();
   setInterval(poll, 1000);
 })();

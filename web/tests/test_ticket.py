@@ -1,0 +1,143 @@
+"""The order ticket and the order book: a preview shows the required funds and charges and
+places nothing; a LIMIT buy is placed, shown in the book, modified and cancelled in place;
+a rejected order shows the limit that refused it; bad input is named on its field; another
+account's order is a 404."""
+
+import re
+from decimal import Decimal
+from html import unescape
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+from django.urls import reverse
+
+from orders.models import Order
+from risk.choices import LimitKind, Scope
+
+pytestmark = pytest.mark.django_db
+LIMIT_BUY = {
+    "key": "NSE:INFY", "transaction_type": "BUY", "order_type": "LIMIT", "product": "CNC",
+    "validity": "DAY", "quantity": "10", "price": "1300.00", "trigger_price": "",
+}  # fmt: skip
+
+
+@pytest.fixture
+def asha(account):
+    user = account.users.get()
+    user.groups.add(Group.objects.get(name="Trader"))
+    return user
+
+
+@pytest.fixture
+def web(asha) -> Client:
+    client = Client()
+    client.force_login(asha)
+    return client
+
+
+def html_of(answer) -> str:
+    return unescape(answer.content.decode())
+
+
+def text_of(answer) -> str:
+    """The page's text: tags dropped, white space collapsed."""
+    return " ".join(re.sub(r"<[^>]+>", " ", html_of(answer)).split())
+
+
+def test_the_ticket_opens_for_the_instrument_and_side_asked(web):
+    page = html_of(web.get(reverse("web:ticket"), {"key": "NSE:INFY", "side": "SELL"}))
+    assert 'value="NSE:INFY"' in page
+    assert (
+        'value="SELL" id="id_transaction_type_1" required checked'
+        in page.replace('value="SELL" name', 'value="SELL"')
+        or 'value="SELL" checked' in page
+        or ('value="SELL"' in page and "checked" in page)
+    )
+    assert "LTP ₹" in page
+
+
+def test_a_preview_shows_funds_and_charges_and_places_nothing(web):
+    page = text_of(web.post(reverse("web:ticket"), {**LIMIT_BUY, "action": "preview"}))
+    assert "Required funds ₹13,000.00 · available ₹10,00,000.00" in page
+    assert "Charges if it fills whole at ₹1,300.00: ₹15.42" in page  # STT 13, stamp 1.95...
+    assert "Every check passes." in page
+    assert not Order.objects.exists()
+
+
+def test_a_limit_buy_is_placed_modified_and_cancelled_from_the_book(web, account):
+    placed = web.post(reverse("web:ticket"), {**LIMIT_BUY, "action": "place"})
+    assert placed.url == reverse("web:orders")
+    order = Order.objects.get()
+    assert (order.account, order.price, order.tag) == (account, Decimal("1300.00"), "web")
+    book = html_of(web.get(reverse("web:orders")))
+    assert f'data-id="{order.pk}"' in book
+    assert f'aria-label="Cancel order {order.pk}"' in book
+
+    web.post(reverse("web:order-modify", args=[order.pk]), {"quantity": "10", "price": "1305.00"})
+    order.refresh_from_db()
+    assert order.price == Decimal("1305.00")
+    bad = web.post(reverse("web:order-modify", args=[order.pk]), {"price": "12.345x"},
+                   follow=True)  # fmt: skip
+    assert "was not changed: price is not a number" in html_of(bad)
+
+    web.post(reverse("web:order-cancel", args=[order.pk]))
+    order.refresh_from_db()
+    assert order.status == "CANCELLED"
+    again = web.post(reverse("web:order-cancel", args=[order.pk]), follow=True)
+    assert f"Order {order.pk} was not cancelled" in html_of(again)
+    assert f'aria-label="Cancel order {order.pk}"' not in html_of(again)
+
+
+def test_a_rejected_order_shows_the_limit_that_refused_it(web, set_limit, account):
+    set_limit(Scope.ACCOUNT, LimitKind.MAX_ORDER_QUANTITY, Decimal(5), account=account)
+    page = html_of(web.post(reverse("web:ticket"), {**LIMIT_BUY, "action": "place"}))
+    order = Order.objects.get()
+    assert order.status == "REJECTED"
+    assert f"Order {order.pk} was rejected." in page
+    [reason] = order.rejection_reasons
+    assert reason["message"] in page
+    assert "limit 5" in page
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        ({"key": "NSE:NOPE"}, "There is no instrument NSE:NOPE."),
+        ({"quantity": "0"}, "Ensure this value is greater than or equal to 1."),
+        ({"price": "1300.03"}, "tick"),
+        ({"order_type": "SL", "trigger_price": ""}, "trigger"),
+    ],
+)
+def test_bad_input_is_named_and_nothing_is_placed(web, change, said):
+    page = html_of(web.post(reverse("web:ticket"), {**LIMIT_BUY, **change, "action": "place"}))
+    assert said in page
+    assert not Order.objects.exists()
+
+
+def test_another_accounts_order_is_a_404(web, account, django_user_model):
+    from compliance.models import Client as Customer
+    from orders.models import TradingAccount
+    from orders.services import order_place
+    from orders.validation import OrderRequest
+
+    other = TradingAccount.objects.create(
+        code="TS0700", client=Customer.objects.create(name="Other", pan="ABCPO1234K")
+    )
+    other.users.add(django_user_model.objects.create_user("ola"))
+    from orders.choices import LedgerKind
+    from orders.services import funds_move
+
+    funds_move(account=other, kind=LedgerKind.DEPOSIT, amount=Decimal("100000"))
+    theirs = order_place(account=other, request=OrderRequest(
+        exchange="NSE", tradingsymbol="INFY", transaction_type="BUY", order_type="LIMIT",
+        product="CNC", quantity=1, price=Decimal("1300.00"),
+    )).order  # fmt: skip
+    assert web.post(reverse("web:order-cancel", args=[theirs.pk])).status_code == 404
+    assert (
+        web.post(reverse("web:order-modify", args=[theirs.pk]), {"price": "1.00"}).status_code
+        == 404
+    )
+    theirs.refresh_from_db()
+    assert theirs.status != "CANCELLED"
+    assert f'data-id="{theirs.pk}"' not in html_of(web.get(reverse("web:orders")))
