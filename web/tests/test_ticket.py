@@ -141,3 +141,25 @@ def test_another_accounts_order_is_a_404(web, account, django_user_model):
     theirs.refresh_from_db()
     assert theirs.status != "CANCELLED"
     assert f'data-id="{theirs.pk}"' not in html_of(web.get(reverse("web:orders")))
+
+
+def test_exit_squares_off_only_the_users_open_position(web, account, django_user_model):
+    from orders.models import Position
+
+    position = Position.objects.create(
+        account=account, instrument=Order._meta.get_field("instrument").related_model.objects.get(
+            tradingsymbol="INFY"), product="MIS", quantity=-4, average_price=Decimal("1400"),
+    )  # fmt: skip
+    done = web.post(reverse("web:position-exit", args=[position.pk]), follow=True)
+    order = Order.objects.get()
+    assert (order.transaction_type, order.quantity, order.product, order.order_type, order.tag) == (
+        "BUY", 4, "MIS", "MARKET", "web-exit"
+    )  # fmt: skip
+    assert f"Exit order {order.pk}: BUY 4 INFY at market" in text_of(done)
+
+    flat = Position.objects.create(
+        account=account, instrument=position.instrument, product="CNC", quantity=0
+    )
+    refused = web.post(reverse("web:position-exit", args=[flat.pk]), follow=True)
+    assert "There is no open position to exit." in text_of(refused)
+    assert Order.objects.count() == 1

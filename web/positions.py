@@ -1,0 +1,82 @@
+"""Positions and holdings: the chosen account's, with live P&L drawn by the page's script
+from the positions and quotes APIs; *Exit* squares a position off with a market order
+through the order path (so every risk check applies)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+from django_guid import get_guid
+
+from orders.selectors import holdings_for, positions_for
+from orders.services import order_place
+from orders.validation import OrderRequest
+from tradingsite.errors import DomainError
+from web.selectors import account_chosen, shell_of
+from web.ticket import PLACE_PERMISSION
+from web.views import signed_in
+
+
+@signed_in
+def positions(request: HttpRequest) -> HttpResponse:
+    account = account_chosen(request.user, request.session)
+    rows, held = [], []
+    if account is not None:
+        rows = list(
+            positions_for(request.user).filter(account=account).select_related("instrument")
+            .order_by("instrument__tradingsymbol", "product")
+        )  # fmt: skip
+        held = list(
+            holdings_for(request.user).filter(account=account).exclude(quantity=0)
+            .select_related("instrument").order_by("instrument__tradingsymbol")
+        )  # fmt: skip
+    return TemplateResponse(
+        request, "web/positions.html",
+        {**shell_of(request.user, request.session), "positions": rows, "holdings": held,
+         "nav": "positions"},
+    )  # fmt: skip
+
+
+@signed_in
+@require_POST
+def position_exit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Square off one open position of the chosen account: a MARKET order of its quantity,
+    the other way, in its product."""
+    back = HttpResponseRedirect(reverse("web:positions"))
+    account = account_chosen(request.user, request.session)
+    position = (
+        positions_for(request.user).filter(pk=pk, account=account).select_related("instrument")
+        .first() if account else None
+    )  # fmt: skip
+    if position is None or position.quantity == 0:
+        messages.error(request, "There is no open position to exit.")
+        return back
+    if not request.user.has_perm(PLACE_PERMISSION):
+        messages.error(request, "Your role may not place orders.")
+        return back
+    instrument = position.instrument
+    order_request = OrderRequest(
+        exchange=instrument.exchange, tradingsymbol=instrument.tradingsymbol,
+        transaction_type="SELL" if position.quantity > 0 else "BUY", order_type="MARKET",
+        product=position.product, quantity=abs(position.quantity), tag="web-exit",
+    )  # fmt: skip
+    try:
+        order = order_place(
+            account=account, request=order_request, actor=request.user,
+            source_ip=request.META.get("REMOTE_ADDR"), request_id=get_guid() or "",
+        ).order  # fmt: skip
+    except DomainError as refused:
+        messages.error(request, f"The exit was not placed: {refused}")
+        return back
+    if order.status == "REJECTED":
+        reasons = "; ".join(r["message"] for r in order.rejection_reasons)
+        messages.error(request, f"The exit (order {order.pk}) was rejected: {reasons}")
+        return back
+    messages.success(
+        request, f"Exit order {order.pk}: {order.transaction_type} {order.quantity} "
+        f"{order.tradingsymbol} at market, {order.get_status_display().lower()}.",
+    )  # fmt: skip
+    return back
