@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from web import positions, ticket, views
+from web import charts, positions, ticket, views
 
 app_name = "web"
 urlpatterns = [
@@ -22,6 +22,7 @@ urlpatterns = [
     path("orders/", ticket.order_book, name="orders"),
     path("orders/<int:pk>/cancel", ticket.order_cancel_view, name="order-cancel"),
     path("orders/<int:pk>/modify", ticket.order_modify_view, name="order-modify"),
+    path("chart/<str:key>/", charts.chart, name="chart"),
     path("positions/", positions.positions, name="positions"),
     path("positions/<int:pk>/exit", positions.position_exit, name="position-exit"),
 ]
