@@ -234,6 +234,23 @@ def charges_estimate(*, account: TradingAccount, request, price: Decimal, on: da
     )  # fmt: skip
 
 
+def ledger_running(
+    *, account: TradingAccount, last: int = 200
+) -> list[tuple[LedgerEntry, Decimal]]:
+    """The account's latest ``last`` ledger entries, newest first, each with the balance
+    after it: the ledger's sum (with what archives carried forward) walked back entry by
+    entry, so the newest balance is the account's cash."""
+    from django.db.models import Sum
+
+    online = account.ledger.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+    carried = account.carried_forward.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+    balance, running = online + carried, []
+    for entry in account.ledger.order_by("-posted_at", "-pk")[:last]:
+        running.append((entry, balance))
+        balance -= entry.amount
+    return running
+
+
 def orders_of_session(*, day: date) -> QuerySet[Order]:
     """Every order of the trading day ``day``, whatever its status, with its account (for
     the compliance desk's surveillance; never a trader's view)."""

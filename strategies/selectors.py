@@ -125,6 +125,16 @@ def backtest_runs_for(*, user: Any) -> QuerySet[BacktestRun]:
     return runs.filter(requested_by=user)
 
 
+def deployments_for(*, user: Any, account: Any) -> QuerySet:
+    """The deployments on ``account`` if ``user`` may see the account, newest first."""
+    from orders.selectors import accounts_for
+    from strategies.live.models import StrategyDeployment
+
+    if not accounts_for(user).filter(pk=account.pk).exists():
+        return StrategyDeployment.objects.none()
+    return StrategyDeployment.objects.filter(account=account).select_related("instrument")
+
+
 def strategy_catalogue() -> list[type[Strategy]]:
     """Every registered strategy, by name (importing the catalogue registers them)."""
     import strategies.catalogue  # noqa: F401

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from web import charts, positions, ticket, views
+from web import charts, funds, positions, strategies, ticket, views
 
 app_name = "web"
 urlpatterns = [
@@ -23,6 +23,14 @@ urlpatterns = [
     path("orders/<int:pk>/cancel", ticket.order_cancel_view, name="order-cancel"),
     path("orders/<int:pk>/modify", ticket.order_modify_view, name="order-modify"),
     path("chart/<str:key>/", charts.chart, name="chart"),
+    path("funds/", funds.funds, name="funds"),
     path("positions/", positions.positions, name="positions"),
+    path("strategies/", strategies.strategies, name="strategies"),
+    path("strategies/backtests/<int:pk>/", strategies.backtest, name="backtest"),
+    path(
+        "strategies/deployments/<int:pk>/<slug:move>",
+        strategies.deployment_move,
+        name="deployment-move",
+    ),
     path("positions/<int:pk>/exit", positions.position_exit, name="position-exit"),
 ]

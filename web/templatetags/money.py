@@ -27,3 +27,14 @@ def inr(value) -> str:
     except InvalidOperation:
         return str(value)
     return f"{'-' if amount < 0 else ''}₹{indian_grouping(abs(amount))}"
+
+
+@register.filter
+def pct(value) -> str:
+    """A fraction as a percent with two decimals (0.0123 -> 1.23 %); empty for none."""
+    if value in (None, ""):
+        return ""
+    try:
+        return f"{Decimal(str(value)) * 100:.2f} %"
+    except InvalidOperation:
+        return str(value)

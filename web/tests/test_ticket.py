@@ -163,3 +163,17 @@ def test_exit_squares_off_only_the_users_open_position(web, account, django_user
     refused = web.post(reverse("web:position-exit", args=[flat.pk]), follow=True)
     assert "There is no open position to exit." in text_of(refused)
     assert Order.objects.count() == 1
+
+
+def test_funds_show_the_ledger_with_its_running_balance(web, account):
+    from orders.choices import LedgerKind
+    from orders.services import funds_move
+
+    funds_move(account=account, kind=LedgerKind.WITHDRAWAL, amount=Decimal("2500.50"))
+    funds_move(account=account, kind=LedgerKind.DEPOSIT, amount=Decimal("100.00"))
+    page = text_of(web.get(reverse("web:funds")))
+    assert "Available ₹9,97,599.50" in page
+    rows = page[page.index("Balance") :]
+    # newest first, each with the balance after it
+    assert rows.index("₹100.00 ₹9,97,599.50") < rows.index("-₹2,500.50 ₹9,97,499.50")
+    assert rows.index("-₹2,500.50 ₹9,97,499.50") < rows.index("₹10,00,000.00 ₹10,00,000.00")

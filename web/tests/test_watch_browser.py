@@ -82,6 +82,9 @@ def test_a_trader_signs_in_adds_infy_and_sees_its_price_move(
         page.set_viewport_size({"width": 375, "height": 740})
         page.reload()
         row.wait_for()
+        page.wait_for_function(
+            "() => /\\d/.test(document.querySelector('#watch td.ltp').textContent)"
+        )
         for shown in (row.locator("td.ltp"), row.locator("button[aria-label='Remove INFY']")):
             box = shown.bounding_box()
             assert box is not None
