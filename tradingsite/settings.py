@@ -671,6 +671,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
+        # kombu's default is 1 s: a worker whose prefetch is full sleeps that long before it
+        # looks again, so the queue drained about one task a second (minutes for the demo
+        # seed's submissions). A tenth of a second lists a small folder ten times a second.
+        "polling_interval": 0.1,
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
