@@ -5,15 +5,14 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from marketdata import calendar
 from marketdata.models import Bar, Instrument
 from tradingsite.tests.browser import offline_page, screenshot
+from web.tests.conftest import console_errors, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-PASSWORD = "not-a-real-password-1"
 #: How many colours a canvas shows: a blank one has one or two (background, grid).
 COLOURS = """() => {
   let most = 0;
@@ -28,11 +27,7 @@ COLOURS = """() => {
 }"""
 
 
-def test_the_chart_draws_candles_from_the_bars_api(live_server, chromium, account):
-    user = account.users.get()
-    user.set_password(PASSWORD)
-    user.save()
-    user.groups.add(Group.objects.get(name="Trader"))
+def test_the_chart_draws_candles_from_the_bars_api(live_server, chromium, account, asha):
     instrument = Instrument.objects.get(tradingsymbol="INFY")
     day, rows, price = timezone.localdate(timezone.now(), calendar.IST), [], Decimal("1400")
     for i in range(120):
@@ -47,14 +42,8 @@ def test_the_chart_draws_candles_from_the_bars_api(live_server, chromium, accoun
     Instrument.objects.create(tradingsymbol="NOBARS", name="No Bars Ltd.")
 
     with offline_page(chromium, live_server.url) as (page, blocked):
-        errors: list[str] = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(live_server.url + "/login/")
-        page.fill("#id_username", "asha")
-        page.fill("#id_password", PASSWORD)
-        page.click("#login-form button[type=submit]")
-        page.wait_for_url("**/watch/")
+        errors = console_errors(page)
+        sign_in(page, live_server.url)
         with page.expect_response(lambda r: "/bars?" in r.url) as answer:
             page.goto(live_server.url + "/chart/NSE:INFY/?interval=1d")
         assert answer.value.status == 200

@@ -8,7 +8,6 @@ from decimal import Decimal
 from html import unescape
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
@@ -20,13 +19,6 @@ LIMIT_BUY = {
     "key": "NSE:INFY", "transaction_type": "BUY", "order_type": "LIMIT", "product": "CNC",
     "validity": "DAY", "quantity": "10", "price": "1300.00", "trigger_price": "",
 }  # fmt: skip
-
-
-@pytest.fixture
-def asha(account):
-    user = account.users.get()
-    user.groups.add(Group.objects.get(name="Trader"))
-    return user
 
 
 @pytest.fixture

@@ -6,45 +6,29 @@ errors; at a phone's width the ticket still places an order."""
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group
 
 from orders.models import Order
 from risk.choices import LimitKind, Scope
 from tradingsite.tests.browser import offline_page, screenshot
 from web import services
+from web.tests.conftest import console_errors, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-PASSWORD = "not-a-real-password-1"
 
 
 @pytest.fixture
-def asha(account):
-    user = account.users.get()
-    user.set_password(PASSWORD)
-    user.save()
-    user.groups.add(Group.objects.get(name="Trader"))
-    [watchlist] = services.watchlists_ensure(user=user)
-    services.watchlist_add(user=user, watchlist_id=watchlist.pk, key="NSE:INFY")
-    return user
+def watcher(asha):
+    """asha, with INFY on her watchlist."""
+    [watchlist] = services.watchlists_ensure(user=asha)
+    services.watchlist_add(user=asha, watchlist_id=watchlist.pk, key="NSE:INFY")
+    return asha
 
 
-def sign_in(page, url: str) -> None:
-    page.goto(url + "/login/")
-    page.fill("#id_username", "asha")
-    page.fill("#id_password", PASSWORD)
-    page.click("#login-form button[type=submit]")
-    page.wait_for_url("**/watch/")
-
-
-def watching(page, errors: list[str]):
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-
-
-def test_a_limit_buy_from_the_watch_is_placed_modified_and_cancelled(live_server, chromium, asha):
-    errors: list[str] = []
+def test_a_limit_buy_from_the_watch_is_placed_modified_and_cancelled(
+    live_server, chromium, watcher
+):
     with offline_page(chromium, live_server.url) as (page, blocked):
-        watching(page, errors)
+        errors = console_errors(page)
         sign_in(page, live_server.url)
         page.hover("#watch tr[data-key='NSE:INFY']")
         page.keyboard.press("b")
@@ -83,12 +67,11 @@ def test_a_limit_buy_from_the_watch_is_placed_modified_and_cancelled(live_server
 
 
 def test_a_rejection_names_its_limit_and_a_phone_can_place(
-    live_server, chromium, asha, account, set_limit
+    live_server, chromium, watcher, account, set_limit
 ):
     set_limit(Scope.ACCOUNT, LimitKind.MAX_ORDER_QUANTITY, Decimal(5), account=account)
-    errors: list[str] = []
     with offline_page(chromium, live_server.url) as (page, blocked):
-        watching(page, errors)
+        errors = console_errors(page)
         page.set_viewport_size({"width": 375, "height": 740})
         sign_in(page, live_server.url)
         page.click("a[aria-label='Buy INFY']")

@@ -9,7 +9,6 @@ from html import unescape
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 from django_otp.oath import totp
@@ -19,18 +18,9 @@ from orders.models import TradingAccount
 from web import services
 from web.models import MAX_WATCHLISTS, Watchlist, WatchlistItem
 from web.services import WatchlistRefused
+from web.tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
-PASSWORD = "not-a-real-password-1"
-
-
-@pytest.fixture
-def asha(account):
-    user = account.users.get()
-    user.set_password(PASSWORD)
-    user.save()
-    user.groups.add(Group.objects.get(name="Trader"))
-    return user
 
 
 @pytest.fixture

@@ -2,52 +2,20 @@
 trader signs in at /login/, adds INFY to a watchlist by search and sees its price move with
 the feed; no console errors; a phone-sized screen shows the same list."""
 
-import threading
-import time
-
 import pytest
 
-from marketdata.feed import feed_tick
-from marketdata.importers import parse_index_constituents
-from marketdata.management.commands.import_instruments import NIFTY_50_FILE
-from marketdata.selectors import instrument_specs
-from marketdata.services import instruments_import
 from tradingsite.tests.browser import offline_page, screenshot
+from web.tests.conftest import PASSWORD, console_errors
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-PASSWORD = "not-a-real-password-1"
-
-
-@pytest.fixture
-def feed(settings):
-    """The NIFTY 50 and a feed thread ticking twice a second."""
-    settings.MARKETDATA_ALWAYS_OPEN = True
-    instruments_import(
-        rows=parse_index_constituents(NIFTY_50_FILE.read_text()).rows, index="NIFTY 50"
-    )
-    instrument_specs()  # loaded here, so the feed thread needs no database
-    stop = threading.Event()
-
-    def ticks() -> None:
-        while not stop.is_set():
-            feed_tick()
-            time.sleep(0.5)
-
-    thread = threading.Thread(target=ticks, daemon=True)
-    thread.start()
-    yield
-    stop.set()
-    thread.join(timeout=5)
 
 
 def test_a_trader_signs_in_adds_infy_and_sees_its_price_move(
-    live_server, chromium, feed, user_in_role
+    live_server, chromium, ticking, user_in_role
 ):
     user_in_role("Trader", "tara")
     with offline_page(chromium, live_server.url) as (page, blocked):
-        errors: list[str] = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        errors = console_errors(page)
         page.goto(live_server.url + "/")
         assert page.url.endswith("/login/")
         screenshot(page, "web-login")
