@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_guid import get_guid
 
+from compliance.actions import action_label
+from compliance.selectors import audit_events
 from marketdata import calendar
 from marketdata.pricecache import quote_get
 from marketdata.selectors import UnknownInstrument, instrument_get
@@ -165,6 +167,33 @@ def _own_order(request: HttpRequest, pk: int):
     if order is None:
         raise Http404(f"You have no order {pk} on this account.")
     return order
+
+
+@signed_in
+def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One order: its terms, its history from the audit trail (the order's own events only)
+    and its fills with each one's charges."""
+    order = _own_order(request, pk)
+    history = [
+        (event, action_label(event.action))
+        for event in audit_events(object_type="orders.order", object_id=str(order.pk)).filter(
+            action__startswith="order."
+        ).order_by("id")
+    ]  # fmt: skip
+    fills = list(order.fills.order_by("filled_at", "pk"))
+    return TemplateResponse(
+        request, "web/order.html",
+        {**shell_of(request.user, request.session), "order": order, "history": history,
+         "fills": fills, "working": WORKING, "nav": "orders",
+         "charge_names": CHARGE_NAMES},
+    )  # fmt: skip
+
+
+#: A fill's charges, in the order a contract note lists them.
+CHARGE_NAMES = [
+    ("brokerage", "Brokerage"), ("stt", "STT"), ("exchange_transaction", "Exchange"),
+    ("sebi_fee", "SEBI fee"), ("stamp_duty", "Stamp duty"), ("gst", "GST"),
+]  # fmt: skip
 
 
 @signed_in

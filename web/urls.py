@@ -20,6 +20,7 @@ urlpatterns = [
     path("watch/<int:watchlist_id>/delete", views.watch_delete, name="watch-delete"),
     path("ticket/", ticket.ticket, name="ticket"),
     path("orders/", ticket.order_book, name="orders"),
+    path("orders/<int:pk>/", ticket.order_detail, name="order"),
     path("orders/<int:pk>/cancel", ticket.order_cancel_view, name="order-cancel"),
     path("orders/<int:pk>/modify", ticket.order_modify_view, name="order-modify"),
     path("chart/<str:key>/", charts.chart, name="chart"),

@@ -38,3 +38,9 @@ def pct(value) -> str:
         return f"{Decimal(str(value)) * 100:.2f} %"
     except InvalidOperation:
         return str(value)
+
+
+@register.filter
+def get(mapping, key):
+    """``mapping[key]`` in a template (None when absent)."""
+    return mapping.get(key) if hasattr(mapping, "get") else None

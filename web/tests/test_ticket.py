@@ -125,6 +125,7 @@ def test_another_accounts_order_is_a_404(web, account, django_user_model):
         exchange="NSE", tradingsymbol="INFY", transaction_type="BUY", order_type="LIMIT",
         product="CNC", quantity=1, price=Decimal("1300.00"),
     )).order  # fmt: skip
+    assert web.get(reverse("web:order", args=[theirs.pk])).status_code == 404
     assert web.post(reverse("web:order-cancel", args=[theirs.pk])).status_code == 404
     assert (
         web.post(reverse("web:order-modify", args=[theirs.pk]), {"price": "1.00"}).status_code
@@ -169,3 +170,20 @@ def test_funds_show_the_ledger_with_its_running_balance(web, account):
     # newest first, each with the balance after it
     assert rows.index("₹100.00 ₹9,97,599.50") < rows.index("-₹2,500.50 ₹9,97,499.50")
     assert rows.index("-₹2,500.50 ₹9,97,499.50") < rows.index("₹10,00,000.00 ₹10,00,000.00")
+
+
+def test_an_orders_page_shows_its_history_and_its_trades_with_their_charges(web, account):
+    from orders.services import fill_apply, order_transition
+
+    web.post(reverse("web:ticket"), {**LIMIT_BUY, "action": "place"})
+    order = Order.objects.get()
+    order_transition(order, "OPEN")  # at the exchange (the submit task runs after commit)
+    fill_apply(order=order, broker_fill_id="T-1", quantity=10, price=Decimal("1300.00"))
+    fill = order.fills.get()
+    page = text_of(web.get(reverse("web:order", args=[order.pk])))
+    assert "Order accepted" in page
+    assert page.index("Order accepted") < page.index("Order filled")
+    assert "STT" in page
+    assert f"₹{fill.charges['stt']}" in page
+    assert f"₹{fill.charges_total}" in page
+    assert "by asha" in page  # who placed it
