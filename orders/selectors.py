@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection
@@ -249,6 +249,61 @@ def ledger_running(
         running.append((entry, balance))
         balance -= entry.amount
     return running
+
+
+@dataclass(frozen=True)
+class PnlPoint:
+    """The P&L of a day's trades at one minute's close: gross, and less their charges."""
+
+    at: datetime
+    gross: Decimal
+    net: Decimal
+
+
+def intraday_pnl(*, account: TradingAccount, day: date) -> list[PnlPoint]:
+    """The P&L of ``account``'s trades of ``day`` at each minute's close: what its fills
+    so far bought and sold, with the shares still held marked at that minute's close (a
+    fill counts from the close of the minute it happened in); ``net`` less their charges.
+    Positions carried from earlier days are left out: this is the day's trading alone."""
+    from django.utils import timezone
+
+    from marketdata.calendar import IST
+    from marketdata.models import Bar
+
+    fills = list(
+        Fill.objects.filter(account=account, trade_date=day)
+        .order_by("filled_at", "pk")
+        .values_list("order__instrument_id", "order__transaction_type", "quantity", "price",
+                     "charges_total", "filled_at")
+    )  # fmt: skip
+    if not fills:
+        return []
+    first = min(timezone.localtime(f[5], IST) for f in fills).replace(second=0, microsecond=0)
+    closes: dict[datetime, dict[int, Decimal]] = {}
+    bars = Bar.objects.filter(
+        instrument_id__in={f[0] for f in fills}, interval="1m", start__gte=first,
+        start__lt=first.replace(hour=23, minute=59) ,
+    ).values_list("start", "instrument_id", "close")  # fmt: skip
+    for start, instrument_id, close in bars:
+        closes.setdefault(start, {})[instrument_id] = close
+    cash, charges, held, last = Decimal(0), Decimal(0), {}, {}
+    points, pending = [], iter(fills)
+    upcoming = next(pending, None)
+    for minute in sorted(closes):
+        while upcoming is not None and upcoming[5] < minute + timedelta(minutes=1):
+            instrument_id, side, quantity, price, cost, _ = upcoming
+            sign = 1 if side == "BUY" else -1
+            held[instrument_id] = held.get(instrument_id, 0) + sign * quantity
+            cash -= sign * quantity * price
+            charges += cost
+            upcoming = next(pending, None)
+        last.update(closes[minute])
+        if not held:
+            continue
+        marked = sum((quantity * last[i] for i, quantity in held.items() if i in last), Decimal(0))
+        gross = (cash + marked).quantize(Decimal("0.01"))
+        points.append(PnlPoint(minute, gross, gross - charges))
+    return points
 
 
 def orders_of_session(*, day: date) -> QuerySet[Order]:

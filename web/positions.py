@@ -5,13 +5,15 @@ through the order path (so every risk check applies)."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_guid import get_guid
 
-from orders.selectors import holdings_for, positions_for
+from marketdata import calendar
+from orders.selectors import holdings_for, intraday_pnl, positions_for
 from orders.services import order_place
 from orders.validation import OrderRequest
 from tradingsite.errors import DomainError
@@ -38,6 +40,22 @@ def positions(request: HttpRequest) -> HttpResponse:
         {**shell_of(request.user, request.session), "positions": rows, "holdings": held,
          "nav": "positions"},
     )  # fmt: skip
+
+
+@signed_in
+def pnl_curve(request: HttpRequest) -> JsonResponse:
+    """Today's P&L of the chosen account's trades at each minute's close, for the chart."""
+    account = account_chosen(request.user, request.session)
+    today = timezone.localdate(timezone.now(), calendar.IST)
+    points = intraday_pnl(account=account, day=today) if account else []
+    return JsonResponse({
+        "day": today.isoformat(),
+        "points": [
+            {"time": timezone.localtime(p.at, calendar.IST).isoformat(), "gross": str(p.gross),
+             "net": str(p.net)}
+            for p in points
+        ],
+    })  # fmt: skip
 
 
 @signed_in

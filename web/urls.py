@@ -26,6 +26,7 @@ urlpatterns = [
     path("chart/<str:key>/", charts.chart, name="chart"),
     path("funds/", funds.funds, name="funds"),
     path("positions/", positions.positions, name="positions"),
+    path("positions/pnl", positions.pnl_curve, name="pnl-curve"),
     path("strategies/", strategies.strategies, name="strategies"),
     path("strategies/backtests/<int:pk>/", strategies.backtest, name="backtest"),
     path(

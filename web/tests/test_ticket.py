@@ -187,3 +187,9 @@ def test_an_orders_page_shows_its_history_and_its_trades_with_their_charges(web,
     assert f"₹{fill.charges['stt']}" in page
     assert f"₹{fill.charges_total}" in page
     assert "by asha" in page  # who placed it
+
+
+def test_the_pnl_curve_is_the_chosen_accounts_days_trades(web, account):
+    answer = web.get(reverse("web:pnl-curve")).json()
+    assert answer["points"] == []  # no trades yet
+    assert len(answer["day"]) == 10

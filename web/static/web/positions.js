@@ -59,6 +59,33 @@
       error.hidden = false;
     }
   }
+  // Today's P&L curve, redrawn every ten seconds.
+  const curveBox = document.getElementById("pnl-curve");
+  let curve = null;
+  async function drawCurve() {
+    if (!curveBox || !window.LightweightCharts) return;
+    const payload = await json(curveBox.dataset.source);
+    document.getElementById("pnl-empty").hidden = payload.points.length > 0;
+    if (!curve) {
+      const chart = LightweightCharts.createChart(curveBox, {
+        autoSize: true, layout: { background: { color: "#ffffff" }, textColor: "#1b1f24" },
+        timeScale: { timeVisible: true, secondsVisible: false },
+      });
+      curve = {
+        gross: chart.addLineSeries({ color: "#0b5cad", lineWidth: 2 }),
+        net: chart.addLineSeries({ color: "#a40e26", lineWidth: 1 }),
+        chart,
+      };
+    }
+    const at = (p) => Math.floor(Date.parse(p.time) / 1000) + 330 * 60; // drawn in IST
+    curve.gross.setData(payload.points.map((p) => ({ time: at(p), value: Number(p.gross) })));
+    curve.net.setData(payload.points.map((p) => ({ time: at(p), value: Number(p.net) })));
+    curve.chart.timeScale().fitContent();
+    curveBox.dataset.points = String(payload.points.length);
+  }
+
   poll();
   setInterval(poll, 1000);
+  drawCurve().catch((e) => { error.textContent = "The P&L curve could not be drawn: " + e.message; error.hidden = false; });
+  setInterval(() => drawCurve().catch(() => {}), 10000);
 })();
