@@ -193,3 +193,16 @@ def test_the_pnl_curve_is_the_chosen_accounts_days_trades(web, account):
     answer = web.get(reverse("web:pnl-curve")).json()
     assert answer["points"] == []  # no trades yet
     assert len(answer["day"]) == 10
+
+
+def test_funds_list_the_clients_contract_notes_to_download_and_no_one_elses(web, notes):
+    asha_note, ravi_note = notes
+    page = html_of(web.get(reverse("web:funds")))
+    assert asha_note.number in page
+    assert ravi_note.number not in page
+    pdf = web.get(reverse("api:contract-note-file", args=[asha_note.number, "pdf"]))
+    assert pdf.status_code == 200
+    assert pdf["Content-Type"] == "application/pdf"
+    assert b"".join(pdf.streaming_content).startswith(b"%PDF")
+    theirs = web.get(reverse("api:contract-note-file", args=[ravi_note.number, "pdf"]))
+    assert theirs.status_code == 404
