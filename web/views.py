@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from marketdata.selectors import instrument_search
@@ -165,8 +166,10 @@ def account_switch(request: HttpRequest) -> HttpResponse:
     else:
         messages.error(request, f"You have no account {code[:20]!r}.")
     target = request.POST.get("next", "")
-    return HttpResponseRedirect(target if target.startswith("/") and not target.startswith("//")
-                                else reverse("web:watch"))  # fmt: skip
+    safe = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return HttpResponseRedirect(target if safe else reverse("web:watch"))
 
 
 def _number(data, name: str) -> int:
