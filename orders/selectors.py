@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 
+from marketdata.models import Instrument
 from orders.choices import LedgerKind
 from orders.models import (
     Fill,
@@ -258,6 +259,56 @@ class PnlPoint:
     at: datetime
     gross: Decimal
     net: Decimal
+
+
+@dataclass
+class DayTrades:
+    """One instrument and product's trades of a day: shares and value bought and sold, and
+    their charges. Its day P&L at a price p is sold - bought + (bought_qty - sold_qty) x p."""
+
+    instrument: Instrument
+    product: str
+    bought_quantity: int = 0
+    bought_value: Decimal = Decimal(0)
+    sold_quantity: int = 0
+    sold_value: Decimal = Decimal(0)
+    charges: Decimal = Decimal(0)
+
+    @property
+    def net_quantity(self) -> int:
+        return self.bought_quantity - self.sold_quantity
+
+    @property
+    def bought_average(self) -> Decimal | None:
+        if not self.bought_quantity:
+            return None
+        return (self.bought_value / self.bought_quantity).quantize(Decimal("0.01"))
+
+    @property
+    def sold_average(self) -> Decimal | None:
+        if not self.sold_quantity:
+            return None
+        return (self.sold_value / self.sold_quantity).quantize(Decimal("0.01"))
+
+
+def day_trades(*, account: TradingAccount, day: date) -> list[DayTrades]:
+    """``account``'s trades of ``day`` per instrument and product (the day view of
+    positions: what was traded today, apart from what was carried in)."""
+    found: dict[tuple[int, str], DayTrades] = {}
+    fills = Fill.objects.filter(account=account, trade_date=day).select_related("order__instrument")
+    for fill in fills.order_by("filled_at", "pk"):
+        order = fill.order
+        row = found.setdefault(
+            (order.instrument_id, order.product), DayTrades(order.instrument, order.product)
+        )
+        if order.transaction_type == "BUY":
+            row.bought_quantity += fill.quantity
+            row.bought_value += fill.quantity * fill.price
+        else:
+            row.sold_quantity += fill.quantity
+            row.sold_value += fill.quantity * fill.price
+        row.charges += fill.charges_total
+    return sorted(found.values(), key=lambda r: (r.instrument.tradingsymbol, r.product))
 
 
 def intraday_pnl(*, account: TradingAccount, day: date) -> list[PnlPoint]:

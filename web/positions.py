@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from django_guid import get_guid
 
 from marketdata import calendar
-from orders.selectors import holdings_for, intraday_pnl, positions_for
+from orders.selectors import day_trades, holdings_for, intraday_pnl, positions_for
 from orders.services import order_place
 from orders.validation import OrderRequest
 from tradingsite.errors import DomainError
@@ -25,8 +25,9 @@ from web.views import signed_in
 @signed_in
 def positions(request: HttpRequest) -> HttpResponse:
     account = account_chosen(request.user, request.session)
-    rows, held = [], []
+    rows, held, today = [], [], []
     if account is not None:
+        today = day_trades(account=account, day=timezone.localdate(timezone.now(), calendar.IST))
         rows = list(
             positions_for(request.user).filter(account=account).select_related("instrument")
             .order_by("instrument__tradingsymbol", "product")
@@ -38,7 +39,7 @@ def positions(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(
         request, "web/positions.html",
         {**shell_of(request.user, request.session), "positions": rows, "holdings": held,
-         "nav": "positions"},
+         "day": today, "nav": "positions"},
     )  # fmt: skip
 
 

@@ -55,3 +55,19 @@ def test_the_days_trades_are_marked_at_each_minutes_close(account, market):
 
 def test_no_fills_no_curve(account):
     assert intraday_pnl(account=account, day=OPEN.date()) == []
+
+
+def test_the_day_view_sums_each_instruments_trades_of_the_day(account, market):
+    from orders.selectors import day_trades
+
+    filled(account, "BUY", 10, "100.00", OPEN + timedelta(seconds=30))
+    filled(account, "BUY", 5, "103.00", OPEN + timedelta(minutes=1))
+    filled(account, "SELL", 6, "104.50", OPEN + timedelta(minutes=2))
+    [row] = day_trades(account=account, day=OPEN.date())
+    assert (row.instrument, row.product) == (market["INFY"], "MIS")
+    assert (row.bought_quantity, row.bought_value, row.bought_average) == (
+        15, Decimal("1515.00"), Decimal("101.00")
+    )  # fmt: skip
+    assert (row.sold_quantity, row.sold_average, row.net_quantity) == (6, Decimal("104.50"), 9)
+    assert row.charges == sum(f.charges_total for f in account.fills.all())
+    assert day_trades(account=account, day=OPEN.date() + timedelta(days=1)) == []

@@ -41,6 +41,11 @@ def test_a_market_buy_fills_its_pnl_moves_and_exit_squares_it_off(
             seen.add(pnl.inner_text())
             if len(seen) > 1:
                 break
+        day = page.locator("#day tr[data-key='NSE:INFY']")
+        assert day.locator("td").nth(0).inner_text() == "10"  # bought today
+        page.wait_for_function(
+            "() => /\\d/.test(document.querySelector('#day td.pnl').textContent)"
+        )
         screenshot(page, "web-positions")
         assert len(seen) > 1, f"the P&L stayed at {seen}"
         assert page.locator("#total-pnl-net").inner_text().strip() != ""

@@ -49,10 +49,22 @@
     }
   }
 
+  async function day(table) {
+    const quotes = (await json(table.dataset.source)).data;
+    for (const row of table.tBodies[0].rows) {
+      const q = quotes[row.dataset.key];
+      if (!q) continue;
+      const pnl = Number(row.dataset.sold) - Number(row.dataset.bought) + Number(row.dataset.net) * Number(q.last_price);
+      show(row.querySelector("td.pnl"), pnl);
+      show(row.querySelector("td.pnl-net"), pnl - Number(row.dataset.charges));
+    }
+  }
+
   async function poll() {
     try {
       const p = document.getElementById("positions"), h = document.getElementById("holdings");
-      await Promise.all([p && positions(p), h && holdings(h)]);
+      const d = document.getElementById("day");
+      await Promise.all([p && positions(p), h && holdings(h), d && day(d)]);
       error.hidden = true;
     } catch (e) {
       error.textContent = "Positions could not be refreshed: " + e.message;
