@@ -6,14 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.http import Http404, HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
 from marketdata import calendar
 from marketdata.selectors import UnknownInstrument, instrument_get
-from web.selectors import shell_of
-from web.views import signed_in
+from web.views import page, signed_in
 
 #: Days of bars a chart asks for at each interval (within the bars API's ranges).
 SPAN_DAYS = {"1m": 5, "5m": 20, "15m": 40, "1h": 120, "1d": 730}
@@ -34,8 +32,7 @@ def chart(request: HttpRequest, key: str) -> HttpResponse:
         f"{reverse('api:instrument-bars', args=[instrument.key])}"
         f"?interval={interval}&from={start.isoformat()}&to={today.isoformat()}"
     )
-    return TemplateResponse(
-        request, "web/chart.html",
-        {**shell_of(request.user, request.session), "instrument": instrument,
-         "interval": interval, "intervals": list(SPAN_DAYS), "source": source, "nav": "watch"},
+    return page(
+        request, "web/chart.html", instrument=instrument, interval=interval,
+        intervals=list(SPAN_DAYS), source=source, nav="watch",
     )  # fmt: skip

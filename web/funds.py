@@ -6,12 +6,11 @@ download)."""
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
 
 from compliance.reports.selectors import contract_notes_for
 from orders.selectors import ledger_running
 from web.selectors import shell_of
-from web.views import signed_in
+from web.views import page, signed_in
 
 LEDGER_SHOWN = 200
 NOTES_SHOWN = 30
@@ -28,7 +27,7 @@ def funds(request: HttpRequest) -> HttpResponse:
             contract_notes_for(user=request.user).filter(client_id=account.client_id)
             .order_by("-trade_date", "-number")[:NOTES_SHOWN]
         )  # fmt: skip
-    return TemplateResponse(
-        request, "web/funds.html",
-        {**shell, "ledger": ledger, "shown": LEDGER_SHOWN, "notes": notes, "nav": "funds"},
+    return page(
+        request, "web/funds.html", shell=shell, ledger=ledger, shown=LEDGER_SHOWN, notes=notes,
+        nav="funds",
     )  # fmt: skip

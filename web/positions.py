@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -17,9 +16,9 @@ from orders.selectors import day_trades, holdings_for, intraday_pnl, positions_f
 from orders.services import order_place
 from orders.validation import OrderRequest
 from tradingsite.errors import DomainError
-from web.selectors import account_chosen, shell_of
+from web.selectors import account_chosen
 from web.ticket import PLACE_PERMISSION
-from web.views import signed_in
+from web.views import page, signed_in
 
 
 @signed_in
@@ -36,11 +35,9 @@ def positions(request: HttpRequest) -> HttpResponse:
             holdings_for(request.user).filter(account=account).exclude(quantity=0)
             .select_related("instrument").order_by("instrument__tradingsymbol")
         )  # fmt: skip
-    return TemplateResponse(
-        request, "web/positions.html",
-        {**shell_of(request.user, request.session), "positions": rows, "holdings": held,
-         "day": today, "nav": "positions"},
-    )  # fmt: skip
+    return page(
+        request, "web/positions.html", positions=rows, holdings=held, day=today, nav="positions"
+    )
 
 
 @signed_in

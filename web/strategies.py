@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -19,7 +18,7 @@ from strategies.live.services import (
 from strategies.selectors import backtest_runs_for, deployments_for
 from tradingsite.errors import DomainError
 from web.selectors import shell_of
-from web.views import signed_in
+from web.views import page, signed_in
 
 RUNS_SHOWN = 50
 MOVES = {"start": deployment_start, "pause": deployment_pause, "stop": deployment_stop}
@@ -31,10 +30,9 @@ def strategies(request: HttpRequest) -> HttpResponse:
     account = shell["account"]
     deployments = list(deployments_for(user=request.user, account=account)) if account else []
     runs = list(backtest_runs_for(user=request.user)[:RUNS_SHOWN])
-    return TemplateResponse(
-        request, "web/strategies.html",
-        {**shell, "deployments": deployments, "runs": runs, "nav": "strategies",
-         "may_deploy": request.user.has_perm(DEPLOY_PERMISSION)},
+    return page(
+        request, "web/strategies.html", shell=shell, deployments=deployments, runs=runs,
+        nav="strategies", may_deploy=request.user.has_perm(DEPLOY_PERMISSION),
     )  # fmt: skip
 
 
@@ -64,8 +62,10 @@ def backtest(request: HttpRequest, pk: int) -> HttpResponse:
     run = backtest_runs_for(user=request.user).filter(pk=pk).first()
     if run is None:
         raise Http404(f"You have no backtest run {pk}.")
-    return TemplateResponse(
-        request, "web/backtest.html",
-        {**shell_of(request.user, request.session), "run": run, "nav": "strategies",
-         "equity_url": reverse("api:backtest-equity", args=[run.pk])},
-    )  # fmt: skip
+    return page(
+        request,
+        "web/backtest.html",
+        run=run,
+        nav="strategies",
+        equity_url=reverse("api:backtest-equity", args=[run.pk]),
+    )

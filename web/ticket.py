@@ -9,7 +9,6 @@ from decimal import Decimal
 from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -25,8 +24,8 @@ from orders.selectors import charges_estimate, orders_for
 from orders.services import order_cancel, order_modify, order_place, order_what_if
 from orders.validation import OrderRequest
 from tradingsite.errors import DomainError
-from web.selectors import account_chosen, shell_of
-from web.views import signed_in
+from web.selectors import account_chosen
+from web.views import page, signed_in
 
 PLACE_PERMISSION = "orders.place_order"
 BOOK_SHOWN = 100
@@ -105,9 +104,7 @@ def ticket(request: HttpRequest) -> HttpResponse:
             if done is not None:
                 return done
     context["quote"] = _quote(form)
-    return TemplateResponse(
-        request, "web/ticket.html", {**shell_of(request.user, request.session), **context}
-    )
+    return page(request, "web/ticket.html", **context)
 
 
 def _act(request, form: TicketForm, account, context: dict) -> HttpResponse | None:
@@ -154,11 +151,7 @@ def order_book(request: HttpRequest) -> HttpResponse:
         orders = list(
             orders_for(request.user).filter(account=account).order_by("-created_at")[:BOOK_SHOWN]
         )
-    return TemplateResponse(
-        request, "web/orders.html",
-        {**shell_of(request.user, request.session), "orders": orders, "working": WORKING,
-         "nav": "orders"},
-    )  # fmt: skip
+    return page(request, "web/orders.html", orders=orders, working=WORKING, nav="orders")
 
 
 def _own_order(request: HttpRequest, pk: int):
@@ -181,12 +174,16 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ).order_by("id")
     ]  # fmt: skip
     fills = list(order.fills.order_by("filled_at", "pk"))
-    return TemplateResponse(
-        request, "web/order.html",
-        {**shell_of(request.user, request.session), "order": order, "history": history,
-         "fills": fills, "working": WORKING, "nav": "orders",
-         "charge_names": CHARGE_NAMES},
-    )  # fmt: skip
+    return page(
+        request,
+        "web/order.html",
+        order=order,
+        history=history,
+        fills=fills,
+        working=WORKING,
+        nav="orders",
+        charge_names=CHARGE_NAMES,
+    )
 
 
 #: A fill's charges, in the order a contract note lists them.

@@ -63,10 +63,10 @@ def sign_out(request: HttpRequest) -> HttpResponse:
     return clear_site_data(HttpResponseRedirect(reverse("web:login")))
 
 
-def _page(request: HttpRequest, template: str, **context) -> TemplateResponse:
-    return TemplateResponse(
-        request, template, {**shell_of(request.user, request.session), **context}
-    )
+def page(request: HttpRequest, template: str, *, shell: dict | None = None, **context):
+    """``template`` with the page header's context (``shell``, when the view has it)."""
+    shell = shell if shell is not None else shell_of(request.user, request.session)
+    return TemplateResponse(request, template, {**shell, **context})
 
 
 @signed_in
@@ -82,7 +82,7 @@ def watch(request: HttpRequest, watchlist_id: int | None = None) -> HttpResponse
     query = request.GET.get("q", "").strip()[:40]
     found = list(instrument_search(query)[:SEARCH_SHOWN]) if query else []
     items = watchlist_items(chosen)
-    return _page(
+    return page(
         request, "web/watch.html", watchlists=lists, watchlist=chosen, items=items,
         query=query, found=found, on_list={item.instrument_id for item in items}, nav="watch",
     )  # fmt: skip

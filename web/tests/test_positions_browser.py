@@ -36,7 +36,7 @@ def test_a_market_buy_fills_its_pnl_moves_and_exit_squares_it_off(
             "() => /\\d/.test(document.querySelector('#positions td.pnl').textContent)"
         )
         seen = {pnl.inner_text()}
-        for _ in range(30):  # not time.sleep: the route guard runs inside Playwright calls
+        for _ in range(40):  # not time.sleep: the route guard runs inside Playwright calls
             page.wait_for_timeout(500)
             seen.add(pnl.inner_text())
             if len(seen) > 1:

@@ -37,7 +37,7 @@ def test_a_trader_signs_in_adds_infy_and_sees_its_price_move(
         )
         first = ltp.inner_text()
         seen = {first}
-        for _ in range(20):  # not time.sleep: the route guard runs inside Playwright calls
+        for _ in range(40):  # not time.sleep: the route guard runs inside Playwright calls
             page.wait_for_timeout(500)
             seen.add(ltp.inner_text())
             if len(seen) > 1:
