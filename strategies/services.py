@@ -588,18 +588,12 @@ def _walk_processes() -> int:
 def _walk(run: BacktestRun, bars, job) -> dict[str, Any]:
     """Walk the run's strategy forward (``strategies.walkforward``): the stitched
     out-of-sample run as its results, and each window's report."""
-    from strategies.walkforward import Grid, RandomSpace, walk_forward
+    from strategies.walkforward import space_loaded, walk_forward
 
     plan = run.walk_forward
-    given = plan["space"]
-    if "grid" in given:
-        space = Grid(given["grid"])
-    else:
-        ranges = {name: tuple(bounds) for name, bounds in given["random"].items()}
-        space = RandomSpace(ranges, samples=given["samples"], seed=given["seed"])
     walked = walk_forward(
-        run.strategy, bars, space, windows=plan["windows"], in_sample=plan["in_sample"],
-        out_of_sample=plan["out_of_sample"], anchored=plan["anchored"],
+        run.strategy, bars, space_loaded(plan["space"]), windows=plan["windows"],
+        in_sample=plan["in_sample"], out_of_sample=plan["out_of_sample"], anchored=plan["anchored"],
         objective=plan["objective"], boundary=plan["boundary"], processes=_walk_processes(),
         on_window=lambda done, total: job.advance(message=f"window {done} of {total} optimised"),
         **_engine_options(run),

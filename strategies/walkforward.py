@@ -199,6 +199,14 @@ def space_parse(lines: Iterable[str], *, samples: int | None = None, seed: int =
     return Grid(values)
 
 
+def space_loaded(described: Mapping[str, Any]) -> Space:
+    """The space :func:`space_described` wrote."""
+    if "grid" in described:
+        return Grid(described["grid"])
+    ranges = {name: tuple(bounds) for name, bounds in described["random"].items()}
+    return RandomSpace(ranges, samples=described["samples"], seed=described["seed"])
+
+
 def space_described(space: Space) -> dict[str, Any]:
     """The space as JSON holds it: ``{"grid": {...}}`` or ``{"random": {...}, "samples",
     "seed"}``."""

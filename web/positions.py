@@ -16,15 +16,15 @@ from orders.selectors import day_trades, holdings_for, intraday_pnl, positions_f
 from orders.services import order_place
 from orders.validation import OrderRequest
 from tradingsite.errors import DomainError
-from web.selectors import account_chosen
+from web.selectors import account_chosen, shell_of
 from web.ticket import PLACE_PERMISSION
 from web.views import page, signed_in
 
 
 @signed_in
 def positions(request: HttpRequest) -> HttpResponse:
-    account = account_chosen(request.user, request.session)
-    rows, held, today = [], [], []
+    shell = shell_of(request.user, request.session)
+    account, rows, held, today = shell["account"], [], [], []
     if account is not None:
         today = day_trades(account=account, day=timezone.localdate(timezone.now(), calendar.IST))
         rows = list(
@@ -36,8 +36,9 @@ def positions(request: HttpRequest) -> HttpResponse:
             .select_related("instrument").order_by("instrument__tradingsymbol")
         )  # fmt: skip
     return page(
-        request, "web/positions.html", positions=rows, holdings=held, day=today, nav="positions"
-    )
+        request, "web/positions.html", shell=shell, positions=rows, holdings=held, day=today,
+        nav="positions",
+    )  # fmt: skip
 
 
 @signed_in

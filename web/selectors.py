@@ -30,9 +30,10 @@ def accounts_linked(user) -> list[TradingAccount]:
     return list(accounts_for(user).filter(users=user).order_by("code"))
 
 
-def account_chosen(user, session) -> TradingAccount | None:
-    """The account chosen in this session if it is still one of ``user``'s, else their first."""
-    accounts = accounts_linked(user)
+def account_chosen(user, session, accounts=None) -> TradingAccount | None:
+    """The account chosen in this session if it is still one of ``user``'s (``accounts``,
+    when the caller has read them), else their first."""
+    accounts = accounts_linked(user) if accounts is None else accounts
     code = session.get(ACCOUNT_SESSION_KEY)
     return next((a for a in accounts if a.code == code), accounts[0] if accounts else None)
 
@@ -40,7 +41,7 @@ def account_chosen(user, session) -> TradingAccount | None:
 def shell_of(user, session) -> dict[str, Any]:
     """The header: accounts, the chosen one and its funds, and the market's status."""
     accounts = accounts_linked(user)
-    chosen = account_chosen(user, session)
+    chosen = account_chosen(user, session, accounts)
     today = timezone.localdate(timezone.now(), calendar.IST)
     return {
         "accounts": accounts,

@@ -24,7 +24,7 @@ from orders.selectors import charges_estimate, orders_for
 from orders.services import order_cancel, order_modify, order_place, order_what_if
 from orders.validation import OrderRequest
 from tradingsite.errors import DomainError
-from web.selectors import account_chosen
+from web.selectors import account_chosen, shell_of
 from web.views import page, signed_in
 
 PLACE_PERMISSION = "orders.place_order"
@@ -145,13 +145,15 @@ def _quote(form: TicketForm):
 @signed_in
 def order_book(request: HttpRequest) -> HttpResponse:
     """The chosen account's orders, newest first: working ones with cancel and modify."""
-    account = account_chosen(request.user, request.session)
-    orders = []
+    shell = shell_of(request.user, request.session)
+    account, orders = shell["account"], []
     if account is not None:
         orders = list(
             orders_for(request.user).filter(account=account).order_by("-created_at")[:BOOK_SHOWN]
         )
-    return page(request, "web/orders.html", orders=orders, working=WORKING, nav="orders")
+    return page(
+        request, "web/orders.html", shell=shell, orders=orders, working=WORKING, nav="orders"
+    )
 
 
 def _own_order(request: HttpRequest, pk: int):
