@@ -40,6 +40,7 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "order.modify_refused": "Order change refused by the broker",
     "fill.applied": "Fill applied",
     "ledger.posted": "Ledger entry posted",
+    "position.converted": "Position converted between MIS and CNC",
     # Risk (risk.services): maker-checker limit changes and kill switches
     "risk.limit_proposed": "Risk limit change proposed",
     "risk.limit_approved": "Risk limit change approved",

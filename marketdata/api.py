@@ -132,6 +132,14 @@ class QuotesInput(serializers.Serializer):
         return attrs
 
 
+def _levels(levels: tuple, price, quantity: int) -> list[dict]:
+    """A side's depth, best first; the top of the book alone where the provider gives no
+    depth (its order count then unknown: null)."""
+    if not levels:
+        return [{"price": str(price), "quantity": quantity, "orders": None}]
+    return [{"price": str(x.price), "quantity": x.quantity, "orders": x.orders} for x in levels]
+
+
 def _quote_data(quote: Quote, mode: str) -> dict:
     ltp = {"last_price": str(quote.last_price)}
     if mode == "ltp":
@@ -148,8 +156,8 @@ def _quote_data(quote: Quote, mode: str) -> dict:
         "net_change": str(quote.last_price - quote.prev_close),
         "volume": quote.volume,
         "depth": {
-            "buy": [{"price": str(quote.bid), "quantity": quote.bid_quantity}],
-            "sell": [{"price": str(quote.ask), "quantity": quote.ask_quantity}],
+            "buy": _levels(quote.bids, quote.bid, quote.bid_quantity),
+            "sell": _levels(quote.asks, quote.ask, quote.ask_quantity),
         },
         "timestamp": timezone.localtime(quote.timestamp, calendar.IST).isoformat(),
     }

@@ -18,10 +18,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from compliance.selectors import audit_events
+from marketdata.selectors import UnknownInstrument, instrument_get
 from ops.netaddr import client_ip
 from ops.signing import api_key  # a signed request sees only its key's account
 from orders import selectors
 from orders.choices import OrderStatus, OrderType, Product, TransactionType, Validity
+from orders.conversion import CONVERTIBLE, position_convert
 from orders.models import Fill, Holding, LedgerEntry, Order, Position, TradingAccount
 from orders.services import (
     order_cancel,
@@ -525,6 +527,46 @@ class PositionList(generics.ListAPIView):
             quantity=0, realized_pnl=0
         )
         return of_account(positions, self.request)
+
+
+class PositionConvertInput(StrictSerializer):
+    account = serializers.CharField(max_length=32)
+    instrument = serializers.CharField(max_length=40, help_text="e.g. NSE:INFY")
+    from_product = serializers.ChoiceField(choices=CONVERTIBLE)
+    to_product = serializers.ChoiceField(choices=CONVERTIBLE)
+    quantity = serializers.IntegerField(min_value=1, max_value=10_000_000)
+
+
+class PositionConvert(APIView):
+    """Convert shares of today's position between MIS and CNC (no order is sent): the
+    money moves as if traded in the new product at the position's average price."""
+
+    def get_permissions(self):
+        return [holds("orders.place_order")()]
+
+    @extend_schema(
+        operation_id="position_convert",
+        request=PositionConvertInput,
+        responses={
+            200: PositionOutput(many=True),
+            **problems("not-found", "permission-denied", "conversion-refused", "account-busy"),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = PositionConvertInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        account = _account_for(request, fields.pop("account"), acting=True)
+        try:
+            instrument = instrument_get(fields.pop("instrument"))
+        except UnknownInstrument as exc:
+            raise ProblemError(
+                str(exc), problem_type="validation-error", errors={"instrument": [str(exc)]}
+            ) from exc
+        done = position_convert(account=account, instrument=instrument, actor=request.user,
+                                **fields)  # fmt: skip
+        rows = [done.source, done.target]
+        return Response(PositionOutput(rows, many=True, context={"prices": _prices(rows)}).data)
 
 
 class HoldingOutput(serializers.ModelSerializer):

@@ -13,5 +13,6 @@ urlpatterns = [
     path("orders/<int:pk>/history", api.OrderHistory.as_view(), name="order-history"),
     path("trades", api.TradeList.as_view(), name="trades"),
     path("positions", api.PositionList.as_view(), name="positions"),
+    path("positions/convert", api.PositionConvert.as_view(), name="position-convert"),
     path("holdings", api.HoldingList.as_view(), name="holdings"),
 ]

@@ -153,6 +153,13 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
             "The order was recorded as REJECTED; `rejections` lists every reason with its limit.",
         ),
         ProblemType(
+            "conversion-refused",
+            "Position conversion refused",
+            422,
+            "The position could not change product (MIS or CNC); the detail says why, naming "
+            "the quantity, funds or holdings it lacks. Nothing was changed.",
+        ),
+        ProblemType(
             "file-altered",
             "Stored file altered",
             409,

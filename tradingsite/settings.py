@@ -547,6 +547,7 @@ SPECTACULAR_SETTINGS = {
         # Report exports and backtest runs: queued, running, succeeded or failed.
         "JobStatusEnum": "strategies.models.BacktestRun.Status",
         "RunKindEnum": "strategies.models.BacktestRun.Kind",
+        "ConvertibleProductEnum": "orders.conversion.CONVERTIBLE",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -25,6 +25,7 @@ urlpatterns = [
     path("orders/<int:pk>/modify", ticket.order_modify_view, name="order-modify"),
     path("chart/<str:key>/", charts.chart, name="chart"),
     path("funds/", funds.funds, name="funds"),
+    path("funds/statements", funds.statement_request, name="statement-request"),
     path("positions/", positions.positions, name="positions"),
     path("positions/pnl", positions.pnl_curve, name="pnl-curve"),
     path("strategies/", strategies.strategies, name="strategies"),
@@ -35,4 +36,5 @@ urlpatterns = [
         name="deployment-move",
     ),
     path("positions/<int:pk>/exit", positions.position_exit, name="position-exit"),
+    path("positions/<int:pk>/convert", positions.position_convert_view, name="position-convert"),
 ]

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from marketdata.quotes import DEPTH_LEVELS
 from marketdata.selectors import instrument_search
 from ops.security_headers import clear_site_data
 from web import services
@@ -85,6 +86,7 @@ def watch(request: HttpRequest, watchlist_id: int | None = None) -> HttpResponse
     return page(
         request, "web/watch.html", watchlists=lists, watchlist=chosen, items=items,
         query=query, found=found, on_list={item.instrument_id for item in items}, nav="watch",
+        depth_levels=range(DEPTH_LEVELS),
     )  # fmt: skip
 
 

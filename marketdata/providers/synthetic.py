@@ -33,7 +33,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from marketdata import calendar
-from marketdata.quotes import OHLCV, Quote
+from marketdata.quotes import DEPTH_LEVELS, OHLCV, DepthLevel, Quote
 from marketdata.resample import SessionBars, resample
 from marketdata.selectors import InstrumentSpec, instrument_specs
 
@@ -250,6 +250,7 @@ class SyntheticProvider:
         def rupees(ticks: int) -> Decimal:
             return (ticks * tick).quantize(PAISA)
 
+        bids, asks = _book(spec, day, second, (bid, bid_qty), (bid + spread, ask_qty), depth)
         return Quote(
             instrument=spec.key,
             last_price=rupees(last),
@@ -263,4 +264,28 @@ class SyntheticProvider:
             prev_close=rupees(prev_close),
             volume=volume,
             timestamp=start + timedelta(seconds=second),
+            bids=tuple(DepthLevel(rupees(p), q, n) for p, q, n in bids),
+            asks=tuple(DepthLevel(rupees(p), q, n) for p, q, n in asks),
         )
+
+
+def _book(
+    spec: InstrumentSpec, day: date, second: int, best_bid: tuple, best_ask: tuple, depth: int
+) -> tuple[list[tuple[int, int, int]], list[tuple[int, int, int]]]:
+    """DEPTH_LEVELS levels a side, in ticks: the touch as quoted, then levels one or two
+    ticks apart, each with a lot-rounded quantity and the orders making it up (its own
+    random stream, so the touch is the same with or without depth)."""
+    rng = _rng(stable_hash(spec.key), day.toordinal(), second, 8)
+    sides = []
+    for (price, quantity), away in ((best_bid, -1), (best_ask, 1)):
+        levels = []
+        for level in range(DEPTH_LEVELS):
+            if level:
+                price += away * int(rng.integers(1, 3))
+                quantity = spec.lot_size * max(1, int(rng.lognormal(math.log(depth), 0.7)))
+            if price < 1:
+                break
+            lots = quantity // spec.lot_size
+            levels.append((price, quantity, max(1, min(lots, int(rng.integers(1, 40))))))
+        sides.append(levels)
+    return sides[0], sides[1]

@@ -50,6 +50,11 @@ def test_batch_quotes_in_every_mode(trader, instruments):
     infy = full["data"]["NSE:INFY"]
     assert set(infy) == {"last_price", "ohlc", "net_change", "volume", "depth", "timestamp"}
     assert Decimal(infy["depth"]["buy"][0]["price"]) <= Decimal(infy["last_price"])
+    for side, best in (("buy", max), ("sell", min)):
+        levels = infy["depth"][side]
+        assert len(levels) == 5
+        assert set(levels[0]) == {"price", "quantity", "orders"}
+        assert Decimal(levels[0]["price"]) == best(Decimal(x["price"]) for x in levels)
     assert full["market"]["calendar"] == "XNSE"
     ltp = trader.get("/api/v1/quotes/ltp", {"i": "NSE:INFY"}).json()["data"]
     assert ltp == {"NSE:INFY": {"last_price": infy["last_price"]}}

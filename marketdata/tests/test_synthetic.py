@@ -67,6 +67,28 @@ def test_quote_is_on_the_tick_grid_with_a_sane_book(instruments):
         assert quote.ask_quantity >= 1
 
 
+def test_the_book_has_five_levels_a_side_best_first_with_the_touch_on_top(instruments):
+    tick, lot = Decimal("0.05"), instrument_specs(["NSE:TCS"])["NSE:TCS"].lot_size
+    for second in range(0, 600, 11):
+        quote = SyntheticProvider().quotes(["NSE:TCS"], at=IN_SESSION + timedelta(seconds=second))[
+            "NSE:TCS"
+        ]
+        assert len(quote.bids) == len(quote.asks) == 5
+        assert (quote.bids[0].price, quote.bids[0].quantity) == (quote.bid, quote.bid_quantity)
+        assert (quote.asks[0].price, quote.asks[0].quantity) == (quote.ask, quote.ask_quantity)
+        bids, asks = [x.price for x in quote.bids], [x.price for x in quote.asks]
+        assert bids == sorted(bids, reverse=True)
+        assert len(set(bids)) == 5
+        assert asks == sorted(asks)
+        assert len(set(asks)) == 5
+        for level in quote.bids + quote.asks:
+            assert level.price % tick == 0
+            assert level.price > 0
+            assert level.quantity % lot == 0
+            assert level.quantity >= lot
+            assert 1 <= level.orders <= level.quantity // lot
+
+
 def test_quotes_move_and_volume_grows_within_the_session(instruments):
     provider = SyntheticProvider()
     quotes = [

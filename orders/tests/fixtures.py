@@ -138,7 +138,26 @@ def assert_invariants(account: TradingAccount) -> None:
                 order__product=position.product,
             ).values_list("quantity", "order__transaction_type")
         )
-        assert position.quantity == signed, "a position equals the signed sum of its fills"
+        signed += _converted(account, position)
+        assert position.quantity == signed, (
+            "a position equals the signed sum of its fills, with the shares converted into its "
+            "product less those converted out"
+        )
+
+
+def _converted(account: TradingAccount, position: Position) -> int:
+    """The signed shares converted into ``position``'s product, less those converted out
+    (the audit trail records every conversion)."""
+    from compliance.models import AuditEvent
+
+    moved = 0
+    for after in AuditEvent.objects.filter(action="position.converted").values_list(
+        "after", flat=True
+    ):
+        if (after["account"], after["instrument"]) != (account.code, position.instrument.key):
+            continue
+        moved += after["shares"] if after["to"] == position.product else -after["shares"]
+    return moved
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Positions in a real browser: a MARKET buy placed from the ticket fills, its position's
-P&L moves with the feed, and Exit squares it off through the order path."""
+P&L moves with the feed, 4 of its shares convert to CNC, and Exit squares off the rest
+through the order path."""
 
 import pytest
 
@@ -50,17 +51,25 @@ def test_a_market_buy_fills_its_pnl_moves_and_exit_squares_it_off(
         assert len(seen) > 1, f"the P&L stayed at {seen}"
         assert page.locator("#total-pnl-net").inner_text().strip() != ""
 
+        mis = Position.objects.get(account=account, product="MIS")
+        page.fill(f"#convert-{mis.pk}", "4")
+        page.click("button[aria-label='Convert INFY MIS to CNC']")
+        page.wait_for_url("**/positions/")
+        assert "Converted 4 INFY from MIS to CNC." in page.inner_text("main")
+        assert page.locator("#positions tr[data-product='CNC'] td.qty").inner_text() == "4"
+
         page.click("button[aria-label='Exit INFY MIS']")
         page.wait_for_url("**/positions/")
         assert "Exit order" in page.inner_text("main")
         sold = Order.objects.exclude(pk=bought.pk).get()
         assert (sold.transaction_type, sold.quantity, sold.product, sold.order_type) == (
-            "SELL", 10, "MIS", "MARKET"
+            "SELL", 6, "MIS", "MARKET"
         )  # fmt: skip
         for _ in range(40):
             if Position.objects.get(account=account, product="MIS").quantity == 0:
                 break
             page.wait_for_timeout(250)
         assert Position.objects.get(account=account, product="MIS").quantity == 0
+        assert Position.objects.get(account=account, product="CNC").quantity == 4
     assert errors == []
     assert blocked == []

@@ -1,6 +1,7 @@
 """The web app in a real browser (Debian's Chromium, headless, nothing off the origin): a
 trader signs in at /login/, adds INFY to a watchlist by search and sees its price move with
-the feed; no console errors; a phone-sized screen shows the same list."""
+the feed and opens its market depth (5 levels a side); no console errors; a phone-sized
+screen shows the same list."""
 
 import pytest
 
@@ -46,6 +47,27 @@ def test_a_trader_signs_in_adds_infy_and_sees_its_price_move(
         assert len(seen) > 1, f"INFY's price did not move from {first}"
         assert page.locator("#watch-error").is_hidden()
         assert "Demo clock" in page.inner_text("header")
+
+        row.hover()  # D on the row under the pointer opens its depth, as on Kite
+        page.keyboard.press("d")
+        depth = page.locator("table.depth[aria-label='Market depth of INFY']")
+        depth.wait_for()
+        assert row.locator("button.depth-toggle").get_attribute("aria-expanded") == "true"
+        page.wait_for_function(
+            "() => /\\d/.test(document.querySelector('table.depth .total-sell').textContent)"
+        )
+        levels = depth.locator(":scope > tbody > tr")
+        assert levels.count() == 5
+        bids = [float(levels.nth(n).locator("td").nth(0).inner_text().replace(",", ""))
+                for n in range(5)]  # fmt: skip
+        offers = [float(levels.nth(n).locator("td").nth(3).inner_text().replace(",", ""))
+                  for n in range(5)]  # fmt: skip
+        assert bids == sorted(bids, reverse=True), bids
+        assert offers == sorted(offers), offers
+        assert bids[0] < offers[0]
+        screenshot(page, "web-watch-depth")
+        row.locator("button.depth-toggle").click()
+        assert depth.is_hidden()
 
         page.set_viewport_size({"width": 375, "height": 740})
         page.reload()

@@ -1,5 +1,7 @@
 // Watchlist: polls the quotes API once a second and updates each row in place; a price
-// that moved flashes green (up) or red (down). An API error shows its problem+json detail.
+// that moved flashes green (up) or red (down); D (or the row's D button) opens the row's
+// market depth, 5 levels a side, filled from the same full quote. An API error shows its
+// problem+json detail.
 "use strict";
 (function () {
   const table = document.getElementById("watch");
@@ -24,8 +26,41 @@
     cell.classList.add(cls);
   }
 
+  const rows = Array.from(table.tBodies[0].rows).filter((row) => row.dataset.key);
+
+  function depthOf(row) {
+    return document.getElementById(row.querySelector("button.depth-toggle").getAttribute("aria-controls"));
+  }
+
+  function drawDepth(row, depth) {
+    const shown = depthOf(row);
+    if (shown.hidden) return;
+    const lines = shown.querySelectorAll("table.depth > tbody > tr");
+    const total = { buy: 0, sell: 0 };
+    lines.forEach((line, level) => {
+      const cells = line.cells;
+      [["buy", 0], ["sell", 3]].forEach(([side, at]) => {
+        const x = depth[side][level];
+        cells[at].textContent = x ? rupees.format(Number(x.price)) : "";
+        cells[at + 1].textContent = x && x.orders !== null ? whole.format(x.orders) : "";
+        cells[at + 2].textContent = x ? whole.format(x.quantity) : "";
+        if (x) total[side] += x.quantity;
+      });
+    });
+    shown.querySelector(".total-buy").textContent = whole.format(total.buy);
+    shown.querySelector(".total-sell").textContent = whole.format(total.sell);
+  }
+
+  function toggleDepth(row) {
+    const button = row.querySelector("button.depth-toggle");
+    const shown = depthOf(row);
+    shown.hidden = !shown.hidden;
+    button.setAttribute("aria-expanded", String(!shown.hidden));
+    if (!shown.hidden) poll();
+  }
+
   function draw(data) {
-    for (const row of table.tBodies[0].rows) {
+    for (const row of rows) {
       const q = data[row.dataset.key];
       if (!q) continue;
       const price = Number(q.last_price);
@@ -38,6 +73,7 @@
       set(row, "bid", rupees.format(Number(q.depth.buy[0].price)));
       set(row, "ask", rupees.format(Number(q.depth.sell[0].price)));
       set(row, "volume", whole.format(q.volume));
+      drawDepth(row, q.depth);
       const before = last[row.dataset.key];
       if (before !== undefined && price !== before) flash(ltp, price > before ? "flash-up" : "flash-down");
       last[row.dataset.key] = price;
@@ -59,9 +95,10 @@
   }
   // B and S open the ticket for the row under the pointer (or focused), as on Kite.
   let pointed = null;
-  for (const row of table.tBodies[0].rows) {
+  for (const row of rows) {
     row.addEventListener("mouseenter", () => { pointed = row; });
     row.addEventListener("focus", () => { pointed = row; });
+    row.querySelector("button.depth-toggle").addEventListener("click", () => toggleDepth(row));
   }
   document.addEventListener("keydown", (event) => {
     if (event.target.closest("input, select, textarea") || event.ctrlKey || event.metaKey || event.altKey) return;
@@ -69,6 +106,9 @@
     if ((key === "B" || key === "S") && pointed) {
       event.preventDefault();
       window.location.assign(pointed.querySelector(key === "B" ? "a.buy" : "a.sell").href);
+    } else if (key === "D" && pointed) {
+      event.preventDefault();
+      toggleDepth(pointed);
     }
   });
 
