@@ -31,6 +31,7 @@ from orders.choices import LedgerKind
 from orders.margins import margin_fraction
 from orders.models import Position, TradingAccount
 from orders.selectors import account_book, funds_of
+from orders.services import ledger_post
 from tradingsite.errors import DomainError
 
 PAISA = Decimal("0.01")
@@ -134,8 +135,6 @@ def position_convert(
     before = {p: (pos.quantity, str(pos.average_price)) for p, pos in locked.items()}
     price = source.average_price
     _move_shares(source, target, quantity, long)
-    from orders.services import ledger_post
-
     arrow = f"{from_product}→{to_product}"
     ledger_post(
         account=account,

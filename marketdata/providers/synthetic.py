@@ -250,7 +250,7 @@ class SyntheticProvider:
         def rupees(ticks: int) -> Decimal:
             return (ticks * tick).quantize(PAISA)
 
-        bids, asks = _book(spec, day, second, (bid, bid_qty), (bid + spread, ask_qty), depth)
+        bids, asks = _book(rng, spec.lot_size, (bid, bid_qty), (bid + spread, ask_qty), depth)
         return Quote(
             instrument=spec.key,
             last_price=rupees(last),
@@ -270,22 +270,21 @@ class SyntheticProvider:
 
 
 def _book(
-    spec: InstrumentSpec, day: date, second: int, best_bid: tuple, best_ask: tuple, depth: int
+    rng: np.random.Generator, lot: int, best_bid: tuple, best_ask: tuple, depth: int
 ) -> tuple[list[tuple[int, int, int]], list[tuple[int, int, int]]]:
     """DEPTH_LEVELS levels a side, in ticks: the touch as quoted, then levels one or two
-    ticks apart, each with a lot-rounded quantity and the orders making it up (its own
-    random stream, so the touch is the same with or without depth)."""
-    rng = _rng(stable_hash(spec.key), day.toordinal(), second, 8)
+    ticks apart, each with a lot-rounded quantity and the orders making it up (drawn in one
+    go from the quote's stream after the touch, so the touch is the same as before)."""
+    deeper = DEPTH_LEVELS - 1
+    gaps = rng.integers(1, 3, size=(2, deeper)).cumsum(axis=1).tolist()
+    lots = np.maximum(1, rng.lognormal(math.log(depth), 0.7, size=(2, deeper)).astype(np.int64))
+    orders = rng.integers(1, 40, size=(2, DEPTH_LEVELS)).tolist()
     sides = []
-    for (price, quantity), away in ((best_bid, -1), (best_ask, 1)):
-        levels = []
-        for level in range(DEPTH_LEVELS):
-            if level:
-                price += away * int(rng.integers(1, 3))
-                quantity = spec.lot_size * max(1, int(rng.lognormal(math.log(depth), 0.7)))
-            if price < 1:
-                break
-            lots = quantity // spec.lot_size
-            levels.append((price, quantity, max(1, min(lots, int(rng.integers(1, 40))))))
-        sides.append(levels)
+    for side, ((price, quantity), away) in enumerate(((best_bid, -1), (best_ask, 1))):
+        prices = [price] + [price + away * gap for gap in gaps[side]]
+        quantities = [quantity] + [lot * int(n) for n in lots[side]]
+        sides.append([
+            (p, q, max(1, min(q // lot, n)))
+            for p, q, n in zip(prices, quantities, orders[side], strict=True) if p >= 1
+        ])  # fmt: skip
     return sides[0], sides[1]
