@@ -345,6 +345,17 @@ def privileged_db(transactional_db) -> PrivilegedDatabase:
 
 
 @pytest.fixture(autouse=True)
+def _joins_allowed():
+    """Celery's "inside a task" flag is a process global that eager tasks set and restore;
+    two threads running eager tasks at once (a live server's request threads and a ticking
+    feed) can restore it in the wrong order and leave it set, which makes a later test's
+    ``.get()`` refuse. Start every test with it clear, as a fresh process would."""
+    from celery.result import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
+
+
+@pytest.fixture(autouse=True)
 def _plain_static_storage(settings):
     # The manifest storage needs collectstatic first; tests serve files from the finders.
     settings.STORAGES = {

@@ -524,8 +524,8 @@ class PositionList(generics.ListAPIView):
 
     def get_queryset(self):
         positions = selectors.positions_for(self.request.user, api_key(self.request)).exclude(
-            quantity=0, realized_pnl=0, charges=0
-        )  # a flat position that paid charges still counts in the day's P&L
+            quantity=0, realized_pnl=0
+        )
         return of_account(positions, self.request)
 
 

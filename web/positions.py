@@ -33,6 +33,7 @@ def positions(request: HttpRequest) -> HttpResponse:
         today = day_trades(account=account, day=timezone.localdate(timezone.now(), calendar.IST))
         rows = list(
             positions_for(request.user).filter(account=account).select_related("instrument")
+            .exclude(quantity=0, realized_pnl=0)  # as the positions API leaves them out
             .order_by("instrument__tradingsymbol", "product")
         )  # fmt: skip
         for row in rows:

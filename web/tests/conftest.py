@@ -21,6 +21,16 @@ def asha(account):
 
 
 @pytest.fixture
+def web(asha):
+    """A test client signed in as asha."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(asha)
+    return client
+
+
+@pytest.fixture
 def ticking(settings):
     """The NIFTY 50 (INFY among them) and a feed thread ticking four times a second."""
     from marketdata.feed import feed_tick

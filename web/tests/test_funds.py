@@ -17,13 +17,6 @@ from web.tests.test_ticket import html_of, text_of
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def web(asha) -> Client:
-    client = Client()
-    client.force_login(asha)
-    return client
-
-
 def _request(web, capture, **form):
     today = timezone.localdate().isoformat()
     body = {"kind": "ledger_statement", "format": "csv", "date_from": today,

@@ -8,7 +8,6 @@ from decimal import Decimal
 from html import unescape
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from orders.models import Order
@@ -19,13 +18,6 @@ LIMIT_BUY = {
     "key": "NSE:INFY", "transaction_type": "BUY", "order_type": "LIMIT", "product": "CNC",
     "validity": "DAY", "quantity": "10", "price": "1300.00", "trigger_price": "",
 }  # fmt: skip
-
-
-@pytest.fixture
-def web(asha) -> Client:
-    client = Client()
-    client.force_login(asha)
-    return client
 
 
 def html_of(answer) -> str:

@@ -23,13 +23,6 @@ from web.tests.conftest import PASSWORD
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def signed_in(asha) -> Client:
-    client = Client()
-    client.force_login(asha)
-    return client
-
-
 def sign_in(client: Client, username: str, password: str = PASSWORD, code: str = ""):
     return client.post(
         reverse("web:login"), {"username": username, "password": password, "otp_token": code}
@@ -94,13 +87,13 @@ def test_the_daily_logout_lands_on_the_sign_in_with_its_reason(asha):
     assert "Your session ended at the daily logout" in answer.content.decode()
 
 
-def test_a_first_visit_makes_one_empty_list_and_search_adds_to_it(signed_in, asha):
-    page = signed_in.get(reverse("web:watch"))
+def test_a_first_visit_makes_one_empty_list_and_search_adds_to_it(web, asha):
+    page = web.get(reverse("web:watch"))
     [watchlist] = Watchlist.objects.filter(user=asha)
     assert "This list is empty" in page.content.decode()
-    found = signed_in.get(reverse("web:watchlist", args=[watchlist.pk]), {"q": "INF"})
+    found = web.get(reverse("web:watchlist", args=[watchlist.pk]), {"q": "INF"})
     assert 'value="NSE:INFY"' in found.content.decode()
-    added = signed_in.post(reverse("web:watch-add", args=[watchlist.pk]), {"key": "NSE:INFY"},
+    added = web.post(reverse("web:watch-add", args=[watchlist.pk]), {"key": "NSE:INFY"},
                            follow=True)  # fmt: skip
     html = added.content.decode()
     assert "NSE:INFY added." in html
@@ -108,7 +101,7 @@ def test_a_first_visit_makes_one_empty_list_and_search_adds_to_it(signed_in, ash
     assert "i=NSE%3AINFY" in html  # the quotes the page polls
 
 
-def test_items_move_and_are_removed(signed_in, asha, market):
+def test_items_move_and_are_removed(web, asha, market):
     from marketdata.models import Instrument
 
     Instrument.objects.create(tradingsymbol="TCS", name="Tata Consultancy Services Ltd.")
@@ -119,12 +112,12 @@ def test_items_move_and_are_removed(signed_in, asha, market):
         watchlist.items.order_by("position").values_list("instrument__tradingsymbol", flat=True)
     )
     last = watchlist.items.get(instrument__tradingsymbol="SMALLCAP")
-    signed_in.post(reverse("web:watch-move", args=[watchlist.pk]), {"item": last.pk, "by": -1})
+    web.post(reverse("web:watch-move", args=[watchlist.pk]), {"item": last.pk, "by": -1})
     assert order() == ["INFY", "SMALLCAP", "TCS"]
     first = watchlist.items.get(instrument__tradingsymbol="INFY")
-    signed_in.post(reverse("web:watch-move", args=[watchlist.pk]), {"item": first.pk, "by": -1})
+    web.post(reverse("web:watch-move", args=[watchlist.pk]), {"item": first.pk, "by": -1})
     assert order() == ["INFY", "SMALLCAP", "TCS"]  # at the top it stays
-    signed_in.post(reverse("web:watch-remove", args=[watchlist.pk]), {"item": first.pk})
+    web.post(reverse("web:watch-remove", args=[watchlist.pk]), {"item": first.pk})
     assert order() == ["SMALLCAP", "TCS"]
 
 
@@ -133,26 +126,26 @@ def test_items_move_and_are_removed(signed_in, asha, market):
     [("", "Name an instrument"), ("NSE:NOPE", "There is no instrument NSE:NOPE"),
      ("INFY", "already on")],
 )  # fmt: skip
-def test_a_bad_add_is_refused_naming_the_problem(signed_in, asha, key, said):
+def test_a_bad_add_is_refused_naming_the_problem(web, asha, key, said):
     [watchlist] = services.watchlists_ensure(user=asha)
     services.watchlist_add(user=asha, watchlist_id=watchlist.pk, key="NSE:INFY")
-    answer = signed_in.post(reverse("web:watch-add", args=[watchlist.pk]), {"key": key},
+    answer = web.post(reverse("web:watch-add", args=[watchlist.pk]), {"key": key},
                             follow=True)  # fmt: skip
     assert said in answer.content.decode()
     assert watchlist.items.count() == 1
 
 
-def test_another_users_list_is_a_404_and_refused_by_every_action(signed_in, asha, market,
+def test_another_users_list_is_a_404_and_refused_by_every_action(web, asha, market,
                                                                   django_user_model):  # fmt: skip
     other = django_user_model.objects.create_user("bina")
     [theirs] = services.watchlists_ensure(user=other)
     services.watchlist_add(user=other, watchlist_id=theirs.pk, key="NSE:INFY")
     item = theirs.items.get()
-    assert signed_in.get(reverse("web:watchlist", args=[theirs.pk])).status_code == 404
+    assert web.get(reverse("web:watchlist", args=[theirs.pk])).status_code == 404
     for name, data in [("web:watch-add", {"key": "NSE:SMALLCAP"}), ("web:watch-remove", {"item": item.pk}),
                        ("web:watch-move", {"item": item.pk, "by": 1}),
                        ("web:watch-rename", {"name": "mine now"}), ("web:watch-delete", {})]:  # fmt: skip
-        answer = signed_in.post(reverse(name, args=[theirs.pk]), data, follow=True)
+        answer = web.post(reverse(name, args=[theirs.pk]), data, follow=True)
         assert f"You have no watchlist {theirs.pk}." in answer.content.decode(), name
     theirs.refresh_from_db()
     assert (theirs.name, theirs.items.count()) == ("Watchlist 1", 1)
@@ -181,7 +174,7 @@ def test_lists_are_limited_named_once_and_the_last_one_stays(asha):
     assert not WatchlistItem.objects.exists()
 
 
-def test_the_account_switcher_offers_only_the_users_accounts(signed_in, asha, account):
+def test_the_account_switcher_offers_only_the_users_accounts(web, asha, account):
     from compliance.models import Client as Customer
 
     second = TradingAccount.objects.create(code="TS0099", client=account.client)
@@ -189,19 +182,19 @@ def test_the_account_switcher_offers_only_the_users_accounts(signed_in, asha, ac
     stranger = TradingAccount.objects.create(
         code="TS0500", client=Customer.objects.create(name="Other", pan="ABCPO1234K")
     )
-    signed_in.post(reverse("web:account"), {"account": "TS0099", "next": "/watch/"})
-    assert 'value="TS0099" selected' in signed_in.get(reverse("web:watch")).content.decode()
-    refused = signed_in.post(reverse("web:account"), {"account": stranger.code}, follow=True)
+    web.post(reverse("web:account"), {"account": "TS0099", "next": "/watch/"})
+    assert 'value="TS0099" selected' in web.get(reverse("web:watch")).content.decode()
+    refused = web.post(reverse("web:account"), {"account": stranger.code}, follow=True)
     html = unescape(refused.content.decode())
     assert "You have no account 'TS0500'." in html
     assert "TS0500" not in html.replace("You have no account 'TS0500'.", "")
     for elsewhere in ("//evil.example/", "/\\evil.example/", "https://evil.example/"):
-        away = signed_in.post(reverse("web:account"), {"account": "TS0001", "next": elsewhere})
+        away = web.post(reverse("web:account"), {"account": "TS0001", "next": elsewhere})
         assert away.url == reverse("web:watch"), elsewhere
 
 
-def test_funds_show_what_is_available(signed_in, account):
-    html = signed_in.get(reverse("web:watch")).content.decode()
+def test_funds_show_what_is_available(web, account):
+    html = web.get(reverse("web:watch")).content.decode()
     assert account.cash_balance == Decimal("1000000.00")
     assert 'Available <strong class="num">₹10,00,000.00</strong>' in html
     assert 'Used margin <strong class="num">₹0.00</strong>' in html
