@@ -148,14 +148,14 @@ def test_an_opposite_position_in_the_target_product_is_refused(bought, market, a
         _convert(bought, market)
 
 
-def test_outside_market_hours_nothing_converts(bought, market, settings):
-    settings.MARKETDATA_ALWAYS_OPEN = False
+def test_outside_market_hours_nothing_converts(bought, market, monkeypatch):
     from marketdata import calendar
 
-    if calendar.is_open():
-        pytest.skip("the real market is open now")
+    monkeypatch.setattr(calendar, "is_open", lambda now=None: False)
+    before = _books(bought)
     with pytest.raises(ConversionRefused, match="only while the market is open"):
         _convert(bought, market)
+    assert _books(bought) == before
 
 
 # --- The API and the web app ----------------------------------------------------------------
